@@ -1,0 +1,155 @@
+"""The web application factory: the same ``create_app`` serves tests, the embedded
+mode and production; only the settings differ."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline import __version__, intake
+from pipeline.config import Settings
+from pipeline.errors import IntakeError
+from pipeline.intake import validation_details
+from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
+from pipeline.services import Services, build_services
+
+log = structlog.get_logger("govpub.app")
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _TooLarge:
+            await _too_large(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = f'{{"error":"too_large","message":"body over {limit} bytes"}}'.encode()
+    await send(
+        {"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    settings: Settings, services: Services | None = None, dispatcher: Dispatcher | None = None
+) -> FastAPI:
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        local = None
+        if app.state.dispatcher is None:
+            if settings.embedded:
+                from pipeline.embedded import LocalDispatcher
+
+                local = LocalDispatcher(services, settings.embedded_workers)
+                local.start()
+                app.state.dispatcher = local
+            else:
+                app.state.dispatcher = CeleryDispatcher(create_celery(services))
+        yield
+        if local is not None:
+            local.close()
+
+    app = FastAPI(
+        title="govpub",
+        version=__version__,
+        lifespan=lifespan,
+        description="Intake and operations API of govpub, the 主动公开 publishing pipeline.",
+    )
+    app.state.services = services
+    app.state.dispatcher = dispatcher
+    app.state.enqueue = lambda work: _enqueue(app, services, work)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.include_router(intake.router)
+    _error_handlers(app)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return _status_page(services.store.counts())
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _enqueue(app: FastAPI, services: Services, work: list[tuple[int, str]]) -> None:
+    """Tell the queue; a failure here loses nothing (the sweeper re-sends pending rows)."""
+    try:
+        app.state.dispatcher.send(work)
+    except Exception as exc:
+        log.warning("enqueue failed; the sweeper will send it", error=str(exc), count=len(work))
+        return
+    services.deliveries.mark_queued([d for d, _ in work], services.clock())
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(IntakeError)
+    async def intake_error(_: Request, exc: IntakeError) -> JSONResponse:
+        return JSONResponse(exc.to_json(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, Any]] = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            body = {
+                "error": "malformed_json",
+                "message": "the body is not valid JSON",
+                "details": validation_details(exc),
+            }
+            return JSONResponse(body, status_code=400)
+        body = {"error": "invalid_item", "message": "item refused", "details": validation_details(exc)}
+        return JSONResponse(body, status_code=422)
+
+
+def _status_page(counts: dict[str, dict[str, int]]) -> str:
+    from html import escape
+
+    rows = "".join(
+        f"<tr><th scope='row'>{escape(ch)}</th>"
+        + "".join(f"<td>{escape(st)}: {n}</td>" for st, n in sorted(states.items()))
+        + "</tr>"
+        for ch, states in sorted(counts.items())
+    )
+    return (
+        "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>govpub</title>"
+        "<h1>govpub 投递状态</h1><table><caption>各渠道投递状态</caption>"
+        f"{rows}</table><p><a href='/docs'>API</a></p></html>"
+    )

@@ -1,0 +1,224 @@
+"""``govpub``: run the pipeline, submit and follow items, administer sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.config import Settings, load_settings
+from pipeline.errors import ConfigError, GovpubError
+
+LOCAL_URL = "http://127.0.0.1:8000"
+url_option = click.option("--url", default=LOCAL_URL, show_default=True, help="A running govpub instance.")
+token_option = click.option("--token", envvar="GOVPUB_TOKEN", help="Source token (or GOVPUB_TOKEN).")
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="govpub")
+def main() -> None:
+    """govpub: approved disclosure items in, every channel delivered and logged."""
+    from pipeline.logs import configure
+
+    configure(os.environ.get("GOVPUB_LOG_FORMAT", "console"))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Intake, status, site and feeds; in embedded mode the workers too."""
+    import uvicorn
+
+    from pipeline.app import create_app
+    from pipeline.services import build_services
+
+    settings = settings_or_exit()
+    services = build_services(settings)
+    prepare_database(services)
+    mode = "embedded (in-process worker)" if settings.embedded else f"broker {settings.broker_url}"
+    click.echo(f"govpub serving on http://{host}:{port}/ — {mode}, db {settings.database_url}")
+    uvicorn.run(create_app(settings, services), host=host, port=port, log_level="warning")
+
+
+def prepare_database(services: Any) -> None:
+    """The embedded SQLite database migrates itself; PostgreSQL uses ``govpub db upgrade``."""
+    if services.settings.database_url.startswith("sqlite"):
+        from pipeline.schema import upgrade
+
+        upgrade(services.engine)
+
+
+@main.command()
+@click.option("--queues", "-Q", default="", help="Comma-separated queues (default: every channel).")
+@click.option("--concurrency", "-c", type=int, default=None)
+@click.option("--pool", default=None, help="Celery pool: prefork (default), threads, solo.")
+def worker(queues: str, concurrency: int | None, pool: str | None) -> None:
+    """A Celery worker for some channel queues (needs GOVPUB_BROKER_URL)."""
+    from pipeline.queue import all_queues, create_celery, worker_argv
+    from pipeline.services import build_services
+
+    settings = settings_or_exit()
+    if settings.embedded:
+        raise click.ClickException("set GOVPUB_BROKER_URL (redis://…) to run separate workers")
+    services = build_services(settings, pool=False)
+    app = create_celery(services)
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] or all_queues(services)
+    app.worker_main(worker_argv(chosen, concurrency, pool))
+
+
+@main.command()
+def beat() -> None:
+    """The sweeper and periodic jobs; run exactly one (needs GOVPUB_BROKER_URL)."""
+    from pipeline.queue import CeleryDispatcher, create_celery
+    from pipeline.services import build_services
+    from pipeline.sweeper import run_forever
+
+    settings = settings_or_exit()
+    if settings.embedded:
+        raise click.ClickException("the embedded mode sweeps in-process; beat needs a broker")
+    services = build_services(settings)
+    click.echo(f"govpub beat: sweeping every {settings.sweep_interval_seconds}s")
+    stop = threading.Event()
+    try:
+        run_forever(services, CeleryDispatcher(create_celery(services)), stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@url_option
+@token_option
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 500))
+def submit(file: Path, url: str, token: str | None, batch: int) -> None:
+    """Submit the items of a JSON Lines file; prints one result per item."""
+    from pipeline.submit_file import submit_file
+
+    failed = submit_file(file, url, token, batch)
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("source")
+@click.argument("item_id")
+@click.option("--reason", required=True, help="Why the item is withdrawn (kept in the record).")
+@url_option
+@token_option
+def retract(source: str, item_id: str, reason: str, url: str, token: str | None) -> None:
+    """Retract (撤回) an item from every channel."""
+    from pipeline.client import GovpubClient
+
+    with GovpubClient(url, token) as client:
+        click.echo(json.dumps(client.retract(source, item_id, reason), ensure_ascii=False))
+
+
+@main.command()
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="{channel: {state: count}} as JSON.")
+def status(url: str, as_json: bool) -> None:
+    """Delivery counts per channel and state."""
+    from pipeline.client import GovpubClient
+    from pipeline.status_view import print_counts
+
+    with GovpubClient(url) as client:
+        counts = client.counts()
+    if as_json:
+        click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
+    else:
+        print_counts(counts)
+
+
+@main.group()
+def sources() -> None:
+    """Upstream systems allowed to submit items."""
+
+
+@sources.command("add")
+@click.argument("name")
+def sources_add(name: str) -> None:
+    """Create (or re-key) a source; prints its token once, alone on the last line."""
+    import re
+
+    from pipeline.services import build_services
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", name):
+        raise click.ClickException("source names: lower-case letters, digits, '_', '.', '-'")
+    services = build_services(settings_or_exit())
+    prepare_database(services)
+    token = services.store.add_source(name)
+    click.echo(f"source {name} created; its token (shown only now):", err=True)
+    click.echo(token)
+
+
+@sources.command("revoke")
+@click.argument("name")
+def sources_revoke(name: str) -> None:
+    """Revoke a source's token."""
+    from pipeline.services import build_services
+
+    if not build_services(settings_or_exit()).store.revoke_source(name):
+        raise click.ClickException(f"no source {name}")
+    click.echo(f"source {name} revoked")
+
+
+@main.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (run once per release, before the workers start)."""
+    from pipeline.schema import upgrade
+    from pipeline.services import build_services
+
+    upgrade(build_services(settings_or_exit()).engine)
+    click.echo("database at the latest schema")
+
+
+@main.command()
+@click.option("--url", default=None, help="Submit to a running instance instead of an embedded one.")
+@token_option
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Keep the embedded instance running after the demo items are delivered.",
+)
+def demo(url: str | None, token: str | None, port: int, serve: bool) -> None:
+    """Submit the demo items and follow them until every channel has them."""
+    from pipeline.demo_run import run_demo
+
+    run_demo(settings_or_exit(), url, token, port, serve)
+
+
+@main.group()
+def sandbox() -> None:
+    """Loopback stand-ins for the services govpub talks to."""
+
+
+def run() -> None:
+    try:
+        main()
+    except GovpubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

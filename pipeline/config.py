@@ -1,0 +1,163 @@
+"""Settings: one TOML file plus ``GOVPUB_…`` environment variables.
+
+Precedence: explicit arguments > environment > TOML file > defaults. The file is
+``govpub.toml`` in the working directory or the path in ``GOVPUB_CONFIG``; no
+file at all gives the embedded default (SQLite under ./var, in-process worker).
+Nested keys use ``__`` in the environment: ``GOVPUB_CHANNELS__WEBSITE__RATE_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipeline.errors import ConfigError
+
+SUBCLASSES = [
+    "综合性业务",
+    "人事管理",
+    "财务管理",
+    "基础教育",
+    "职业与成人教育",
+    "学校体育与卫生教育",
+    "招生考试",
+]
+DEFAULT_TAXONOMY: dict[str, list[str]] = {
+    "政策法规": SUBCLASSES,
+    "规划计划": SUBCLASSES,
+    "业务工作": SUBCLASSES,
+    "其他信息": SUBCLASSES,
+}
+
+
+class ChannelConfig(BaseModel):
+    """One configured channel instance; ``kind`` names its class in the registry."""
+
+    kind: str
+    enabled: bool = True
+    rate_limit: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?/[smh]$")
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    depends_on: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+def default_channels() -> dict[str, ChannelConfig]:
+    return {"memory": ChannelConfig(kind="memory")}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOVPUB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite:///var/govpub.db"
+    broker_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    public_url: str = "http://127.0.0.1:8000"
+    site_name: str = "政府信息公开"
+    timezone: str = "Asia/Shanghai"
+
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    batch_max_items: int = Field(default=500, ge=1, le=10_000)
+    taxonomy: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAXONOMY))
+    channels: dict[str, ChannelConfig] = Field(default_factory=default_channels)
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    lease_seconds: float = Field(default=300.0, gt=0)
+    requeue_after_seconds: float = Field(default=60.0, gt=0)
+    sweep_interval_seconds: float = Field(default=2.0, gt=0)
+    embedded_workers: int = Field(default=2, ge=1, le=64)
+    visibility_timeout_seconds: int = Field(default=3600, ge=60)
+
+    secret_key: SecretStr | None = None
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("use redis://HOST:PORT/DB (or leave unset for the in-process worker)")
+        return value or None
+
+    @property
+    def embedded(self) -> bool:
+        """No broker: the in-process worker delivers."""
+        return self.broker_url is None
+
+    @property
+    def redis(self) -> str | None:
+        return self.redis_url or self.broker_url
+
+    def enabled_channels(self) -> dict[str, ChannelConfig]:
+        return {name: cfg for name, cfg in self.channels.items() if cfg.enabled}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+def config_path() -> Path | None:
+    explicit = os.environ.get("GOVPUB_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("GOVPUB_CONFIG", explicit, "a path to an existing TOML file")
+        return path
+    default = Path("govpub.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's errors into one ConfigError with a hint."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = "GOVPUB_" + "__".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(key, first.get("input"), first["msg"]) from exc
+    from channels.registry import known_kinds
+
+    kinds = known_kinds()
+    for name, cfg in settings.channels.items():
+        if cfg.kind not in kinds:
+            raise ConfigError(f"channels.{name}.kind", cfg.kind, f"one of {sorted(kinds)}")
+        for dep in cfg.depends_on:
+            if dep not in settings.channels:
+                raise ConfigError(f"channels.{name}.depends_on", dep, f"one of {sorted(settings.channels)}")
+    return settings

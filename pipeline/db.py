@@ -1,0 +1,195 @@
+"""The tables. Durability lives here, not in the broker.
+
+``items`` holds one row per (source, id) with its 索引号 and retraction;
+``revisions`` every revision as submitted; ``deliveries`` one row per
+(revision, channel, action) with the state machine; ``delivery_events`` the
+append-only log of every attempt and outcome, from which reports are counted.
+Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.pool import NullPool
+
+metadata = MetaData()
+
+STATES = ("pending", "queued", "sending", "retrying", "delivered", "dead", "skipped", "retracted")
+ACTIVE_STATES = ("pending", "queued", "sending", "retrying")
+CLAIMABLE_STATES = ("pending", "queued", "retrying")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+index_serials = Table(
+    "index_serials",
+    metadata,
+    Column("agency_code", String(32), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_serial", Integer, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("index_no", String(64), nullable=False, unique=True),
+    Column("agency_code", String(32), nullable=False),
+    Column("latest_revision", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retracted_at", UTCDateTime),
+    Column("retract_reason", Text),
+    UniqueConstraint("source", "item_id", name="uq_items_source_id"),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("item_pk", Id, ForeignKey("items.pk"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("subcategory", String(64)),
+    Column("genre", String(64)),
+    Column("validity", String(16)),
+    Column("generated_on", Date, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=False),
+    Column("document", JSON, nullable=False),
+    UniqueConstraint("item_pk", "revision", name="uq_revisions_item_revision"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_pk", Id, ForeignKey("items.pk"), nullable=False),
+    Column("revision_pk", Id, ForeignKey("revisions.pk"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("action", String(16), nullable=False, default="publish"),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claim_no", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("claimed_by", String(128)),
+    Column("external_ref", JSON),
+    Column("progress", JSON),
+    Column("reason", Text),
+    Column("last_error_class", String(128)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("revision_pk", "channel", "action", name="uq_deliveries_revision_channel"),
+    Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+    Index("ix_deliveries_item_channel", "item_pk", "channel"),
+    Index("ix_deliveries_channel_state", "channel", "state"),
+    Index("ix_deliveries_delivered_at", "delivered_at"),
+)
+
+delivery_events = Table(
+    "delivery_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", Id, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("worker", String(128), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("error_class", String(128)),
+    Column("message", Text),
+    Column("external_ref", JSON),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    """An engine for SQLite (WAL, waits on locks) or PostgreSQL."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+            dbapi_conn.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs = {} if pool else {"poolclass": NullPool}
+    return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -1,0 +1,390 @@
+"""The delivery state machine, one SQL statement per transition.
+
+    pending → queued → sending → delivered
+                 ↑        │ ├──→ retrying → (due) → queued …
+                 │        │ ├──→ dead      (attempts exhausted or permanent error)
+                 │        │ └──→ skipped   (superseded, nothing to do)
+                 └────────┘ lease expired: the worker died, claim again
+
+A claim is ``UPDATE … WHERE id=? AND state IN (…)``: whoever loses it does nothing.
+Every later write is fenced by ``claim_no``, so a worker whose lease ran out cannot
+overwrite the outcome of the worker that took over. Every outcome appends an event.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+
+from pipeline import db
+from pipeline.model import Published
+
+D = db.deliveries
+
+
+@dataclass
+class Claim:
+    """A delivery this worker holds until ``lease_until``."""
+
+    id: int
+    channel: str
+    action: str
+    revision: int
+    item_pk: int
+    claim_no: int
+    attempts: int
+    item: Published
+    previous: dict[str, Any] | None
+    progress: dict[str, Any]
+    reason: str
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+class Deliveries:
+    def __init__(self, engine: Engine, depends_on: dict[str, list[str]] | None = None) -> None:
+        self.engine = engine
+        self.depends_on = depends_on or {}
+
+    def mark_queued(self, ids: list[int], now: datetime) -> None:
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(D)
+                .where(D.c.id.in_(ids), D.c.state == "pending")
+                .values(state="queued", updated_at=now)
+            )
+
+    def claim(self, delivery_id: int, worker: str, now: datetime, lease_seconds: float) -> Claim | None:
+        """Take the delivery if it is due and nothing must go before it."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
+            if row is None or not self._claimable(row, now):
+                return None
+            wait = self._must_wait(conn, row)
+            if wait:
+                self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
+                return None
+            newer = self._superseded_by(conn, row)
+            if newer:
+                conn.execute(
+                    update(D)
+                    .where(D.c.id == row.id)
+                    .values(state="skipped", reason=f"superseded by revision {newer}", updated_at=now)
+                )
+                _event(
+                    conn,
+                    row.id,
+                    now,
+                    row.attempts,
+                    worker,
+                    "skipped",
+                    message=f"superseded by revision {newer}",
+                )
+                return None
+            claimed = conn.execute(
+                update(D)
+                .where(D.c.id == row.id, D.c.claim_no == row.claim_no, _claimable_sql(now))
+                .values(
+                    state="sending",
+                    claim_no=row.claim_no + 1,
+                    attempts=row.attempts + 1,
+                    claimed_by=worker,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    updated_at=now,
+                )
+            ).rowcount
+            if not claimed:
+                return None
+            if row.state == "sending":  # the previous holder died: close its attempt
+                _event(
+                    conn,
+                    row.id,
+                    now,
+                    row.attempts,
+                    row.claimed_by or "?",
+                    "lost",
+                    message="lease expired before the worker reported back",
+                )
+            doc = conn.execute(
+                select(db.revisions.c.document).where(db.revisions.c.pk == row.revision_pk)
+            ).scalar_one()
+            return Claim(
+                id=row.id,
+                channel=row.channel,
+                action=row.action,
+                revision=row.revision,
+                item_pk=row.item_pk,
+                claim_no=row.claim_no + 1,
+                attempts=row.attempts + 1,
+                item=Published.model_validate(doc),
+                previous=self._previous(conn, row),
+                progress=dict(row.progress or {}),
+                reason=self._retract_reason(conn, row),
+            )
+
+    @staticmethod
+    def _claimable(row: Any, now: datetime) -> bool:
+        if row.state in db.CLAIMABLE_STATES:
+            return bool(row.next_attempt_at <= now)
+        return row.state == "sending" and row.lease_until is not None and row.lease_until < now
+
+    def _must_wait(self, conn: Connection, row: Any) -> str:
+        """Order per item and channel, and channel dependencies (WeChat after website)."""
+        earlier = D.c.revision < row.revision
+        if row.action == "retract":  # a retraction waits for any publication in flight
+            earlier = or_(earlier, D.c.action == "publish")
+        older_sending = conn.execute(
+            select(D.c.id)
+            .where(
+                D.c.item_pk == row.item_pk,
+                D.c.channel == row.channel,
+                D.c.id != row.id,
+                D.c.state == "sending",
+                earlier,
+            )
+            .limit(1)
+        ).first()
+        if older_sending:
+            return f"delivery {older_sending.id} of an earlier revision is being sent"
+        deps = self.depends_on.get(row.channel, [])
+        if deps and row.action == "publish":
+            pending_dep = conn.execute(
+                select(D.c.channel)
+                .where(
+                    D.c.revision_pk == row.revision_pk,
+                    D.c.channel.in_(deps),
+                    D.c.action == "publish",
+                    D.c.state.in_(db.ACTIVE_STATES),
+                )
+                .limit(1)
+            ).first()
+            if pending_dep:
+                return f"channel {pending_dep.channel} goes first"
+        return ""
+
+    def _superseded_by(self, conn: Connection, row: Any) -> int | None:
+        if row.action != "publish":
+            return None
+        newer = conn.execute(
+            select(D.c.revision)
+            .where(
+                D.c.item_pk == row.item_pk,
+                D.c.channel == row.channel,
+                D.c.action == "publish",
+                D.c.revision > row.revision,
+            )
+            .order_by(D.c.revision.desc())
+            .limit(1)
+        ).first()
+        return int(newer.revision) if newer else None
+
+    def _previous(self, conn: Connection, row: Any) -> dict[str, Any] | None:
+        """What an earlier revision left live on this channel (for update/retract)."""
+        query = select(D.c.external_ref).where(
+            D.c.item_pk == row.item_pk,
+            D.c.channel == row.channel,
+            D.c.action == "publish",
+            D.c.state == "delivered",
+        )
+        if row.action == "publish":
+            query = query.where(D.c.revision < row.revision)
+        prev = conn.execute(query.order_by(D.c.revision.desc()).limit(1)).first()
+        return dict(prev.external_ref or {}) if prev else None
+
+    @staticmethod
+    def _retract_reason(conn: Connection, row: Any) -> str:
+        if row.action != "retract":
+            return ""
+        reason = conn.execute(
+            select(db.items.c.retract_reason).where(db.items.c.pk == row.item_pk)
+        ).scalar_one()
+        return str(reason or "")
+
+    def _defer(self, conn: Connection, row: Any, when: datetime, why: str) -> None:
+        conn.execute(
+            update(D)
+            .where(D.c.id == row.id, D.c.claim_no == row.claim_no)
+            .values(state="retrying", next_attempt_at=when, reason=why, updated_at=when)
+        )
+
+    # -- outcomes ----------------------------------------------------------------
+    def succeeded(self, claim: Claim, worker: str, now: datetime, ref: dict[str, Any] | None) -> bool:
+        with self.engine.begin() as conn:
+            if ref is None:
+                values: dict[str, Any] = {"state": "skipped", "reason": "nothing to do on this channel"}
+                outcome = "skipped"
+            else:
+                values = {"state": "delivered", "external_ref": ref, "delivered_at": now, "reason": None}
+                outcome = "delivered"
+            done = self._finish(conn, claim, now, values)
+            if done:
+                _event(conn, claim.id, now, claim.attempts, worker, outcome, external_ref=ref)
+            return done
+
+    def failed(
+        self,
+        claim: Claim,
+        worker: str,
+        now: datetime,
+        error: BaseException,
+        *,
+        retry_at: datetime | None,
+        counts: bool = True,
+    ) -> str:
+        """Record a failed attempt; ``retry_at`` None means dead. Returns the new state."""
+        state = "retrying" if retry_at is not None else "dead"
+        values: dict[str, Any] = {
+            "state": state,
+            "last_error_class": type(error).__name__,
+            "last_error": str(error)[:4000],
+            "reason": None,
+        }
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        if not counts:
+            values["attempts"] = claim.attempts - 1
+        outcome = {"dead": "dead", "retrying": "retry" if counts else "waiting"}[state]
+        with self.engine.begin() as conn:
+            if self._finish(conn, claim, now, values):
+                _event(
+                    conn,
+                    claim.id,
+                    now,
+                    claim.attempts,
+                    worker,
+                    outcome,
+                    error_class=type(error).__name__,
+                    message=str(error)[:4000],
+                    external_ref=claim.progress or None,
+                )
+        return state
+
+    def checkpoint(self, claim: Claim, progress: dict[str, Any], now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(D)
+                .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no)
+                .values(progress=progress, updated_at=now)
+            )
+
+    @staticmethod
+    def _finish(conn: Connection, claim: Claim, now: datetime, values: dict[str, Any]) -> bool:
+        result = conn.execute(
+            update(D)
+            .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == "sending")
+            .values(lease_until=None, updated_at=now, **values)
+        )
+        return result.rowcount == 1
+
+    # -- the sweeper's view ------------------------------------------------------
+    def due(self, now: datetime, requeue_after: float, limit: int = 1000) -> list[tuple[int, str]]:
+        """Deliveries that need a (new) task: retries that are due, rows left in
+        pending/queued too long (the broker lost them), sending past the lease."""
+        stale = now - timedelta(seconds=requeue_after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(D.c.id, D.c.channel)
+                .where(
+                    or_(
+                        and_(D.c.state == "retrying", D.c.next_attempt_at <= now),
+                        and_(
+                            D.c.state.in_(("pending", "queued")),
+                            D.c.updated_at <= stale,
+                            D.c.next_attempt_at <= now,
+                        ),
+                        and_(D.c.state == "sending", D.c.lease_until < now),
+                    )
+                )
+                .order_by(D.c.next_attempt_at)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.channel) for r in rows]
+
+    def due_for_channel(self, channel: str, now: datetime, limit: int = 500) -> list[int]:
+        """Claimable deliveries of one (batched) channel, oldest first."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(D.c.id)
+                    .where(D.c.channel == channel, _claimable_sql(now))
+                    .order_by(D.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def requeued(self, ids: list[int], now: datetime) -> None:
+        """Mark swept rows as queued again (the ``updated_at`` clock restarts)."""
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(D)
+                .where(D.c.id.in_(ids), D.c.state.in_(("pending", "queued", "retrying")))
+                .values(state="queued", updated_at=now)
+            )
+            conn.execute(update(D).where(D.c.id.in_(ids), D.c.state == "sending").values(updated_at=now))
+
+    # -- operator actions --------------------------------------------------------
+    def retry_now(self, delivery_id: int, operator: str, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(D)
+                .where(D.c.id == delivery_id, D.c.state.in_(("dead", "retrying")))
+                .values(state="queued", attempts=0, next_attempt_at=now, updated_at=now)
+            ).rowcount
+            if done:
+                _event(conn, delivery_id, now, 0, operator, "operator_retry")
+            return bool(done)
+
+    def skip(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(D)
+                .where(D.c.id == delivery_id, D.c.state.in_(("pending", "queued", "retrying", "dead")))
+                .values(state="skipped", reason=reason, updated_at=now)
+            ).rowcount
+            if done:
+                _event(conn, delivery_id, now, 0, operator, "operator_skip", message=reason)
+            return bool(done)
+
+
+def _claimable_sql(now: datetime) -> Any:
+    return or_(
+        and_(D.c.state.in_(db.CLAIMABLE_STATES), D.c.next_attempt_at <= now),
+        and_(D.c.state == "sending", D.c.lease_until < now),
+    )
+
+
+def _event(
+    conn: Connection,
+    delivery_id: int,
+    at: datetime,
+    attempt: int,
+    worker: str,
+    outcome: str,
+    *,
+    error_class: str | None = None,
+    message: str | None = None,
+    external_ref: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(db.delivery_events).values(
+            delivery_id=delivery_id,
+            at=at,
+            attempt=attempt,
+            worker=worker,
+            outcome=outcome,
+            error_class=error_class,
+            message=message,
+            external_ref=external_ref,
+        )
+    )

@@ -1,0 +1,78 @@
+"""``govpub demo``: the demo items through a running or an embedded instance."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from importlib.resources import files
+from typing import Any
+
+import click
+import uvicorn
+
+from pipeline.client import GovpubClient
+from pipeline.config import Settings
+from pipeline.db import ACTIVE_STATES
+from pipeline.status_view import print_counts
+
+
+def demo_items() -> list[dict[str, Any]]:
+    text = files("pipeline.demo").joinpath("items.jsonl").read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def wait_delivered(client: GovpubClient, deadline_seconds: float = 120.0) -> dict[str, Any]:
+    """Poll until no delivery is still on its way (or the deadline passes)."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        counts = client.counts()
+        active = sum(n for states in counts.values() for s, n in states.items() if s in ACTIVE_STATES)
+        if not active or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
+
+
+def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread, str]:
+    from pipeline.app import create_app
+    from pipeline.cli import prepare_database
+    from pipeline.services import build_services
+
+    services = build_services(settings)
+    prepare_database(services)
+    token = services.store.add_source("demo")
+    config = uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise click.ClickException(f"could not start on port {port} (in use? try --port)")
+        time.sleep(0.05)
+    return server, thread, token
+
+
+def run_demo(settings: Settings, url: str | None, token: str | None, port: int, serve: bool) -> None:
+    server = thread = None
+    if url is None:
+        server, thread, token = start_embedded(settings, port)
+        url = f"http://127.0.0.1:{port}"
+    elif not token:
+        raise click.ClickException("--token (or GOVPUB_TOKEN) is needed with --url")
+    items = demo_items()
+    with GovpubClient(url, token) as client:
+        answers = client.submit_many(items)
+        refused = [a for a in answers if a["status"] >= 400]
+        click.echo(f"submitted {len(items)} demo items to {url} ({len(refused)} refused)")
+        counts = wait_delivered(client)
+    print_counts(counts)
+    click.echo(f"\nwhere to look:\n  status page  {url}/\n  API docs     {url}/docs\n")
+    if server is None or thread is None:
+        return
+    if serve:
+        click.echo("serving until Ctrl-C")
+        with contextlib.suppress(KeyboardInterrupt):
+            thread.join()
+    server.should_exit = True
+    thread.join(10)

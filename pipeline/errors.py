@@ -1,0 +1,107 @@
+"""One error tree for govpub.
+
+    GovpubError
+    ├── ConfigError                  bad configuration: key, value, what is valid
+    ├── IntakeError                  refused input, answered as a 4xx
+    │   ├── ValidationFailed         422: the item is incomplete or invalid
+    │   ├── Unauthorized             401: no or wrong token
+    │   ├── Forbidden                403: another source's item
+    │   ├── Conflict                 409: same revision, different body
+    │   ├── StaleRevision            409: lower revision than the stored one
+    │   └── NotFound                 404
+    └── DeliveryError                raised by channels, classified once here
+        ├── TransientError           retry with backoff and jitter
+        │   ├── RateLimited          the channel asked us to slow down
+        │   ├── NotDue               wait for a window (broadcast time, quota reset);
+        │   │                        not counted as a failed attempt
+        │   └── AwaitingConfirmation accepted by the channel, result not known yet:
+        │                            poll again later without counting an attempt
+        └── PermanentError           dead at once, with a message an operator can act on
+
+Channels translate SDK and HTTP errors at their boundary with ``raise … from exc``;
+the delivery runner only ever sees this tree (anything else counts as transient).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+class GovpubError(Exception):
+    """Root of every error govpub raises on purpose."""
+
+
+class ConfigError(GovpubError):
+    """A configuration value that cannot work; stops start-up."""
+
+    def __init__(self, key: str, value: object, valid: str) -> None:
+        super().__init__(f"invalid setting {key}={value!r}: {valid}")
+        self.key, self.value, self.valid = key, value, valid
+
+
+class IntakeError(GovpubError):
+    """Input refused at the intake; ``status`` is the HTTP answer."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationFailed(IntakeError):
+    status, code = 422, "invalid_item"
+
+
+class Unauthorized(IntakeError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(IntakeError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(IntakeError):
+    status, code = 409, "conflict"
+
+
+class StaleRevision(IntakeError):
+    status, code = 409, "stale_revision"
+
+
+class NotFound(IntakeError):
+    status, code = 404, "not_found"
+
+
+class DeliveryError(GovpubError):
+    """A channel operation failed; subclasses say whether to retry."""
+
+
+class TransientError(DeliveryError):
+    """Worth retrying: network trouble, 5xx, busy or rate-limited services."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class RateLimited(TransientError):
+    """The channel's own quota or rate limit; ``retry_at`` when it is known."""
+
+
+class NotDue(TransientError):
+    """The delivery must wait for a window (a broadcast time, a quota reset)."""
+
+
+class AwaitingConfirmation(TransientError):
+    """The channel accepted the work and confirms it asynchronously; poll later."""
+
+
+class PermanentError(DeliveryError):
+    """Retrying cannot help; the message says what an operator must do."""

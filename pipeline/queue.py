@@ -1,0 +1,86 @@
+"""The Celery side: one queue and one task per channel, on a Redis broker.
+
+Each channel gets its own queue (``govpub.<channel>``) and its own task name, so
+Celery's per-task ``rate_limit`` applies per channel and a slow channel never
+holds up another. The task carries only the delivery id; the database is the
+truth, the broker only a wake-up call (see :mod:`pipeline.deliveries`).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from celery import Celery
+
+from pipeline.runner import run_delivery
+from pipeline.services import Services
+
+
+def queue_name(channel: str) -> str:
+    return f"govpub.{channel}"
+
+
+def task_name(channel: str) -> str:
+    return f"govpub.deliver.{channel}"
+
+
+class Dispatcher(Protocol):
+    def send(self, work: list[tuple[int, str]]) -> None: ...
+
+
+def create_celery(services: Services) -> Celery:
+    settings = services.settings
+    app = Celery("govpub", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,  # ack after the work, so a dead worker's task returns
+        task_reject_on_worker_lost=True,  # …and is redelivered when its process is killed
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,  # the delivery log is the result
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        worker_hijack_root_logger=False,
+        task_routes={task_name(n): {"queue": queue_name(n)} for n in settings.channels},
+        task_create_missing_queues=True,
+    )
+    for name, cfg in settings.channels.items():
+        _register(app, services, name, cfg.rate_limit)
+    return app
+
+
+def _register(app: Celery, services: Services, channel: str, rate_limit: str | None) -> None:
+    def deliver(delivery_id: int) -> str:
+        return run_delivery(services, delivery_id, channel)
+
+    app.task(name=task_name(channel), rate_limit=rate_limit, acks_late=True)(deliver)
+
+
+class CeleryDispatcher:
+    """Sends delivery ids to their channel queues."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def send(self, work: list[tuple[int, str]]) -> None:
+        with self.app.producer_or_acquire() as producer:
+            for delivery_id, channel in work:
+                self.app.send_task(
+                    task_name(channel),
+                    args=[delivery_id],
+                    queue=queue_name(channel),
+                    producer=producer,
+                )
+
+
+def worker_argv(queues: list[str], concurrency: int | None, pool: str | None) -> list[str]:
+    argv: list[str] = ["worker", "-Q", ",".join(queues), "--loglevel", "INFO", "-E"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    if pool:
+        argv += ["--pool", pool]
+    return argv
+
+
+def all_queues(services: Services) -> list[str]:
+    return [queue_name(n) for n in services.settings.enabled_channels()]

@@ -1,0 +1,152 @@
+"""Run one delivery attempt: claim, call the channel, classify, record.
+
+This is the one place that wraps every channel: claims and leases, retries with
+backoff, the delivery log, metrics and logs. Celery tasks and the in-process
+worker both call :func:`run_delivery`; neither holds any logic of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from channels.base import BatchEntry, DeliveryContext, Ref
+from pipeline import metrics
+from pipeline.deliveries import Claim, backoff
+from pipeline.errors import AwaitingConfirmation, NotDue, PermanentError, TransientError
+from pipeline.services import Services
+
+log = structlog.get_logger("govpub.runner")
+
+POLL_SECONDS = 30.0
+
+
+def run_delivery(services: Services, delivery_id: int, channel_name: str) -> str:
+    """One task: a per-item delivery, or for a batched channel everything due."""
+    if channel_name in services.settings.channels and services.channel(channel_name).batched:
+        return run_batch(services, channel_name)
+    settings = services.settings
+    claim = services.deliveries.claim(
+        delivery_id, services.worker_name, services.clock(), settings.lease_seconds
+    )
+    if claim is None:
+        return "not-claimed"
+    channel = services.channel(claim.channel)
+    ctx = _context(services, claim)
+    started = time.perf_counter()
+    try:
+        if claim.action == "retract":
+            ref = channel.retract(claim.item, claim.previous, claim.reason, ctx)
+        elif claim.previous is not None:
+            ref = channel.update(claim.item, claim.previous, ctx)
+        else:
+            ref = channel.publish(claim.item, ctx)
+    except Exception as exc:  # classified below; anything unknown is transient
+        return _record_failure(services, claim, exc)
+    finally:
+        metrics.observe_attempt(claim.channel, time.perf_counter() - started)
+    return _record_success(services, claim, ref)
+
+
+def run_batch(services: Services, channel_name: str) -> str:
+    channel = services.channel(channel_name)
+    now = services.clock()
+    claims = [
+        c
+        for c in (
+            services.deliveries.claim(i, services.worker_name, now, services.settings.lease_seconds)
+            for i in services.deliveries.due_for_channel(channel_name, now)
+        )
+        if c is not None
+    ]
+    if not claims:
+        return "not-claimed"
+    entries = [
+        BatchEntry(
+            item=c.item, ctx=_context(services, c), action=c.action, previous=c.previous, reason=c.reason
+        )
+        for c in claims
+    ]
+    try:
+        answers = channel.publish_batch(entries)
+    except Exception as exc:
+        answers = {c.id: exc for c in claims}
+    for claim in claims:
+        answer = answers.get(claim.id, TransientError("the batch gave no answer for it"))
+        if isinstance(answer, Exception):
+            _record_failure(services, claim, answer)
+        else:
+            _record_success(services, claim, answer)
+    return f"batch of {len(claims)}"
+
+
+def _context(services: Services, claim: Claim) -> DeliveryContext:
+    return DeliveryContext(
+        delivery_id=claim.id,
+        attempt=claim.attempts,
+        channel=claim.channel,
+        now=services.clock(),
+        progress=dict(claim.progress),
+        checkpoint_to=lambda progress: services.deliveries.checkpoint(claim, progress, services.clock()),
+        load_blob=services.store.blob,
+    )
+
+
+def _record_success(services: Services, claim: Claim, ref: Ref | None) -> str:
+    ok = services.deliveries.succeeded(claim, services.worker_name, services.clock(), ref)
+    outcome = ("delivered" if ref is not None else "skipped") if ok else "lost-lease"
+    metrics.count_outcome(claim.channel, outcome)
+    log.info(
+        "delivery",
+        id=claim.id,
+        channel=claim.channel,
+        action=claim.action,
+        index_no=claim.item.index_no,
+        revision=claim.revision,
+        outcome=outcome,
+        ref=ref,
+    )
+    return outcome
+
+
+def _record_failure(services: Services, claim: Claim, exc: BaseException) -> str:
+    now = services.clock()
+    retry_at, counts = _next_attempt(services, claim, exc, now)
+    state = services.deliveries.failed(
+        claim, services.worker_name, now, exc, retry_at=retry_at, counts=counts
+    )
+    metrics.count_outcome(claim.channel, state)
+    log.warning(
+        "delivery failed",
+        id=claim.id,
+        channel=claim.channel,
+        action=claim.action,
+        index_no=claim.item.index_no,
+        attempt=claim.attempts,
+        state=state,
+        error_class=type(exc).__name__,
+        error=str(exc),
+    )
+    return state
+
+
+def _next_attempt(
+    services: Services, claim: Claim, exc: BaseException, now: datetime
+) -> tuple[datetime | None, bool]:
+    """When to try again (None: never) and whether this attempt counts."""
+    if isinstance(exc, NotDue | AwaitingConfirmation):
+        return exc.retry_at or now + timedelta(seconds=POLL_SECONDS), False
+    if isinstance(exc, PermanentError):
+        return None, True
+    settings = services.settings
+    cfg: Any = settings.channels.get(claim.channel)
+    limit = (cfg.max_attempts if cfg and cfg.max_attempts else None) or settings.max_attempts
+    if claim.attempts >= limit:
+        return None, True
+    if isinstance(exc, TransientError) and exc.retry_at is not None:
+        return exc.retry_at, True
+    delay = backoff(claim.attempts, settings.retry_base_seconds, settings.retry_max_seconds)
+    return now + timedelta(seconds=delay), True

@@ -1,0 +1,66 @@
+"""Everything a task, a channel or a web handler needs, built once from settings
+and passed in (no module-level globals)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from channels.base import Channel
+from channels.registry import channel_class, known_kinds
+from pipeline.config import Settings
+from pipeline.db import make_engine
+from pipeline.deliveries import Deliveries
+from pipeline.store import Store, utcnow
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime] = utcnow
+    _channels: dict[str, Channel] = field(default_factory=dict)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.engine)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        deps = {name: cfg.depends_on for name, cfg in self.settings.channels.items()}
+        return Deliveries(self.engine, deps)
+
+    @cached_property
+    def worker_name(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def channel(self, name: str) -> Channel:
+        """The configured channel instance, created on first use."""
+        if name not in self._channels:
+            cfg = self.settings.channels[name]
+            self._channels[name] = channel_class(cfg.kind)(name, cfg.options, self)
+        return self._channels[name]
+
+    def wanted_channels(self, requested: list[str] | None) -> dict[str, bool]:
+        """Every enabled channel, and whether this item asked for it. A request may
+        name a channel instance or a kind (``archive`` → every archive receiver)."""
+        enabled = self.settings.enabled_channels()
+        if requested is None:
+            return {name: True for name in enabled}
+        asked = set(requested)
+        return {name: name in asked or cfg.kind in asked for name, cfg in enabled.items()}
+
+    def channel_names(self) -> set[str]:
+        """Names an item may use in ``channels``: configured instances and every known
+        kind (a kind this installation does not run is simply not delivered)."""
+        return set(self.settings.channels) | known_kinds()
+
+
+def build_services(settings: Settings, *, pool: bool = True) -> Services:
+    return Services(settings=settings, engine=make_engine(settings.database_url, pool=pool))

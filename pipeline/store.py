@@ -1,0 +1,412 @@
+"""The store: items in, in one transaction with their delivery rows (the outbox).
+
+:meth:`Store.accept` commits the item revision and one delivery row per enabled
+channel before the intake answers; the queue is only told afterwards, so Redis
+may lose everything without losing an accepted item. Serials for 索引号 are taken
+inside the same transaction, so a refused or rolled-back item leaves no gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from pipeline import db
+from pipeline.errors import Conflict, Forbidden, NotFound, StaleRevision, ValidationFailed
+from pipeline.model import ItemIn, Published, StoredAttachment, content_hash, sanitize_html
+
+Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Accepted:
+    """The answer to one submission."""
+
+    item_pk: int
+    index_no: str
+    revision: int
+    created: bool
+    work: list[Work]
+
+
+def insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- sources -----------------------------------------------------------------
+    def add_source(self, name: str) -> str:
+        """Create an upstream source and return its new token (stored only hashed)."""
+        token = "gp_" + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(db.sources.c.name).where(db.sources.c.name == name))
+            if existing.first():
+                conn.execute(
+                    update(db.sources)
+                    .where(db.sources.c.name == name)
+                    .values(token_hash=hash_token(token), revoked_at=None)
+                )
+            else:
+                conn.execute(
+                    insert(db.sources).values(name=name, token_hash=hash_token(token), created_at=utcnow())
+                )
+        return token
+
+    def revoke_source(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(db.sources).where(db.sources.c.name == name).values(revoked_at=utcnow())
+            )
+            return result.rowcount > 0
+
+    def source_for_token(self, token: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(db.sources.c.name).where(
+                    db.sources.c.token_hash == hash_token(token), db.sources.c.revoked_at.is_(None)
+                )
+            ).first()
+        return row.name if row else None
+
+    # -- intake ------------------------------------------------------------------
+    def accept(self, item: ItemIn, channels: dict[str, bool], now: datetime | None = None) -> Accepted:
+        """Store one validated item revision and its deliveries, atomically.
+
+        ``channels`` maps every enabled channel to whether this item wants it.
+        A race with an identical submission loses on a unique key and is retried
+        once, then answered like a resubmission.
+        """
+        now = now or utcnow()
+        body_hash = content_hash(item.model_dump(mode="json"))
+        for attempt in (1, 2):
+            try:
+                with self.engine.begin() as conn:
+                    return self._accept(conn, item, body_hash, channels, now)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _accept(
+        self,
+        conn: Connection,
+        item: ItemIn,
+        body_hash: str,
+        channels: dict[str, bool],
+        now: datetime,
+    ) -> Accepted:
+        head = conn.execute(
+            select(db.items)
+            .where(db.items.c.source == item.source, db.items.c.item_id == item.id)
+            .with_for_update()
+        ).first()
+        if head is not None:
+            same = conn.execute(
+                select(db.revisions.c.body_hash).where(
+                    db.revisions.c.item_pk == head.pk, db.revisions.c.revision == item.revision
+                )
+            ).first()
+            if same is not None:
+                if same.body_hash != body_hash:
+                    raise Conflict(
+                        f"revision {item.revision} of {item.source}/{item.id} was already "
+                        "submitted with a different body; submit a higher revision"
+                    )
+                return Accepted(head.pk, head.index_no, item.revision, False, [])
+            if item.revision < head.latest_revision:
+                raise StaleRevision(
+                    f"revision {item.revision} is older than stored revision {head.latest_revision}"
+                )
+            if head.retracted_at is not None:
+                raise Conflict(f"{item.source}/{item.id} was retracted; submit it under a new id")
+            if item.index_no and item.index_no != head.index_no:
+                raise ValidationFailed("index_no cannot change", [f"index_no: stored as {head.index_no}"])
+            item_pk, index_no = head.pk, head.index_no
+            conn.execute(
+                update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
+            )
+        else:
+            index_no = item.index_no or self._next_index_no(conn, item)
+            if (
+                item.index_no
+                and conn.execute(select(db.items.c.pk).where(db.items.c.index_no == item.index_no)).first()
+            ):
+                raise ValidationFailed("index_no in use", [f"index_no: {item.index_no} is taken"])
+            item_pk = conn.execute(
+                insert(db.items)
+                .values(
+                    source=item.source,
+                    item_id=item.id,
+                    index_no=index_no,
+                    agency_code=item.agency.code,
+                    latest_revision=item.revision,
+                    created_at=now,
+                )
+                .returning(db.items.c.pk)
+            ).scalar_one()
+
+        published = self._published(conn, item, index_no, now)
+        revision_pk = conn.execute(
+            insert(db.revisions)
+            .values(
+                item_pk=item_pk,
+                revision=item.revision,
+                body_hash=body_hash,
+                title=item.title,
+                category=item.category,
+                subcategory=item.subcategory,
+                genre=item.genre,
+                validity=item.validity,
+                generated_on=item.generated_on,
+                accepted_at=now,
+                document=published.model_dump(mode="json"),
+            )
+            .returning(db.revisions.c.pk)
+        ).scalar_one()
+        self._supersede(conn, item_pk, item.revision, now)
+        work = self._create_deliveries(conn, item_pk, revision_pk, item.revision, channels, now)
+        return Accepted(item_pk, index_no, item.revision, True, work)
+
+    def _next_index_no(self, conn: Connection, item: ItemIn) -> str:
+        year = item.generated_on.year
+        code = item.agency.code
+        insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
+        serial = conn.execute(
+            update(db.index_serials)
+            .where(db.index_serials.c.agency_code == code, db.index_serials.c.year == year)
+            .values(last_serial=db.index_serials.c.last_serial + 1)
+            .returning(db.index_serials.c.last_serial)
+        ).scalar_one()
+        if serial > 99999:
+            raise ValidationFailed("index_no serials exhausted", [f"{code}/{year} has 99999 items"])
+        return f"{code}/{year}-{serial:05d}"
+
+    def _published(self, conn: Connection, item: ItemIn, index_no: str, now: datetime) -> Published:
+        def keep(att: Any) -> StoredAttachment:
+            data = att.content()
+            sha = hashlib.sha256(data).hexdigest()
+            insert_ignore(conn, db.blobs, {"sha256": sha, "size": len(data), "data": data})
+            return StoredAttachment(name=att.name, media_type=att.media_type, size=len(data), sha256=sha)
+
+        fields = item.model_dump(exclude={"attachments", "cover_image", "channels", "body_html"})
+        fields["index_no"] = index_no
+        return Published(
+            **fields,
+            body_html=sanitize_html(item.body_html),
+            attachments=[keep(a) for a in item.attachments],
+            cover_image=keep(item.cover_image) if item.cover_image else None,
+            accepted_at=now,
+        )
+
+    def _supersede(self, conn: Connection, item_pk: int, revision: int, now: datetime) -> None:
+        """A newer revision replaces older ones still waiting (not those being sent)."""
+        conn.execute(
+            update(db.deliveries)
+            .where(
+                db.deliveries.c.item_pk == item_pk,
+                db.deliveries.c.revision < revision,
+                db.deliveries.c.action == "publish",
+                db.deliveries.c.state.in_(("pending", "queued", "retrying")),
+            )
+            .values(state="skipped", reason=f"superseded by revision {revision}", updated_at=now)
+        )
+
+    def _create_deliveries(
+        self,
+        conn: Connection,
+        item_pk: int,
+        revision_pk: int,
+        revision: int,
+        channels: dict[str, bool],
+        now: datetime,
+        action: str = "publish",
+    ) -> list[Work]:
+        work: list[Work] = []
+        for name, wanted in channels.items():
+            delivery_id = conn.execute(
+                insert(db.deliveries)
+                .values(
+                    item_pk=item_pk,
+                    revision_pk=revision_pk,
+                    revision=revision,
+                    channel=name,
+                    action=action,
+                    state="pending" if wanted else "skipped",
+                    reason=None if wanted else "not requested for this item",
+                    attempts=0,
+                    claim_no=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(db.deliveries.c.id)
+            ).scalar_one()
+            if wanted:
+                work.append((delivery_id, name))
+        return work
+
+    # -- retraction --------------------------------------------------------------
+    def retract(self, source: str, item_id: str, reason: str, now: datetime | None = None) -> list[Work]:
+        """Withdraw an item everywhere: cancel what waits, queue a retraction per channel
+        that received (or may be receiving) it. Retracting twice changes nothing."""
+        now = now or utcnow()
+        with self.engine.begin() as conn:
+            head = self._head(conn, source, item_id, for_update=True)
+            if head.retracted_at is not None:
+                return []
+            conn.execute(
+                update(db.items)
+                .where(db.items.c.pk == head.pk)
+                .values(retracted_at=now, retract_reason=reason)
+            )
+            conn.execute(
+                update(db.deliveries)
+                .where(
+                    db.deliveries.c.item_pk == head.pk,
+                    db.deliveries.c.action == "publish",
+                    db.deliveries.c.state.in_(("pending", "queued", "retrying", "dead")),
+                )
+                .values(state="retracted", reason=f"item retracted: {reason}", updated_at=now)
+            )
+            touched = (
+                conn.execute(
+                    select(db.deliveries.c.channel)
+                    .distinct()
+                    .where(
+                        db.deliveries.c.item_pk == head.pk,
+                        db.deliveries.c.action == "publish",
+                        db.deliveries.c.state.in_(("delivered", "sending", "retracted")),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            revision_pk = conn.execute(
+                select(db.revisions.c.pk).where(
+                    db.revisions.c.item_pk == head.pk,
+                    db.revisions.c.revision == head.latest_revision,
+                )
+            ).scalar_one()
+            return self._create_deliveries(
+                conn,
+                head.pk,
+                revision_pk,
+                head.latest_revision,
+                {name: True for name in touched},
+                now,
+                action="retract",
+            )
+
+    def _head(self, conn: Connection, source: str, item_id: str, for_update: bool = False) -> Any:
+        query = select(db.items).where(db.items.c.item_id == item_id)
+        if for_update:
+            query = query.with_for_update()
+        rows = conn.execute(query).all()
+        mine = [r for r in rows if r.source == source]
+        if mine:
+            return mine[0]
+        if rows:
+            raise Forbidden(f"item {item_id!r} belongs to another source")
+        raise NotFound(f"no item {source}/{item_id}")
+
+    # -- reading -----------------------------------------------------------------
+    def item_status(self, source: str, item_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            head = self._head(conn, source, item_id)
+            rev = conn.execute(
+                select(db.revisions.c.document).where(
+                    db.revisions.c.item_pk == head.pk,
+                    db.revisions.c.revision == head.latest_revision,
+                )
+            ).scalar_one()
+            rows = conn.execute(
+                select(db.deliveries).where(db.deliveries.c.item_pk == head.pk).order_by(db.deliveries.c.id)
+            ).all()
+        return {
+            "item": rev,
+            "retracted_at": head.retracted_at.isoformat() if head.retracted_at else None,
+            "retract_reason": head.retract_reason,
+            "deliveries": [delivery_json(r) for r in rows],
+        }
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{channel: {state: count}}`` over every delivery."""
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(db.deliveries.c.channel, db.deliveries.c.state, func.count()).group_by(
+                    db.deliveries.c.channel, db.deliveries.c.state
+                )
+            ).all()
+        for channel, state, count in rows:
+            out.setdefault(channel, {})[state] = count
+        return out
+
+    def blob(self, sha256: str) -> bytes:
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(db.blobs.c.data).where(db.blobs.c.sha256 == sha256)
+            ).scalar_one_or_none()
+        if data is None:
+            raise LookupError(f"no blob {sha256}")
+        return bytes(data)
+
+    def published(self, revision_pk: int) -> Published:
+        with self.engine.connect() as conn:
+            doc = conn.execute(
+                select(db.revisions.c.document).where(db.revisions.c.pk == revision_pk)
+            ).scalar_one()
+        return Published.model_validate(doc)
+
+    def events(self, delivery_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(db.delivery_events)
+                .where(db.delivery_events.c.delivery_id == delivery_id)
+                .order_by(db.delivery_events.c.id)
+            ).all()
+        return [row_json(r) for r in rows]
+
+    def active_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(db.deliveries)
+                    .where(and_(db.deliveries.c.state.in_(db.ACTIVE_STATES)))
+                ).scalar_one()
+            )
+
+
+def row_json(row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    for key, value in out.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+    return out
+
+
+def delivery_json(row: Any) -> dict[str, Any]:
+    data = row_json(row)
+    data.pop("progress", None)
+    return data

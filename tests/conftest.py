@@ -1,0 +1,114 @@
+"""Fixtures: real SQLite and PostgreSQL, real Redis, the app, Celery workers.
+
+A service that is down skips the tests that need it locally and fails them in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from pipeline.app import create_app
+from pipeline.config import Settings
+from pipeline.schema import upgrade
+from pipeline.services import Services, build_services
+
+PG_ADMIN = os.environ.get("GOVPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("GOVPUB_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def unavailable(what: str, exc: Exception) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is not reachable in CI: {exc}")
+    pytest.skip(f"{what} not reachable: {exc}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    name = f"govpub_t_{secrets.token_hex(4)}"
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        unavailable("PostgreSQL", exc)
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database emptied for this test."""
+    import redis
+
+    url = f"{REDIS}/7"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except Exception as exc:
+        unavailable("Redis", exc)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'govpub.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Any:
+    """Build settings for a test: data under tmp_path, no file, env ignored."""
+
+    def build(**overrides: Any) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        overrides.setdefault("database_url", f"sqlite:///{tmp_path / 'govpub.db'}")
+        overrides.setdefault("retry_base_seconds", 0.05)
+        overrides.setdefault("retry_max_seconds", 0.2)
+        overrides.setdefault("sweep_interval_seconds", 0.1)
+        overrides.setdefault("requeue_after_seconds", 2.0)
+        return Settings(**overrides)
+
+    return build
+
+
+@pytest.fixture
+def settings(settings_for: Any, db_url: str) -> Settings:
+    result: Settings = settings_for(database_url=db_url)
+    return result
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings)
+    upgrade(built.engine)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[TestClient]:
+    """The app with its in-process worker, as ``govpub serve`` runs it embedded."""
+    with TestClient(create_app(services.settings, services)) as client:
+        yield client
+
+
+@pytest.fixture
+def token(services: Services) -> str:
+    return services.store.add_source("test")
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

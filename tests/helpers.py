@@ -1,0 +1,71 @@
+"""Test helpers: example items, polling with a deadline, processes."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+BASE_ITEM: dict[str, Any] = json.loads(
+    (ROOT / "pipeline" / "demo" / "items.jsonl").read_text("utf-8").splitlines()[0]
+)
+
+
+def make_item(n: int | str = 1, **changes: Any) -> dict[str, Any]:
+    """A complete, approved item; ``changes`` replace top-level fields."""
+    item = copy.deepcopy(BASE_ITEM)
+    item.pop("source", None)
+    item.update(id=f"t-{n}", title=f"测试公开信息 {n}")
+    item.update(changes)
+    return item
+
+
+def wait_until(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:  # services restarting: keep polling
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def govpub(*args: str, env: dict[str, str], cwd: Path, **kw: Any) -> subprocess.Popen[bytes]:
+    """Start a ``govpub`` command in its own process group (so it can be killed whole)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        start_new_session=True,
+        **kw,
+    )
+
+
+def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(30)
