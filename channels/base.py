@@ -76,7 +76,7 @@ class Channel:
     """Base class of every channel; subclasses override what they support."""
 
     kind: ClassVar[str] = ""
-    batched: ClassVar[bool] = False
+    batched: bool = False  # an instance may set it from its options (WeChat broadcast mode)
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         self.name = name

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from pipeline.app import create_app
-from pipeline.config import Settings
+from pipeline.config import ChannelConfig, Settings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 
@@ -78,6 +78,7 @@ def settings_for(tmp_path: Path) -> Any:
         overrides.setdefault("retry_max_seconds", 0.2)
         overrides.setdefault("sweep_interval_seconds", 0.1)
         overrides.setdefault("requeue_after_seconds", 2.0)
+        overrides.setdefault("channels", {"memory": ChannelConfig(kind="memory")})
         return Settings(**overrides)
 
     return build
