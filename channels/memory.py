@@ -56,9 +56,14 @@ class MemoryChannel(Channel):
             **extra,
             "item": item.model_dump(mode="json"),
         }
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp = path.with_suffix(f".tmp{os.getpid()}-{ctx.delivery_id}")
         tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            os.link(tmp, path)  # create-once, atomically, even across processes
+        except FileExistsError:
+            return ref
+        finally:
+            tmp.unlink()
         with open(self.folder / "received.log", "a", encoding="utf-8") as log:
             log.write(path.name + "\n")
         return ref

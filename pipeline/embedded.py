@@ -40,6 +40,10 @@ class LocalDispatcher:
         )
 
     def start(self) -> None:
+        """Start the threads, first re-queuing what a previous process left waiting:
+        its in-memory queue died with it."""
+        services = self.services
+        self.send(services.deliveries.due(services.clock(), requeue_after=0, limit=100_000))
         for thread in self.threads:
             thread.start()
 

@@ -295,7 +295,7 @@ class Store:
                     .where(
                         db.deliveries.c.item_pk == head.pk,
                         db.deliveries.c.action == "publish",
-                        db.deliveries.c.state.in_(("delivered", "sending", "retracted")),
+                        db.deliveries.c.state.in_(("delivered", "sending")),
                     )
                 )
                 .scalars()
