@@ -1,0 +1,1 @@
+"""govpub's benchmark: figures printed, never asserted (``python -m bench``)."""
