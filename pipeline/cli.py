@@ -73,7 +73,7 @@ def worker(queues: str, concurrency: int | None, pool: str | None) -> None:
     settings = settings_or_exit()
     if settings.embedded:
         raise click.ClickException("set GOVPUB_BROKER_URL (redis://…) to run separate workers")
-    services = build_services(settings, pool=False)
+    services = build_services(settings)
     app = create_celery(services)
     chosen = [q.strip() for q in queues.split(",") if q.strip()] or all_queues(services)
     app.worker_main(worker_argv(chosen, concurrency, pool))

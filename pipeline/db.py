@@ -32,7 +32,6 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import NullPool
 
 metadata = MetaData()
 
@@ -166,7 +165,7 @@ blobs = Table(
 )
 
 
-def make_engine(url: str, *, pool: bool = True) -> Engine:
+def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, waits on locks) or PostgreSQL."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -191,5 +190,4 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs = {} if pool else {"poolclass": NullPool}
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True)

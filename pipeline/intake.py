@@ -19,6 +19,7 @@ from pipeline.auth import require_same_source, source_of
 from pipeline.errors import Forbidden, IntakeError, ValidationFailed
 from pipeline.model import ItemIn, problems
 from pipeline.services import Services
+from pipeline.store import Accepted
 
 log = structlog.get_logger("govpub.intake")
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -71,27 +72,37 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def submit(request: Request, source: str, item: ItemIn) -> tuple[int, Receipt]:
-    """Validate, store and enqueue one item; shared by the single and batch routes."""
-    services = services_of(request)
+def checked(services: Services, source: str, item: ItemIn) -> ItemIn:
+    """The item with its source set from the token, or the reasons it is refused."""
     if item.source and item.source != source:
         raise Forbidden(f"token of source {source!r} cannot submit items of {item.source!r}")
     item = item.model_copy(update={"source": source})
     found = problems(item, services.settings.taxonomy, services.channel_names())
     if found:
         raise ValidationFailed("item refused", found)
-    accepted = services.store.accept(item, services.wanted_channels(item.channels))
-    if accepted.work:
-        request.app.state.enqueue(accepted.work)
-    receipt = Receipt(
-        source=source,
+    return item
+
+
+def store_and_enqueue(request: Request, items: list[ItemIn]) -> list[tuple[int, Receipt] | IntakeError]:
+    """Commit the items (one transaction), then tell the queue once for all of them."""
+    services = services_of(request)
+    accepted = services.store.accept_many([(i, services.wanted_channels(i.channels)) for i in items])
+    work = [w for a in accepted if not isinstance(a, IntakeError) for w in a.work]
+    if work:
+        request.app.state.enqueue(work)
+    return [a if isinstance(a, IntakeError) else receipt(i, a) for i, a in zip(items, accepted, strict=True)]
+
+
+def receipt(item: ItemIn, accepted: Accepted) -> tuple[int, Receipt]:
+    answer = Receipt(
+        source=item.source,
         id=item.id,
         revision=item.revision,
         index_no=accepted.index_no,
         status="accepted" if accepted.created else "existing",
-        location=f"/v1/items/{source}/{item.id}",
+        location=f"/v1/items/{item.source}/{item.id}",
     )
-    return (202 if accepted.created else 200), receipt
+    return (202 if accepted.created else 200), answer
 
 
 @router.post(
@@ -102,25 +113,38 @@ def submit(request: Request, source: str, item: ItemIn) -> tuple[int, Receipt]:
 )
 def post_item(request: Request, item: ItemIn, source: Source) -> JSONResponse:
     """Submit one approved item (or a new revision of one)."""
-    status, receipt = submit(request, source, item)
-    return JSONResponse(receipt.model_dump(), status_code=status)
+    (answer,) = store_and_enqueue(request, [checked(services_of(request), source, item)])
+    if isinstance(answer, IntakeError):
+        raise answer
+    status, body = answer
+    return JSONResponse(body.model_dump(), status_code=status)
 
 
 @router.post("/items:batch", response_model=list[BatchAnswer], responses=ERRORS)
 def post_batch(request: Request, batch: BatchIn, source: Source) -> list[BatchAnswer]:
     """Submit up to 500 items; each is answered on its own, in order."""
-    answers = []
+    services = services_of(request)
+    answers: list[BatchAnswer | None] = []
+    valid: list[tuple[int, ItemIn]] = []
     for raw in batch.items:
         try:
-            item = ItemIn.model_validate(raw)
-            status, receipt = submit(request, source, item)
-            answers.append(BatchAnswer(status=status, receipt=receipt))
+            valid.append((len(answers), checked(services, source, ItemIn.model_validate(raw))))
+            answers.append(None)
         except ValidationError as exc:
-            err = ValidationFailed("item refused", validation_details(exc))
-            answers.append(BatchAnswer(status=422, error=err.to_json()))
+            answers.append(refusal(ValidationFailed("item refused", validation_details(exc))))
         except IntakeError as exc:
-            answers.append(BatchAnswer(status=exc.status, error=exc.to_json()))
-    return answers
+            answers.append(refusal(exc))
+    stored = store_and_enqueue(request, [item for _, item in valid]) if valid else []
+    for (position, _), result in zip(valid, stored, strict=True):
+        if isinstance(result, IntakeError):
+            answers[position] = refusal(result)
+        else:
+            answers[position] = BatchAnswer(status=result[0], receipt=result[1])
+    return [a for a in answers if a is not None]
+
+
+def refusal(exc: IntakeError) -> BatchAnswer:
+    return BatchAnswer(status=exc.status, error=exc.to_json())
 
 
 @router.get("/items/{source}/{item_id}", responses=ERRORS)

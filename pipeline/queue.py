@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from pipeline.runner import run_delivery
 from pipeline.services import Services
@@ -46,6 +47,12 @@ def create_celery(services: Services) -> Celery:
     )
     for name, cfg in settings.channels.items():
         _register(app, services, name, cfg.rate_limit)
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_: object) -> None:
+        """A forked pool process must not share the parent's database connections."""
+        services.engine.dispose(close=False)
+
     return app
 
 

@@ -62,5 +62,5 @@ class Services:
         return set(self.settings.channels) | known_kinds()
 
 
-def build_services(settings: Settings, *, pool: bool = True) -> Services:
-    return Services(settings=settings, engine=make_engine(settings.database_url, pool=pool))
+def build_services(settings: Settings) -> Services:
+    return Services(settings=settings, engine=make_engine(settings.database_url))

@@ -19,7 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import db
-from pipeline.errors import Conflict, Forbidden, NotFound, StaleRevision, ValidationFailed
+from pipeline.errors import (
+    Conflict,
+    Forbidden,
+    IntakeError,
+    NotFound,
+    StaleRevision,
+    ValidationFailed,
+)
 from pipeline.model import ItemIn, Published, StoredAttachment, content_hash, sanitize_html
 
 Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
@@ -93,19 +100,45 @@ class Store:
         """Store one validated item revision and its deliveries, atomically.
 
         ``channels`` maps every enabled channel to whether this item wants it.
-        A race with an identical submission loses on a unique key and is retried
-        once, then answered like a resubmission.
+        """
+        (answer,) = self.accept_many([(item, channels)], now)
+        if isinstance(answer, IntakeError):
+            raise answer
+        return answer
+
+    def accept_many(
+        self, batch: list[tuple[ItemIn, dict[str, bool]]], now: datetime | None = None
+    ) -> list[Accepted | IntakeError]:
+        """Store several items in one transaction, each in its own savepoint, so one
+        refusal leaves the others and the whole batch costs a single commit.
+
+        A race with an identical submission from another request loses on a unique
+        key; the item is then retried once and answered like a resubmission.
         """
         now = now or utcnow()
-        body_hash = content_hash(item.model_dump(mode="json"))
-        for attempt in (1, 2):
-            try:
-                with self.engine.begin() as conn:
-                    return self._accept(conn, item, body_hash, channels, now)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        # Locks (serial rows, new item keys) are taken in one global order, so two
+        # concurrent batches queue behind each other instead of deadlocking.
+        order = sorted(
+            range(len(batch)),
+            key=lambda i: (batch[i][0].agency.code, batch[i][0].generated_on.year),
+        )
+        answers: dict[int, Accepted | IntakeError] = {}
+        with self.engine.begin() as conn:
+            for index in order:
+                item, channels = batch[index]
+                body_hash = content_hash(item.model_dump(mode="json"))
+                for attempt in (1, 2):
+                    try:
+                        with conn.begin_nested():
+                            answers[index] = self._accept(conn, item, body_hash, channels, now)
+                        break
+                    except IntakeError as exc:
+                        answers[index] = exc
+                        break
+                    except IntegrityError:
+                        if attempt == 2:
+                            raise
+        return [answers[i] for i in range(len(batch))]
 
     def _accept(
         self,
@@ -183,7 +216,8 @@ class Store:
             )
             .returning(db.revisions.c.pk)
         ).scalar_one()
-        self._supersede(conn, item_pk, item.revision, now)
+        if head is not None:
+            self._supersede(conn, item_pk, item.revision, now)
         work = self._create_deliveries(conn, item_pk, revision_pk, item.revision, channels, now)
         return Accepted(item_pk, index_no, item.revision, True, work)
 

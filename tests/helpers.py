@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pipeline.localcluster import free_port
+from pipeline.localcluster import stop_process as kill
+
+__all__ = ["BASE_ITEM", "LiveServer", "free_port", "govpub", "kill", "make_item", "wait_until"]
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -47,12 +49,6 @@ def wait_until(check: Callable[[], T], timeout: float = 30.0, what: str = "condi
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def govpub(*args: str, env: dict[str, str], cwd: Path, **kw: Any) -> subprocess.Popen[bytes]:
     """Start a ``govpub`` command in its own process group (so it can be killed whole)."""
     return subprocess.Popen(
@@ -62,13 +58,6 @@ def govpub(*args: str, env: dict[str, str], cwd: Path, **kw: Any) -> subprocess.
         start_new_session=True,
         **kw,
     )
-
-
-def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        proc.wait(30)
 
 
 class LiveServer:

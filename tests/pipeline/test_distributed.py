@@ -12,8 +12,16 @@ import redis
 from fastapi.testclient import TestClient
 
 from pipeline.app import create_app
-from tests.cluster import Cluster, make_cluster
+from pipeline.localcluster import LocalCluster as Cluster
 from tests.helpers import kill, make_item, wait_until
+
+FAST = {
+    "retry_base_seconds": 0.1,
+    "retry_max_seconds": 0.5,
+    "sweep_interval_seconds": 0.2,
+    "requeue_after_seconds": 3.0,
+    "lease_seconds": 10.0,
+}
 
 
 def memory(path: Path, **options: Any) -> dict[str, dict[str, Any]]:
@@ -25,8 +33,8 @@ def cluster_for(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[Any]:
     made: list[Cluster] = []
 
     def build(**options: Any) -> Cluster:
-        extra = options.pop("settings", {})
-        cluster = make_cluster(tmp_path, pg_url, redis_url, memory(tmp_path / "mem", **options), **extra)
+        extra = {**FAST, **options.pop("settings", {})}
+        cluster = Cluster.create(tmp_path, pg_url, redis_url, memory(tmp_path / "mem", **options), **extra)
         made.append(cluster)
         return cluster
 
@@ -54,7 +62,7 @@ def submit(client: TestClient, token: str, items: list[dict[str, Any]]) -> None:
 
 def test_items_are_delivered_by_a_celery_worker(cluster_for: Any, tmp_path: Path) -> None:
     cluster = cluster_for()
-    cluster.worker()
+    cluster.worker("govpub.memory")
     token = cluster.services.store.add_source("test")
     with TestClient(create_app(cluster.settings, cluster.services)) as client:
         submit(client, token, [make_item(n) for n in range(5)])
@@ -64,7 +72,7 @@ def test_items_are_delivered_by_a_celery_worker(cluster_for: Any, tmp_path: Path
 
 def test_a_worker_killed_while_sending_is_recovered_exactly_once(cluster_for: Any, tmp_path: Path) -> None:
     cluster = cluster_for(delay_seconds=2.0, settings={"lease_seconds": 4.0})
-    doomed = cluster.worker(concurrency=1)
+    doomed = cluster.worker("govpub.memory", concurrency=1)
     cluster.beat()
     token = cluster.services.store.add_source("test")
     with TestClient(create_app(cluster.settings, cluster.services)) as client:
@@ -72,7 +80,7 @@ def test_a_worker_killed_while_sending_is_recovered_exactly_once(cluster_for: An
         wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
         kill(doomed, signal.SIGKILL)
         assert received(tmp_path) == []
-        cluster.worker(concurrency=1)
+        cluster.worker("govpub.memory", concurrency=1)
         wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"recovery\n{cluster.logs()}")
     assert received(tmp_path) == ["test~t-1~r1~publish.json"]
     (delivery,) = cluster.services.store.item_status("test", "t-1")["deliveries"]
@@ -86,7 +94,7 @@ def test_redis_flushed_after_intake_loses_nothing(cluster_for: Any, tmp_path: Pa
     with TestClient(create_app(cluster.settings, cluster.services)) as client:
         submit(client, token, [make_item(n) for n in range(20)])
     redis.Redis.from_url(redis_url).flushdb()  # every queued task is gone
-    cluster.worker()
+    cluster.worker("govpub.memory")
     cluster.beat()
     wait_until(lambda: states(cluster) == {"delivered": 20}, 60, f"sweeper\n{cluster.logs()}")
     assert len(received(tmp_path)) == 20

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.client import GovpubClient
-from tests.cluster import write_config
+from pipeline.localcluster import write_config
 from tests.helpers import free_port, govpub, kill, make_item, wait_until
 
 

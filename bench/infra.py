@@ -1,0 +1,67 @@
+"""What a benchmark run needs on this machine: a fresh PostgreSQL database, an empty
+Redis database, a scratch folder; all cleaned up afterwards."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/12"
+
+
+def ensure_services() -> None:
+    """Start Redis and PostgreSQL if they are not running (same script as the tests)."""
+    subprocess.run([str(Path(__file__).resolve().parents[1] / "scripts" / "services.sh")], check=True)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    name = f"govpub_bench_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def fresh_redis(url: str = REDIS) -> Iterator[str]:
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="govpub-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> float:
+    """Poll until ``check()``; returns the seconds it took."""
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"{what} not done after {timeout}s")
+        time.sleep(every)
+    return time.perf_counter() - started
