@@ -53,8 +53,16 @@ class RetractIn(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: a stable code, a sentence, and the details (one per problem)."""
+
+    error: str
+    message: str
+    details: list[Any] = Field(default_factory=list)
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text}
+    code: {"model": ErrorBody, "description": text}
     for code, text in {
         400: "malformed request",
         401: "no or unknown token",

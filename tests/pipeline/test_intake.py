@@ -148,3 +148,23 @@ def test_openapi_documents_the_item(api: TestClient) -> None:
     doc = api.get("/openapi.json").json()
     assert {"/v1/items", "/v1/items:batch", "/v1/items/{source}/{item_id}"} <= set(doc["paths"])
     assert "approval" in doc["components"]["schemas"]["ItemIn"]["properties"]
+
+
+def test_a_revoked_token_is_refused(api: TestClient, auth: dict[str, str], services: Services) -> None:
+    assert api.post("/v1/items", json=make_item(1), headers=auth).status_code == 202
+    assert services.store.revoke_source("test")
+    assert api.post("/v1/items", json=make_item(2), headers=auth).status_code == 401
+    assert (
+        api.request("DELETE", "/v1/items/test/t-1", json={"reason": "撤回"}, headers=auth).status_code == 401
+    )
+
+
+def test_same_id_from_another_source_is_a_different_item(
+    api: TestClient, auth: dict[str, str], services: Services
+) -> None:
+    assert api.post("/v1/items", json=make_item(1), headers=auth).status_code == 202
+    other = {"authorization": f"Bearer {services.store.add_source('other')}"}
+    changed = make_item(1, revision=2, title="篡改的标题")
+    assert api.post("/v1/items", json=changed, headers=other).status_code == 202
+    mine = api.get("/v1/items/test/t-1", headers=auth).json()["item"]
+    assert (mine["revision"], mine["title"]) == (1, "测试公开信息 1")
