@@ -17,6 +17,7 @@ from pipeline.errors import ConfigError
 # The channels shipped with govpub, so a source checkout works before installation.
 BUILTIN = {
     "memory": "channels.memory:MemoryChannel",
+    "wechat": "channels.wechat.channel:WeChatChannel",
 }
 
 

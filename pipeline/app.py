@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from channels.wechat import callback as wechat_callback
 from pipeline import __version__, intake
 from pipeline.config import Settings
 from pipeline.errors import IntakeError
@@ -98,6 +99,7 @@ def create_app(
     app.state.enqueue = lambda work: _enqueue(app, services, work)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(intake.router)
+    app.include_router(wechat_callback.router)
     _error_handlers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

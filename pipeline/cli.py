@@ -212,6 +212,44 @@ def sandbox() -> None:
     """Loopback stand-ins for the services govpub talks to."""
 
 
+@sandbox.command("wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--appid", default="wxsandbox0000001", show_default=True)
+@click.option("--secret", envvar="GOVPUB_WECHAT_SECRET", default="sandbox-secret", show_default=True)
+@click.option("--account-type", type=click.Choice(["subscription", "service"]), default="subscription")
+@click.option("--callback-url", default="", help="Where to POST PUBLISHJOBFINISH/MASSSENDJOBFINISH events.")
+@click.option("--callback-token", default="", help="The token the callback is signed with.")
+@click.option("--encoding-aes-key", default="", help="Safe mode: encrypt callbacks with this key.")
+@click.option("--publish-delay", default=1.0, show_default=True, type=float, help="Seconds until a result.")
+def sandbox_wechat(
+    host: str,
+    port: int,
+    appid: str,
+    secret: str,
+    account_type: str,
+    callback_url: str,
+    callback_token: str,
+    encoding_aes_key: str,
+    publish_delay: float,
+) -> None:
+    """A WeChat official-account API (tokens, drafts, publish, mass send) on loopback."""
+    from channels.sandboxes.wechat import serve
+    from channels.sandboxes.wechat_account import Config
+
+    config = Config(
+        appid=appid,
+        secret=secret,
+        account_type=account_type,
+        callback_url=callback_url,
+        callback_token=callback_token,
+        encoding_aes_key=encoding_aes_key,
+        publish_delay=publish_delay,
+    )
+    click.echo(f"WeChat sandbox on http://{host}:{port}/cgi-bin/ (appid {appid}); control at /sandbox/")
+    serve(host, port, config)
+
+
 def run() -> None:
     try:
         main()

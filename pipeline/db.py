@@ -10,6 +10,7 @@ Times are UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -31,7 +32,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
 
 metadata = MetaData()
 
@@ -165,6 +167,12 @@ blobs = Table(
 )
 
 
+def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row went in."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return bool(conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, waits on locks) or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -191,3 +199,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+# Tables of channels that keep their own records; imported here so that migrations see them.
+import channels.wechat.records  # noqa: E402, F401

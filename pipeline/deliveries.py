@@ -333,6 +333,24 @@ class Deliveries:
             )
             conn.execute(update(D).where(D.c.id.in_(ids), D.c.state == "sending").values(updated_at=now))
 
+    def wake(self, ids: list[int], now: datetime) -> list[int]:
+        """Make waiting deliveries due now (a channel learnt their result early, e.g. from a
+        callback). Only rows in ``retrying`` move; anything claimed or finished is left alone."""
+        if not ids:
+            return []
+        with self.engine.begin() as conn:
+            woken = (
+                conn.execute(
+                    update(D)
+                    .where(D.c.id.in_(ids), D.c.state == "retrying", D.c.next_attempt_at > now)
+                    .values(next_attempt_at=now, updated_at=now)
+                    .returning(D.c.id)
+                )
+                .scalars()
+                .all()
+            )
+        return list(woken)
+
     # -- operator actions --------------------------------------------------------
     def retry_now(self, delivery_id: int, operator: str, now: datetime) -> bool:
         with self.engine.begin() as conn:

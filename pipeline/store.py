@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import db
+from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
     Forbidden,
@@ -49,12 +49,6 @@ class Accepted:
     revision: int
     created: bool
     work: list[Work]
-
-
-def insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
 class Store:

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the services govpub talks to (``govpub sandbox NAME``)."""

@@ -1,0 +1,273 @@
+"""``govpub sandbox wechat``: a WeChat official-account API on loopback.
+
+Point a ``wechat`` channel's ``api_base_url`` at ``http://127.0.0.1:PORT/cgi-bin/``.
+The API paths answer as WeChat does (:mod:`.wechat_account`); the control paths
+under ``/sandbox/`` are for tests and demos:
+
+    GET  /sandbox/record         everything received, published, sent, deleted (JSON)
+    POST /sandbox/faults         {"path": "freepublish/submit" | "*", "errcode": -1 | 45009 | …,
+                                  "errmsg": …, "http_status": 503, "delay": 2.0,
+                                  "after": true (answer late, after the work), "times": 1}
+    POST /sandbox/review         {"status": 4, "fail_idx": [1]}: the next publication fails review
+    POST /sandbox/tokens         {"action": "expire"} (42001 next) | {"action": "rotate"}
+                                 (another system fetched a token: 40001 after the grace period)
+    POST /sandbox/config         callback_url, callback_token, encoding_aes_key, account_type,
+                                 certified, publish_delay, token_ttl, grace
+    POST /sandbox/clock          {"advance": seconds}: move the sandbox's day (quota windows)
+    GET  /sandbox/picture.png    an image on a foreign host, for body-image tests
+    GET  /s/{article_id}         a published article, as a follower would open it
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from channels.sandboxes.wechat_account import Account, ApiError, Config
+
+JSON_API = {
+    "draft/add",
+    "draft/get",
+    "draft/delete",
+    "freepublish/submit",
+    "freepublish/get",
+    "freepublish/delete",
+    "freepublish/batchget",
+    "message/mass/sendall",
+    "message/mass/get",
+    "message/mass/delete",
+    "openapi/quota/get",
+}
+
+
+def picture() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the record is the log
+        return
+
+    @property
+    def account(self) -> Account:
+        return self.server.account
+
+    # -- plumbing -----------------------------------------------------------------
+    def _send(self, status: int, body: bytes, ctype: str = "application/json; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, data: Any, status: int = 200) -> None:
+        self._send(status, json.dumps(data, ensure_ascii=False).encode())
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/sandbox/record":
+            self._json(self.account.snapshot())
+        elif url.path == "/sandbox/picture.png":
+            self._send(200, self.server.picture, "image/png")
+        elif url.path.startswith("/mmbiz/") and url.path[7:] in self.account.files:
+            self._send(200, self.account.files[url.path[7:]], "image/" + url.path.rsplit(".", 1)[-1])
+        elif url.path.startswith("/s/"):
+            self._article(url.path[3:], int(query.get("idx", "1")))
+        elif url.path == "/cgi-bin/token":
+            self._api(
+                "token", lambda: self.account.fetch_token(query.get("appid", ""), query.get("secret", ""))
+            )
+        else:
+            self._json({"errcode": 404, "errmsg": f"no such path {url.path}"}, 404)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        raw = self._body()
+        if url.path.startswith("/sandbox/"):
+            self._control(url.path.removeprefix("/sandbox/"), json.loads(raw or b"{}"))
+            return
+        path = url.path.removeprefix("/cgi-bin/")
+        if path == "stable_token":
+            body = json.loads(raw or b"{}")
+            self._api(
+                path,
+                lambda: self.account.fetch_token(
+                    body.get("appid", ""),
+                    body.get("secret", ""),
+                    stable=True,
+                    force=bool(body.get("force_refresh")),
+                ),
+            )
+            return
+        self._api(path, lambda: self._call(path, query, raw), token=query.get("access_token", ""))
+
+    # -- the API ------------------------------------------------------------------
+    def _api(self, path: str, work: Any, token: str | None = None) -> None:
+        fault = self.account.take_fault(path)
+        after = bool(fault and fault.get("after"))
+        if fault and fault.get("delay") and not after:
+            time.sleep(float(fault["delay"]))
+        try:
+            if fault and fault.get("http_status"):
+                self._send(int(fault["http_status"]), b"<html>sandbox fault</html>", "text/html")
+                return
+            if fault and "errcode" in fault:
+                code = int(fault["errcode"])
+                raise ApiError(code, str(fault.get("errmsg") or _default_errmsg(code)))
+            if token is not None:
+                self.account.check_token(path, token)
+            answer = {"errcode": 0, "errmsg": "ok", **work()}
+        except ApiError as exc:
+            answer = {"errcode": exc.errcode, "errmsg": exc.errmsg, **exc.extra}
+        except (KeyError, ValueError, TypeError) as exc:
+            answer = {"errcode": 40097, "errmsg": f"invalid args: {exc}"}
+        if after:
+            time.sleep(float(fault.get("delay", 0)))  # type: ignore[union-attr]
+        self._json(answer)
+
+    def _call(self, path: str, query: dict[str, str], raw: bytes) -> dict[str, Any]:
+        acc = self.account
+        if path == "media/uploadimg":
+            data, name = self._upload(raw)
+            return acc.upload_image(data, name)
+        if path == "material/add_material":
+            data, _ = self._upload(raw)
+            return acc.add_material(query.get("type", ""), data)
+        if path not in JSON_API:
+            raise ApiError(48001, f"the sandbox does not offer {path}")
+        body = json.loads(raw or b"{}")
+        calls = {
+            "draft/add": lambda: acc.draft_add(raw, body),
+            "draft/get": lambda: acc.draft_get(str(body["media_id"])),
+            "draft/delete": lambda: acc.draft_delete(str(body["media_id"])),
+            "freepublish/submit": lambda: acc.submit(str(body["media_id"])),
+            "freepublish/get": lambda: acc.publish_status(str(body["publish_id"])),
+            "freepublish/delete": lambda: acc.delete_article(
+                str(body["article_id"]), int(body.get("index", 0))
+            ),
+            "freepublish/batchget": lambda: acc.batchget(
+                int(body.get("offset", 0)), int(body.get("count", 20))
+            ),
+            "message/mass/sendall": lambda: acc.sendall(body),
+            "message/mass/get": lambda: acc.mass_get(str(body["msg_id"])),
+            "message/mass/delete": lambda: acc.mass_delete(
+                str(body["msg_id"]), int(body.get("article_idx", 0))
+            ),
+            "openapi/quota/get": lambda: acc.quota_get(str(body["cgi_path"])),
+        }
+        result: dict[str, Any] = calls[path]()
+        return result
+
+    def _upload(self, raw: bytes) -> tuple[bytes, str]:
+        """The multipart field ``media`` (WeChat's name for the file)."""
+        head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + raw)
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "media":
+                data = part.get_payload(decode=True)
+                return (data if isinstance(data, bytes) else b""), part.get_filename() or "media"
+        raise ApiError(41005, "media data missing")
+
+    # -- control ------------------------------------------------------------------
+    def _control(self, what: str, body: dict[str, Any]) -> None:
+        acc = self.account
+        if what == "faults":
+            acc.add_fault(body)
+        elif what == "review":
+            with acc.lock:
+                acc.reviews.append(body)
+        elif what == "tokens":
+            acc.expire_tokens() if body.get("action") == "expire" else acc.rotate_token()
+        elif what == "config":
+            with acc.lock:
+                for key, value in body.items():
+                    if not hasattr(acc.config, key):
+                        self._json({"error": f"unknown setting {key}"}, 400)
+                        return
+                    setattr(acc.config, key, value)
+        elif what == "clock":
+            with acc.lock:
+                acc.offset += float(body.get("advance", 0))
+        else:
+            self._json({"error": f"unknown control {what}"}, 404)
+            return
+        self._json({"ok": True})
+
+    def _article(self, article_id: str, idx: int) -> None:
+        with self.account.lock:
+            art = self.account.articles.get(article_id)
+            if art is None or idx in art["deleted"] or not 1 <= idx <= len(art["articles"]):
+                self._send(404, "<p>该内容已被发布者删除</p>".encode(), "text/html; charset=utf-8")
+                return
+            a = art["articles"][idx - 1]
+        page = (
+            f"<!doctype html><meta charset='utf-8'><title>{escape(a['title'])}</title>"
+            f"<h1>{escape(a['title'])}</h1><p>{escape(a.get('author', ''))}</p>{a['content']}"
+            f"<p><a href='{escape(a.get('content_source_url', ''), quote=True)}'>阅读原文</a></p>"
+        )
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+
+def _default_errmsg(code: int) -> str:
+    return {
+        -1: "system error",
+        40164: "invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist rid: 6650a6f2-sandbox",
+        45009: "reach max api daily quota limit",
+        45011: "api minute-quota reach limit  mustslower  retry next minute",
+        48001: "api unauthorized",
+        53503: "该草稿未通过发布检查",
+    }.get(code, f"sandbox fault {code}")
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int, config: Config | None = None) -> None:
+        super().__init__((host, port), Handler)
+        self.account = Account(config=config or Config())
+        self.account.base_url = f"http://{host}:{self.server_address[1]}"
+        self.picture = picture()
+
+    @property
+    def base_url(self) -> str:
+        return self.account.base_url
+
+    @property
+    def api_base_url(self) -> str:
+        return self.account.base_url + "/cgi-bin/"
+
+
+def start(host: str = "127.0.0.1", port: int = 0, config: Config | None = None) -> SandboxServer:
+    """A sandbox serving in a background thread (tests, the demo); ``shutdown()`` ends it."""
+    server = SandboxServer(host, port, config)
+    threading.Thread(target=server.serve_forever, name="wechat-sandbox", daemon=True).start()
+    return server
+
+
+def serve(host: str, port: int, config: Config) -> None:
+    """``govpub sandbox wechat``: serve until interrupted."""
+    server = SandboxServer(host, port, config)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

@@ -1,0 +1,125 @@
+"""The ``wechat`` channel: an official account, in publish or broadcast mode.
+
+Configuration (``[channels.wechat]``, see docs/channels/wechat.md): ``kind = "wechat"``,
+``depends_on = ["website"]`` (each article's 阅读原文 is the website page), options
+validated by :class:`~channels.wechat.options.WeChatOptions`.
+
+- publish mode: one article per delivery (:mod:`.publish`); the result comes later,
+  so an attempt ends with ``AwaitingConfirmation`` and the sweeper wakes the poll
+  (or the callback wakes it at once);
+- broadcast mode: a batched channel; the runner hands every due delivery to
+  :meth:`publish_batch`, which gathers the day's items into one mass send
+  (:mod:`.broadcast`). New revisions and retractions go one by one in both modes.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import redis
+from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
+
+from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
+from channels.wechat.broadcast import Broadcaster, quota_status
+from channels.wechat.client import GovpubWeChatClient
+from channels.wechat.content import ArticleMaker
+from channels.wechat.errors import translate
+from channels.wechat.options import parse_options
+from channels.wechat.publish import Publisher
+from channels.wechat.records import Records
+from pipeline.model import Published
+from pipeline.urls import item_url
+
+
+class WeChatChannel(Channel):
+    kind = "wechat"
+
+    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
+        super().__init__(name, options, services)
+        self.opts = parse_options(name, options)
+        self.batched = self.opts.mode == "broadcast"
+        self.records = Records(services.engine, name)
+
+    # -- parts, built on first use (in the worker process that uses them) ---------
+    @cached_property
+    def client(self) -> GovpubWeChatClient:
+        return GovpubWeChatClient(self.opts, self._token_store())
+
+    def _token_store(self) -> SessionStorage:
+        """Redis when there is one (every worker shares the token), else this process."""
+        url = self.opts.redis_url or self.services.settings.redis
+        if not url:
+            return MemoryStorage()
+        return RedisStorage(redis.Redis.from_url(url, socket_timeout=10), prefix="wechatpy")
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        maker = ArticleMaker(self.client, self.records, self.opts)
+        return Publisher(self.client, self.records, maker, self.opts, self.page_url)
+
+    @cached_property
+    def broadcaster(self) -> Broadcaster:
+        tz = self.services.settings.timezone
+        return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz)
+
+    def page_url(self, item: Published) -> str:
+        return item_url(self.services.settings, item)
+
+    # -- the channel contract -----------------------------------------------------
+    def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
+        return self.publisher.publish(item, ctx)
+
+    def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
+        """WeChat cannot edit a published article: publish the new revision (without a
+        push), then delete the earlier article once the new one is live."""
+        return self.publisher.publish(item, ctx, replaces=previous)
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        return self.publisher.retract(item, previous, reason, ctx)
+
+    def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
+        answers: dict[int, Ref | Exception | None] = {}
+        gathered: list[BatchEntry] = []
+        for entry in entries:
+            if entry.action == "retract":
+                answers[entry.ctx.delivery_id] = self._guarded(
+                    lambda e=entry: self.retract(e.item, e.previous, e.reason, e.ctx)
+                )
+            elif entry.previous is not None or entry.ctx.progress.get("via") == "publish":
+                answers[entry.ctx.delivery_id] = self._guarded(
+                    lambda e=entry: self.publisher.publish(e.item, e.ctx, replaces=e.previous)
+                )
+            else:
+                gathered.append(entry)
+        answers.update(self.broadcaster.run(gathered, self.services.clock()))
+        return answers
+
+    @staticmethod
+    def _guarded(call: Any) -> Ref | Exception | None:
+        try:
+            result: Ref | None = call()
+            return result
+        except Exception as exc:
+            return translate(exc)
+
+    def health(self) -> Health:
+        try:
+            self.client.access_token  # noqa: B018 - fetching (or finding) the token is the check
+        except Exception as exc:
+            return Health(ok=False, detail=str(translate(exc)))
+        return Health(ok=True, detail=f"{self.opts.mode} mode, token available")
+
+    def quota(self) -> dict[str, object]:
+        """Mass-send quota use of the current period (for the operator console)."""
+        return quota_status(self.records, self.opts, self.services.settings.timezone, self.services.clock())
+
+
+def quota_use(services: Any, name: str) -> dict[str, object]:
+    """The operator console's view of a WeChat channel's mass-send quota."""
+    channel = services.channel(name)
+    if not isinstance(channel, WeChatChannel):
+        raise TypeError(f"channel {name} is not a WeChat channel")
+    return channel.quota()

@@ -1,0 +1,216 @@
+"""An item revision as a WeChat article, within WeChat's limits.
+
+- the body narrowed to what WeChat keeps (no script, no external image: WeChat strips
+  ``src`` that is not its own, so every image is uploaded with ``media/uploadimg`` and
+  its ``src`` rewritten; an image that cannot be had is replaced by its alt text);
+- a cover as permanent ``thumb`` material, uploaded once per image and reused;
+- the digest from the summary within 128 characters; 阅读原文 = the website page,
+  where the attachments are (WeChat articles cannot carry files): they are listed;
+- a title over 32 characters is refused, never cut: an official title stays whole,
+  and the operator sets ``wechat_title`` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape, unescape
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import nh3
+
+from channels.wechat import images
+from channels.wechat.options import WeChatOptions
+from channels.wechat.records import Records
+from pipeline.errors import PermanentError, TransientError
+from pipeline.model import BODY_ATTRIBUTES, BODY_TAGS, Published, sanitize_html
+
+TITLE_MAX, DIGEST_MAX, CONTENT_MAX_CHARS, CONTENT_MAX_BYTES, SOURCE_URL_MAX = 32, 128, 20_000, 1_000_000, 1024
+IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+ATTR = re.compile(r'\s([a-z]+)="([^"]*)"')
+IMAGE_FETCH_LIMIT = 10 * 1024 * 1024
+
+
+class Uploader(Protocol):
+    def upload_content_image(self, filename: str, data: bytes, mime: str) -> str: ...
+    def add_thumb(self, filename: str, data: bytes) -> tuple[str, str]: ...
+
+
+@dataclass
+class Article:
+    """The ``draft/add`` article plus what was changed on the way (for the delivery log)."""
+
+    fields: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def wechat_title(item: Published) -> str:
+    title = item.wechat_title or item.title
+    if len(title) > TITLE_MAX:
+        raise PermanentError(
+            f"the title has {len(title)} characters and WeChat allows {TITLE_MAX}: set the item's "
+            "wechat_title (a title of at most 32 characters for WeChat) and submit a new revision; "
+            "govpub never shortens an official title itself"
+        )
+    return title
+
+
+def digest(item: Published, body_text: str) -> str:
+    text = " ".join((item.summary or body_text).split())
+    return text if len(text) <= DIGEST_MAX else text[: DIGEST_MAX - 1] + "…"
+
+
+def plain_text(html: str) -> str:
+    return unescape(nh3.clean(html, tags=set()))
+
+
+def metadata_block(item: Published) -> str:
+    parts = [f"索引号：{item.index_no}", f"发布机构：{item.agency.name}"]
+    if item.doc_no:
+        parts.append(f"文号：{item.doc_no}")
+    return f"<p>{escape('　'.join(parts))}</p>"
+
+
+def attachments_block(item: Published, page_url: str) -> str:
+    if not item.attachments:
+        return ""
+    link = escape(page_url, quote=True)
+    rows = "".join(f'<li><a href="{link}">{escape(a.name)}</a></li>' for a in item.attachments)
+    return f"<p><strong>附件</strong>（请点击“阅读原文”在网站下载）：</p><ol>{rows}</ol>"
+
+
+def narrowed(html: str) -> str:
+    """The shared allow-list, narrowed to http(s) links (``data:`` images are uploaded first)."""
+    return nh3.clean(
+        html,
+        tags=BODY_TAGS,
+        attributes={tag: set(attrs) for tag, attrs in BODY_ATTRIBUTES.items()},
+        url_schemes={"http", "https"},
+        link_rel=None,
+    )
+
+
+class ArticleMaker:
+    """Builds articles for one channel; uploads go through ``uploader`` and are
+    remembered in ``records`` so a retried or revised item uploads nothing twice."""
+
+    def __init__(self, uploader: Uploader, records: Records, options: WeChatOptions) -> None:
+        self.uploader = uploader
+        self.records = records
+        self.options = options
+
+    def make(self, item: Published, page_url: str, blob: Any, now: datetime) -> Article:
+        title = wechat_title(item)
+        if len(page_url.encode()) > SOURCE_URL_MAX:
+            raise PermanentError(
+                f"the 阅读原文 link is longer than 1 KB: {page_url[:80]}…; shorten public_url"
+            )
+        article = Article(fields={})
+        body = self._images(item.body_html, page_url, article, now)
+        content = metadata_block(item) + body + attachments_block(item, page_url)
+        if len(content) >= CONTENT_MAX_CHARS or len(content.encode()) >= CONTENT_MAX_BYTES:
+            article.notes.append(
+                f"body of {len(content)} characters abridged: the full text is on the website"
+            )
+            content = (
+                metadata_block(item)
+                + f"<p>{escape(item.summary)}</p>"
+                + f"<p>全文共{len(plain_text(item.body_html))}字，超出微信图文长度限制，"
+                + "请点击“阅读原文”查看全文。</p>"
+                + attachments_block(item, page_url)
+            )
+        author = self.options.author or (item.agency.name if len(item.agency.name) <= 16 else "")
+        article.fields = {
+            "title": title,
+            "author": author,
+            "digest": digest(item, plain_text(item.body_html)),
+            "content": content,
+            "content_source_url": page_url,
+            "thumb_media_id": self._cover(item, title, blob, now),
+            "need_open_comment": 0,
+            "only_fans_can_comment": 0,
+        }
+        return article
+
+    # -- body images ----------------------------------------------------------------
+    def _images(self, body_html: str, page_url: str, article: Article, now: datetime) -> str:
+        """Every ``<img>`` uploaded and pointed at WeChat's copy, or replaced by its alt text."""
+        uploaded: set[str] = set()
+
+        def rewrite(match: re.Match[str]) -> str:
+            attrs = {k: unescape(v) for k, v in ATTR.findall(match.group(0))}
+            alt = attrs.get("alt", "")
+            src = attrs.get("src", "").strip()
+            data = self._image_bytes(urljoin(page_url, src), article) if src else None
+            if data is None:
+                return f"<span>[图片：{escape(alt)}]</span>" if alt else ""
+            url = self._upload(data, now)
+            uploaded.add(url)
+            return f'<img src="{escape(url, quote=True)}" alt="{escape(alt, quote=True)}">'
+
+        body = narrowed(IMG_TAG.sub(rewrite, sanitize_html(body_html)))
+        stray = [m for m in IMG_TAG.findall(body) if dict(ATTR.findall(m)).get("src", "") not in uploaded]
+        if stray:  # defence in depth: nothing but WeChat's own image URLs reaches draft/add
+            raise PermanentError(f"an image escaped the upload step: {stray[0][:120]}")
+        return body
+
+    def _image_bytes(self, src: str, article: Article) -> bytes | None:
+        if src.startswith("data:"):
+            try:
+                return base64.b64decode(src.split(",", 1)[1], validate=True)
+            except (IndexError, binascii.Error, ValueError):
+                article.notes.append("an undecodable data: image was left out")
+                return None
+        if urlsplit(src).scheme not in ("http", "https"):
+            article.notes.append(f"image {src[:80]} left out: not an http(s) address")
+            return None
+        try:
+            with httpx.Client(timeout=self.options.timeout_seconds, follow_redirects=True) as http:
+                answer = http.get(src)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"could not fetch body image {src[:120]}: {exc}") from exc
+        if answer.status_code >= 500:
+            raise TransientError(f"body image {src[:120]} answered HTTP {answer.status_code}")
+        if answer.status_code >= 400 or len(answer.content) > IMAGE_FETCH_LIMIT:
+            article.notes.append(f"image {src[:120]} left out: HTTP {answer.status_code}")
+            return None
+        return answer.content
+
+    def _upload(self, data: bytes, now: datetime) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        known = self.records.media("content", sha)
+        if known:
+            return known[1]
+        try:
+            payload, mime, ext = images.for_upload(data)
+        except images.NotAnImage as exc:
+            raise PermanentError(f"a body image is not a readable image: {exc}") from exc
+        url = self.uploader.upload_content_image(f"{sha[:16]}.{ext}", payload, mime)
+        self.records.remember_media("content", sha, "", url, now)
+        return url
+
+    # -- cover ----------------------------------------------------------------------
+    def _cover(self, item: Published, title: str, blob: Any, now: datetime) -> str:
+        if item.cover_image is not None:
+            source = blob(item.cover_image.sha256)
+        elif self.options.default_cover is not None:
+            source = self.options.default_cover.read_bytes()
+        else:
+            source = images.title_cover(title, self.options.cover_font)
+        sha = hashlib.sha256(source).hexdigest()
+        known = self.records.media("thumb", sha)
+        if known:
+            return known[0]
+        try:
+            thumb = images.for_thumb(source)
+        except images.NotAnImage as exc:
+            raise PermanentError(f"the cover image is not a readable image: {exc}") from exc
+        media_id, url = self.uploader.add_thumb(f"{sha[:16]}.jpg", thumb)
+        self.records.remember_media("thumb", sha, media_id, url, now)
+        return media_id

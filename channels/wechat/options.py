@@ -1,0 +1,104 @@
+"""The WeChat channel's options (``[channels.NAME.options]``), checked at start-up.
+
+The AppSecret never sits in the TOML file: it comes from the environment variable
+named by ``secret_env`` or from ``secret_file``. A literal ``secret`` option stops
+start-up with a hint, so a secret committed by mistake is noticed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_API = "https://api.weixin.qq.com/cgi-bin/"
+QUOTA = {"subscription": 1, "service": 4}  # mass sends per day (订阅号) / per month (服务号)
+
+
+class WeChatOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    appid: str = Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")
+    secret_env: str = "GOVPUB_WECHAT_SECRET"
+    secret_file: Path | None = None
+    token: str = Field(default="", description="callback token (服务器配置 → 令牌)")
+    encoding_aes_key: str = Field(default="", description="callback EncodingAESKey, 43 characters")
+    api_base_url: str = DEFAULT_API
+    token_url: str | None = None
+    stable_token: bool = False
+    redis_url: str | None = None
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    mode: Literal["publish", "broadcast"] = "publish"
+    account_type: Literal["subscription", "service"] = "subscription"
+    broadcast_time: time = time(18, 0)
+    overflow: Literal["wait", "publish"] = "wait"
+    max_articles: int = Field(default=8, ge=1, le=8)
+    default_cover: Path | None = None
+    cover_font: Path | None = None
+    author: str = Field(default="", max_length=16)
+    poll_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    lost_submit_checks: int = Field(default=10, ge=1, le=1000)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http(s) URL such as https://api.weixin.qq.com/cgi-bin/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9]{43}", value):
+            raise ValueError("43 letters and digits, as the MP console shows it")
+        return value
+
+    @property
+    def token_endpoint(self) -> str:
+        """Where tokens come from: ``token_url`` or the API base's token/stable_token."""
+        if self.token_url:
+            return self.token_url
+        return self.api_base_url + ("stable_token" if self.stable_token else "token")
+
+    @property
+    def quota(self) -> int:
+        return QUOTA[self.account_type]
+
+    def secret(self) -> str:
+        """The AppSecret, read when a token is fetched (so it can be rotated without restart)."""
+        if self.secret_file is not None:
+            return self.secret_file.read_text("utf-8").strip()
+        value = os.environ.get(self.secret_env, "").strip()
+        if not value:
+            raise ConfigError(
+                self.secret_env, "", "the WeChat AppSecret (environment variable or secret_file)"
+            )
+        return value
+
+
+def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
+    """Validate, turning pydantic's complaint into one ConfigError with the key."""
+    if "secret" in raw:
+        raise ConfigError(
+            f"channels.{name}.options.secret",
+            "***",
+            "never put the AppSecret in configuration: set secret_env (an environment variable) "
+            "or secret_file",
+        )
+    try:
+        options = WeChatOptions.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = f"channels.{name}.options." + ".".join(str(p) for p in first["loc"])
+        raise ConfigError(key, first.get("input"), first["msg"]) from exc
+    for key in ("secret_file", "default_cover", "cover_font"):
+        path = getattr(options, key)
+        if path is not None and not path.is_file():
+            raise ConfigError(f"channels.{name}.options.{key}", str(path), "a path to an existing file")
+    return options

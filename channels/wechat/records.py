@@ -1,0 +1,301 @@
+"""What the WeChat channel has done, kept in the database beside the deliveries.
+
+- ``wechat_jobs``: one row per ``freepublish/submit`` or mass send. A mass send's row
+  (with its deterministic ``clientmsgid``, its draft and its articles) is written
+  *before* ``sendall``, so a redelivered task resumes that very send and WeChat's
+  45065 answers it with the first ``msg_id``; sent rows are the quota use.
+- ``wechat_articles``: which delivery is which article (1-based) of which job, so a
+  delivery already in a send is never put into another, and a retraction finds an
+  article whose delivery is still waiting for its result.
+- ``wechat_outcomes``: final results, from the callback or a poll, keyed by job id;
+  the first writer wins, so a replayed callback event is handled once.
+- ``wechat_media``: uploaded images and covers by content hash, uploaded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from pipeline.db import Id, UTCDateTime, deliveries, insert_ignore, metadata
+
+jobs = Table(
+    "wechat_jobs",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("job_id", String(64)),
+    Column("clientmsgid", String(64)),
+    Column("media_id", String(128)),
+    Column("period", String(10)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("channel", "kind", "job_id", name="uq_wechat_jobs_job"),
+    UniqueConstraint("channel", "clientmsgid", name="uq_wechat_jobs_clientmsgid"),
+    Index("ix_wechat_jobs_period", "channel", "kind", "period"),
+)
+
+articles = Table(
+    "wechat_articles",
+    metadata,
+    Column("job_pk", Id, ForeignKey("wechat_jobs.pk"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("delivery_id", Id, nullable=False, index=True),
+    Column("item_key", String(80), nullable=False, index=True),
+)
+
+outcomes = Table(
+    "wechat_outcomes",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("job_id", String(64), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("result", JSON),
+    Column("source", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+media = Table(
+    "wechat_media",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("media_id", String(128)),
+    Column("url", String(1024)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    pk: int
+    kind: str
+    job_id: str | None
+    clientmsgid: str | None
+    media_id: str | None
+    sent_at: datetime | None
+    idx: int = 0  # the article's 1-based position, when looked up for a delivery
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    result: dict[str, Any]
+
+
+class Records:
+    """The channel's records, scoped to one channel name."""
+
+    def __init__(self, engine: Engine, channel: str) -> None:
+        self.engine = engine
+        self.channel = channel
+
+    # -- uploads ------------------------------------------------------------------
+    def media(self, kind: str, sha256: str) -> tuple[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(media.c.media_id, media.c.url).where(
+                    media.c.channel == self.channel, media.c.kind == kind, media.c.sha256 == sha256
+                )
+            ).first()
+        return (row.media_id or "", row.url or "") if row else None
+
+    def remember_media(self, kind: str, sha256: str, media_id: str, url: str, now: datetime) -> None:
+        values = {
+            "channel": self.channel,
+            "kind": kind,
+            "sha256": sha256,
+            "media_id": media_id,
+            "url": url,
+            "created_at": now,
+        }
+        with self.engine.begin() as conn:
+            insert_ignore(conn, media, values)
+
+    # -- jobs ---------------------------------------------------------------------
+    def job_of(self, delivery_id: int) -> Job | None:
+        """The latest job this delivery is an article of."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(jobs, articles.c.idx)
+                .join(articles, articles.c.job_pk == jobs.c.pk)
+                .where(articles.c.delivery_id == delivery_id, jobs.c.channel == self.channel)
+                .order_by(jobs.c.pk.desc())
+                .limit(1)
+            ).first()
+        return _job(row) if row else None
+
+    def job_by_clientmsgid(self, clientmsgid: str) -> Job | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(jobs).where(jobs.c.channel == self.channel, jobs.c.clientmsgid == clientmsgid)
+            ).first()
+        return _job(row) if row else None
+
+    def prepare_broadcast(
+        self, clientmsgid: str, media_id: str, period: str, members: list[tuple[int, str]], now: datetime
+    ) -> Job:
+        """Write the send before it happens: ``members`` are (delivery id, item key) in
+        article order. A send already prepared under this clientmsgid is returned as is."""
+        with self.engine.begin() as conn:
+            insert_ignore(
+                conn,
+                jobs,
+                {
+                    "channel": self.channel,
+                    "kind": "broadcast",
+                    "clientmsgid": clientmsgid,
+                    "media_id": media_id,
+                    "period": period,
+                    "created_at": now,
+                },
+            )
+            row = conn.execute(
+                select(jobs).where(jobs.c.channel == self.channel, jobs.c.clientmsgid == clientmsgid)
+            ).one()
+            for idx, (delivery_id, item_key) in enumerate(members, start=1):
+                values = {"job_pk": row.pk, "idx": idx, "delivery_id": delivery_id, "item_key": item_key}
+                insert_ignore(conn, articles, values)
+        return _job(row)
+
+    def sent(self, job: Job, msg_id: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.pk == job.pk, jobs.c.sent_at.is_(None))
+                .values(job_id=msg_id, sent_at=now)
+            )
+
+    def record_publish(
+        self, publish_id: str, media_id: str, delivery_id: int, item_key: str, now: datetime
+    ) -> None:
+        with self.engine.begin() as conn:
+            pk = conn.execute(
+                insert(jobs)
+                .values(
+                    channel=self.channel,
+                    kind="publish",
+                    job_id=publish_id,
+                    media_id=media_id,
+                    created_at=now,
+                    sent_at=now,
+                )
+                .returning(jobs.c.pk)
+            ).scalar_one()
+            conn.execute(
+                insert(articles).values(job_pk=pk, idx=1, delivery_id=delivery_id, item_key=item_key)
+            )
+
+    def jobs_for_item(self, item_key: str, undelivered: bool = False) -> list[Job]:
+        """Every sent job that carries an article of this item, newest first; with
+        ``undelivered``, only those whose delivery never recorded it as delivered."""
+        query = (
+            select(jobs, articles.c.idx)
+            .join(articles, articles.c.job_pk == jobs.c.pk)
+            .where(articles.c.item_key == item_key, jobs.c.channel == self.channel)
+            .where(jobs.c.job_id.is_not(None))
+        )
+        if undelivered:
+            D = deliveries
+            query = query.join(D, D.c.id == articles.c.delivery_id).where(D.c.state != "delivered")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(jobs.c.pk.desc())).all()
+        return [_job(r) for r in rows]
+
+    def deliveries_of(self, kind: str, job_id: str) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(articles.c.delivery_id)
+                    .join(jobs, articles.c.job_pk == jobs.c.pk)
+                    .where(jobs.c.channel == self.channel, jobs.c.kind == kind, jobs.c.job_id == job_id)
+                ).scalars()
+            )
+
+    # -- outcomes -----------------------------------------------------------------
+    def outcome(self, kind: str, job_id: str) -> Outcome | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(outcomes.c.status, outcomes.c.result).where(
+                    outcomes.c.channel == self.channel, outcomes.c.kind == kind, outcomes.c.job_id == job_id
+                )
+            ).first()
+        return Outcome(row.status, dict(row.result or {})) if row else None
+
+    def record_outcome(
+        self, kind: str, job_id: str, status: str, result: dict[str, Any], source: str, now: datetime
+    ) -> bool:
+        """Keep the first final result of a job; False when one was already kept."""
+        values = {
+            "channel": self.channel,
+            "kind": kind,
+            "job_id": job_id,
+            "status": status,
+            "result": result,
+            "source": source,
+            "at": now,
+        }
+        with self.engine.begin() as conn:
+            return insert_ignore(conn, outcomes, values)
+
+    # -- quota --------------------------------------------------------------------
+    def sends(self, period: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Mass sends that went out (the quota use), oldest first."""
+        query = select(jobs).where(
+            jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.sent_at.is_not(None)
+        )
+        if period is not None:
+            query = query.where(jobs.c.period == period)
+        if since is not None:
+            query = query.where(jobs.c.sent_at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(jobs.c.sent_at)).all()
+            counts: dict[int, int] = dict(
+                conn.execute(
+                    select(articles.c.job_pk, func.count())
+                    .where(articles.c.job_pk.in_([r.pk for r in rows]))
+                    .group_by(articles.c.job_pk)
+                ).all()
+            )
+        return [
+            {
+                "msg_id": r.job_id,
+                "clientmsgid": r.clientmsgid,
+                "period": r.period,
+                "sent_at": r.sent_at.isoformat(),
+                "articles": int(counts.get(r.pk, 0)),
+            }
+            for r in rows
+        ]
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        pk=row.pk,
+        kind=row.kind,
+        job_id=row.job_id,
+        clientmsgid=row.clientmsgid,
+        media_id=row.media_id,
+        sent_at=row.sent_at,
+        idx=int(getattr(row, "idx", 0) or 0),
+    )

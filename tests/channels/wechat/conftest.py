@@ -1,0 +1,134 @@
+"""Fixtures of the WeChat channel tests: a sandbox on loopback, settings pointing at it,
+a Redis database of their own (9), and a runner-level driver with a movable clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from channels.sandboxes.wechat import SandboxServer, start
+from pipeline.config import ChannelConfig, Settings
+from pipeline.model import ItemIn
+from pipeline.runner import run_delivery
+from pipeline.schema import upgrade
+from pipeline.services import Services, build_services
+from tests.conftest import REDIS, unavailable
+from tests.helpers import make_item
+
+SECRET = "sandbox-secret"
+REDIS_DB = 9
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    server = start()
+    httpx.post(server.base_url + "/sandbox/config", json={"publish_delay": 0.05})
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def wechat_redis() -> str:
+    import redis
+
+    url = f"{REDIS}/{REDIS_DB}"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except Exception as exc:
+        unavailable("Redis", exc)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def wechat_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVPUB_WECHAT_SECRET", SECRET)
+
+
+def wechat_channels(sandbox: SandboxServer, redis_url: str, **options: Any) -> dict[str, ChannelConfig]:
+    opts = {
+        "appid": sandbox.account.config.appid,
+        "api_base_url": sandbox.api_base_url,
+        "redis_url": redis_url,
+        "poll_seconds": 0.2,
+        "token": "cbtoken",
+        **options,
+    }
+    return {
+        "website": ChannelConfig(kind="memory"),
+        "wechat": ChannelConfig(kind="wechat", depends_on=["website"], options=opts),
+    }
+
+
+class Driver:
+    """Runs deliveries in-process the way workers and the sweeper would, with a clock
+    the test moves (broadcast windows, quota periods)."""
+
+    def __init__(self, services: Services, now: datetime) -> None:
+        self.services = services
+        self.now = now
+        services.clock = lambda: self.now
+
+    def submit(self, n: int | str, **changes: Any) -> list[tuple[int, str]]:
+        item = ItemIn.model_validate({**make_item(n, **changes), "source": "test"})
+        accepted = self.services.store.accept(item, self.services.wanted_channels(item.channels), now=self.now)
+        return accepted.work
+
+    def run_due(self, rounds: int = 10) -> None:
+        """Run what is due, again while anything ran (dependencies, short polls)."""
+        for _ in range(rounds):
+            due = self.services.deliveries.due(self.now, requeue_after=0)
+            if not due:
+                return
+            for delivery_id, channel in due:
+                run_delivery(self.services, delivery_id, channel)
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def deliveries(self, channel: str = "wechat") -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from pipeline import db
+
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(
+                select(db.deliveries).where(db.deliveries.c.channel == channel).order_by(db.deliveries.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+
+@pytest.fixture
+def build_driver(
+    settings_for: Callable[..., Settings], tmp_path: Path
+) -> Iterator[Callable[..., Driver]]:
+    made: list[Services] = []
+
+    def build(channels: dict[str, ChannelConfig], now: datetime | None = None, **overrides: Any) -> Driver:
+        settings = settings_for(channels=channels, **overrides)
+        services = build_services(settings)
+        upgrade(services.engine)
+        made.append(services)
+        return Driver(services, now or datetime.now(UTC))
+
+    yield build
+    for services in made:
+        services.engine.dispose()
+
+
+def record(sandbox: SandboxServer) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(sandbox.base_url + "/sandbox/record").json()
+    return answer
+
+
+def control(sandbox: SandboxServer, what: str, **body: Any) -> None:
+    httpx.post(f"{sandbox.base_url}/sandbox/{what}", json=body).raise_for_status()
+
+
+os.environ.setdefault("GOVPUB_WECHAT_SECRET", SECRET)
