@@ -77,7 +77,9 @@ class Driver:
 
     def submit(self, n: int | str, **changes: Any) -> list[tuple[int, str]]:
         item = ItemIn.model_validate({**make_item(n, **changes), "source": "test"})
-        accepted = self.services.store.accept(item, self.services.wanted_channels(item.channels), now=self.now)
+        accepted = self.services.store.accept(
+            item, self.services.wanted_channels(item.channels), now=self.now
+        )
         return accepted.work
 
     def run_due(self, rounds: int = 10) -> None:
@@ -105,9 +107,7 @@ class Driver:
 
 
 @pytest.fixture
-def build_driver(
-    settings_for: Callable[..., Settings], tmp_path: Path
-) -> Iterator[Callable[..., Driver]]:
+def build_driver(settings_for: Callable[..., Settings], tmp_path: Path) -> Iterator[Callable[..., Driver]]:
     made: list[Services] = []
 
     def build(channels: dict[str, ChannelConfig], now: datetime | None = None, **overrides: Any) -> Driver:

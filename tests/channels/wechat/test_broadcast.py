@@ -1,0 +1,153 @@
+"""Broadcast mode through the runner, with a clock the test moves: one mass send a day of
+up to 8 articles, quota, overflow, the clientmsgid guard and retraction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from channels.sandboxes.wechat import SandboxServer
+from channels.wechat import schedule
+from channels.wechat.broadcast import clientmsgid
+from channels.wechat.channel import quota_use
+from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
+from tests.helpers import wait_until
+
+SH = ZoneInfo("Asia/Shanghai")
+MORNING = datetime(2026, 5, 4, 9, 0, tzinfo=SH).astimezone(UTC)
+EVENING = datetime(2026, 5, 4, 18, 0, tzinfo=SH).astimezone(UTC)
+TOMORROW_EVENING = EVENING + timedelta(days=1)
+
+
+@pytest.fixture
+def broadcast(build_driver: Any, sandbox: SandboxServer, wechat_redis: str) -> Any:
+    def build(**options: Any) -> Driver:
+        opts = {"mode": "broadcast", "broadcast_time": "18:00", **options}
+        driver: Driver = build_driver(wechat_channels(sandbox, wechat_redis, **opts), now=MORNING)
+        return driver
+
+    return build
+
+
+def run_until(driver: Driver, check: Any, what: str) -> Any:
+    def step() -> Any:
+        driver.advance(0.5)
+        driver.run_due()
+        return check(driver.deliveries())
+
+    return wait_until(step, timeout=20, what=what)
+
+
+def gathered(driver: Driver) -> list[dict[str, Any]]:
+    """Run the morning: websites first, then every WeChat delivery waits for the evening."""
+    rows: list[dict[str, Any]] = run_until(
+        driver, lambda rows: rows if {r["last_error_class"] for r in rows} == {"NotDue"} else None, "waiting"
+    )
+    return rows
+
+
+def states(rows: list[dict[str, Any]]) -> list[str]:
+    return [r["state"] for r in rows]
+
+
+def test_eleven_items_make_one_send_of_eight_and_three_wait(broadcast: Any, sandbox: SandboxServer) -> None:
+    driver = broadcast()
+    for n in range(1, 12):
+        driver.submit(n)
+    rows = gathered(driver)
+    assert states(rows) == ["retrying"] * 11
+    assert {r["next_attempt_at"] for r in rows} == {EVENING}
+    assert record(sandbox)["sendall_calls"] == []
+
+    driver.now = EVENING
+    rows = run_until(driver, lambda rows: rows if states(rows)[:8] == ["delivered"] * 8 else None, "the send")
+    [send] = record(sandbox)["mass_sends"]
+    assert send["titles"] == [f"测试公开信息 {n}" for n in range(1, 9)]
+    assert [r["external_ref"]["index"] for r in rows[:8]] == list(range(1, 9))
+    assert {r["external_ref"]["msg_id"] for r in rows[:8]} == {send["msg_id"]}
+    carried = rows[8:]
+    assert states(carried) == ["retrying"] * 3
+    assert {r["next_attempt_at"] for r in carried} == {TOMORROW_EVENING}
+    assert all(r["attempts"] == 0 for r in carried)  # waiting is not a failed attempt
+    quota = quota_use(driver.services, "wechat")
+    assert (quota["limit"], quota["used"], quota["remaining"]) == (1, 1, 0)
+
+    control(sandbox, "clock", advance=86_400)
+    driver.now = TOMORROW_EVENING
+    rows = run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 11 else None, "day two")
+    sends = record(sandbox)["mass_sends"]
+    assert [len(s["titles"]) for s in sends] == [8, 3]
+
+
+def test_a_send_whose_answer_was_lost_is_repeated_but_goes_out_once(
+    broadcast: Any, sandbox: SandboxServer
+) -> None:
+    driver = broadcast(timeout_seconds=0.5)
+    for n in range(1, 4):
+        driver.submit(n)
+    gathered(driver)
+    control(sandbox, "faults", path="message/mass/sendall", delay=1.5, after=True)
+    driver.now = EVENING
+    rows = run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 3 else None, "delivery")
+    seen = record(sandbox)
+    assert len(seen["mass_sends"]) == 1
+    calls = seen["sendall_calls"]
+    assert len(calls) == 2 and calls[0]["clientmsgid"] == calls[1]["clientmsgid"]
+    assert len(calls[0]["clientmsgid"].encode()) <= 64
+    assert {r["external_ref"]["msg_id"] for r in rows} == {seen["mass_sends"][0]["msg_id"]}
+
+
+def test_no_quota_left_waits_for_the_next_window(broadcast: Any, sandbox: SandboxServer) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    gathered(driver)
+    control(sandbox, "faults", path="message/mass/sendall", errcode=45028)  # e.g. sent from the web UI
+    driver.now = EVENING
+    [row] = run_until(driver, lambda rows: rows if rows[0]["last_error_class"] else None, "an answer")
+    assert (row["state"], row["last_error_class"]) == ("retrying", "NotDue")
+    assert "45028" in row["last_error"] and row["next_attempt_at"] == TOMORROW_EVENING
+    assert row["attempts"] == 0
+
+
+def test_overflow_can_go_out_as_publish(broadcast: Any, sandbox: SandboxServer) -> None:
+    driver = broadcast(overflow="publish")
+    for n in range(1, 11):
+        driver.submit(n)
+    gathered(driver)
+    driver.now = EVENING
+    rows = run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 10 else None, "delivery")
+    assert [r["external_ref"]["mode"] for r in rows] == ["broadcast"] * 8 + ["publish"] * 2
+    seen = record(sandbox)
+    assert len(seen["mass_sends"]) == 1 and len(seen["submits"]) == 2
+
+
+def test_retracting_a_broadcast_article_deletes_it_and_says_the_push_stays(
+    broadcast: Any, sandbox: SandboxServer
+) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    driver.submit(2)
+    gathered(driver)
+    driver.now = EVENING
+    run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 2 else None, "delivery")
+    driver.services.store.retract("test", "t-2", "内容有误", now=driver.now)
+    rows = run_until(driver, lambda rows: rows if states(rows)[-1] == "delivered" else None, "retraction")
+    [deleted] = record(sandbox)["deleted"]
+    assert deleted["index"] == 2 and deleted["all"] is False
+    assert "cannot be recalled" in rows[-1]["external_ref"]["removed"][0]["note"]
+
+
+def test_windows_and_periods() -> None:
+    tz = "Asia/Shanghai"
+    late = datetime(2017, 12, 31, 20, 0, tzinfo=UTC)  # 2018-01-01 04:00 in Shanghai
+    assert schedule.period(late, "subscription", tz) == "2018-01-01"
+    assert schedule.period(late, "service", tz) == "2018-01"
+    six = datetime(2018, 1, 1, 18, 0, tzinfo=SH)
+    assert schedule.next_window(late, six.timetz().replace(tzinfo=None), "service", tz) == datetime(
+        2018, 2, 1, 18, 0, tzinfo=SH
+    )
+    ids = clientmsgid("wechat", "2026-05-04", [3, 1, 2])
+    assert ids == clientmsgid("wechat", "2026-05-04", [1, 2, 3]) and len(ids.encode()) <= 64
