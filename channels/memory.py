@@ -8,7 +8,8 @@ answers the same reference, which is the idempotency every channel must have.
 ``received.log`` gets one line per record written, so a test can count them.
 
 Options for tests: ``delay_seconds`` (a slow channel), ``fail_first_attempts``
-(transient failures before success), ``fail_permanently`` (always refuse).
+(transient failures before success), ``fail_permanently`` (always refuse), ``control``
+(a JSON file that turns failures and slowness on and off while workers run).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class MemoryChannel(Channel):
         return ref
 
     def _misbehave(self, ctx: DeliveryContext) -> None:
+        self._obey_control_file()
         if self.options.get("fail_permanently"):
             raise PermanentError("memory channel configured to refuse everything")
         if ctx.attempt <= int(self.options.get("fail_first_attempts", 0)):
@@ -76,6 +78,19 @@ class MemoryChannel(Channel):
         delay = float(self.options.get("delay_seconds", 0))
         if delay:
             time.sleep(delay)
+
+    def _obey_control_file(self) -> None:
+        """``options.control``: a JSON file that a test rewrites while workers run, e.g.
+        ``{"failing_until": <epoch>, "slow_until": <epoch>, "delay": 2}``."""
+        control = self.options.get("control")
+        if not control or not Path(control).exists():
+            return
+        orders = json.loads(Path(control).read_text("utf-8") or "{}")
+        now = time.time()
+        if now < float(orders.get("failing_until", 0)):
+            raise TransientError("memory channel: failing on order of the control file")
+        if now < float(orders.get("slow_until", 0)):
+            time.sleep(float(orders.get("delay", 1.0)))
 
     def records(self) -> list[dict[str, Any]]:
         """Everything recorded so far (for tests and the demo)."""

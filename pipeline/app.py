@@ -11,6 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -127,6 +128,17 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntakeError)
     async def intake_error(_: Request, exc: IntakeError) -> JSONResponse:
         return JSONResponse(exc.to_json(), status_code=exc.status)
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        """The database is unreachable or restarting: nothing was accepted, try again."""
+        log.warning("database unavailable", error=str(exc.orig)[:200])
+        body = {
+            "error": "unavailable",
+            "message": "the database is unavailable; retry shortly",
+            "details": [],
+        }
+        return JSONResponse(body, status_code=503, headers={"retry-after": "2"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,258 @@
+"""Run govpub under faults and check its three promises from the outside.
+
+    python -m bench.chaos [--items 2000] [--faults 50] [--seed 1]
+
+Starts private PostgreSQL and Redis servers, ``govpub serve``, two workers per
+channel queue and ``govpub beat``, then submits a stream of items while it kills
+workers (SIGKILL), restarts Redis, flushes it once, restarts PostgreSQL and makes
+channels fail or crawl. At the end it counts, from each channel's own records
+(never from govpub's log), that every accepted item arrived exactly once, and
+that govpub's log agrees. Hostile inputs and intruders are tried along the way.
+Exit status 1 when a promise is broken.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.chaos.campaigns import hostile_inputs, intrusions
+from bench.chaos.servers import PostgresServer, RedisServer
+from bench.chaos.targets import Target, memory_target
+from bench.infra import scratch
+from pipeline.client import GovpubClient
+from pipeline.db import ACTIVE_STATES
+from pipeline.localcluster import LocalCluster, stop_process
+
+ItemKey = tuple[str, int]  # (item id, revision)
+
+
+@dataclass
+class Tally:
+    faults: Counter[str] = field(default_factory=Counter)
+    inputs_tried: int = 0
+    inputs_mishandled: int = 0
+    intrusions_tried: int = 0
+    intrusions_succeeded: int = 0
+    accepted: set[str] = field(default_factory=set)
+    delivered: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
+    doubled: dict[str, int] = field(default_factory=dict)
+    log_disagrees: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def broken(self) -> bool:
+        return bool(
+            sum(self.lost.values())
+            or sum(self.doubled.values())
+            or self.intrusions_succeeded
+            or self.inputs_mishandled
+            or sum(self.log_disagrees.values())
+        )
+
+
+class Chaos:
+    def __init__(self, root: Path, items: int, faults: int, seed: int) -> None:
+        self.root, self.items, self.faults = root, items, faults
+        self.rng = random.Random(seed)
+        self.tally = Tally()
+        self.redis = RedisServer(root / "redis")
+        self.postgres = PostgresServer(root / "postgres")
+        self.targets: list[Target] = [memory_target(root, "memory-a"), memory_target(root, "memory-b")]
+        self.workers: dict[str, list[Any]] = {}
+        self.lock = threading.Lock()
+
+    # -- the system -----------------------------------------------------------------
+    def start(self) -> None:
+        self.postgres.init()
+        self.postgres.start()
+        self.redis.start()
+        channels = {t.name: t.config for t in self.targets}
+        self.cluster = LocalCluster.create(
+            self.root / "govpub",
+            self.postgres.url,
+            self.redis.url,
+            channels,
+            lease_seconds=15.0,
+            requeue_after_seconds=5.0,
+            sweep_interval_seconds=0.5,
+            retry_base_seconds=0.2,
+            retry_max_seconds=3.0,
+            max_attempts=50,
+        )
+        for target in self.targets:
+            self.workers[target.queue] = [self.cluster.worker(target.queue, concurrency=1) for _ in range(2)]
+        self.cluster.beat()
+        _, self.url = self.cluster.serve()
+        self.token = self.cluster.services.store.add_source("chaos")
+
+    def stop(self) -> None:
+        self.cluster.stop()
+        self.redis.stop()
+        self.postgres.stop(fast=True)
+
+    # -- faults ------------------------------------------------------------------------
+    def fault_kinds(self) -> dict[str, Callable[[], None]]:
+        kinds: dict[str, Callable[[], None]] = {
+            "worker SIGKILL": self.kill_worker,
+            "Redis restart": self.redis.restart,
+            "PostgreSQL restart": self.postgres.restart,
+        }
+        for target in self.targets:
+            kinds.update(target.faults())
+        return kinds
+
+    def kill_worker(self) -> None:
+        queue = self.rng.choice(sorted(self.workers))
+        pool = self.workers[queue]
+        victim = pool.pop(self.rng.randrange(len(pool)))
+        stop_process(victim)
+        pool.append(self.cluster.worker(queue, concurrency=1))
+
+    def inject(self, stop: threading.Event) -> None:
+        kinds = self.fault_kinds()
+        schedule = [k for k in kinds for _ in range(self.faults)]
+        self.rng.shuffle(schedule)
+        flush_at = len(schedule) // 2
+        for n, kind in enumerate(schedule):
+            if stop.is_set():
+                return
+            if n == flush_at:
+                self.redis.flush()
+                self.tally.faults["Redis flush"] += 1
+            kinds[kind]()
+            self.tally.faults[kind] += 1
+            stop.wait(self.rng.uniform(0.1, 0.6))
+
+    # -- traffic -------------------------------------------------------------------------
+    def submit(self) -> None:
+        """Batches of items; a batch refused by a failing server is resubmitted as is
+        (a resubmission is answered with the existing item, never a duplicate)."""
+        from bench.spine import demo_like_items
+
+        items = demo_like_items(self.items)
+        for item in items:
+            item["source"] = "chaos"
+        with GovpubClient(self.url, self.token, timeout=30) as client:
+            for start in range(0, len(items), 20):
+                batch = items[start : start + 20]
+                for _ in range(200):
+                    try:
+                        answers = client.submit_many(batch)
+                        break
+                    except (httpx.HTTPError, Exception):
+                        time.sleep(0.25)
+                else:
+                    raise RuntimeError("the intake never came back")
+                for item, answer in zip(batch, answers, strict=True):
+                    if answer["status"] in (200, 202):
+                        self.tally.accepted.add(item["id"])
+
+    def campaigns(self) -> None:
+        tried, mishandled = hostile_inputs(self.url, self.token)
+        self.tally.inputs_tried += tried
+        self.tally.inputs_mishandled += mishandled
+        tried, succeeded = intrusions(self.url, self.token, self.cluster)
+        self.tally.intrusions_tried += tried
+        self.tally.intrusions_succeeded += succeeded
+
+    # -- the verdict ----------------------------------------------------------------------
+    def settle(self, timeout: float) -> None:
+        store = self.cluster.services.store
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                counts = store.counts()
+                if not any(n for states in counts.values() for s, n in states.items() if s in ACTIVE_STATES):
+                    return
+            except Exception:
+                pass
+            time.sleep(0.5)
+
+    def verify(self) -> None:
+        store = self.cluster.services.store
+        counts = store.counts()
+        for target in self.targets:
+            seen = target.published()
+            delivered = {i for i, n in seen.items() if n >= 1}
+            self.tally.delivered[target.name] = len(delivered & self.tally.accepted)
+            self.tally.lost[target.name] = len(self.tally.accepted - delivered)
+            self.tally.doubled[target.name] = sum(1 for n in seen.values() if n > 1)
+            logged = counts.get(target.name, {}).get("delivered", 0)
+            self.tally.log_disagrees[target.name] = abs(logged - len(delivered))
+
+    def run(self, settle_timeout: float = 600.0) -> Tally:
+        self.start()
+        stop = threading.Event()
+        injector = threading.Thread(target=self.inject, args=(stop,), daemon=True)
+        try:
+            injector.start()
+            self.submit()
+            self.campaigns()
+            injector.join()
+            self.settle(settle_timeout)
+            self.verify()
+        finally:
+            stop.set()
+            injector.join()
+            self.stop()
+        return self.tally
+
+
+def render(tally: Tally) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="govpub chaos run")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for kind, n in sorted(tally.faults.items()):
+        table.add_row(f"faults injected: {kind}", str(n))
+    table.add_row("hostile inputs tried", str(tally.inputs_tried))
+    table.add_row("hostile inputs mishandled (must be 0)", str(tally.inputs_mishandled))
+    table.add_row("items accepted", str(len(tally.accepted)))
+    for name, n in sorted(tally.delivered.items()):
+        table.add_row(f"items delivered: {name}", str(n))
+    table.add_row("items lost (must be 0)", str(sum(tally.lost.values())))
+    table.add_row("double publications (must be 0)", str(sum(tally.doubled.values())))
+    table.add_row("log disagreeing with channels (must be 0)", str(sum(tally.log_disagrees.values())))
+    table.add_row("intrusions tried", str(tally.intrusions_tried))
+    table.add_row("unauthorised successes (must be 0)", str(tally.intrusions_succeeded))
+    table.add_row("verdict", "BROKEN" if tally.broken else "all promises kept")
+    console = Console(width=100, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--faults", type=int, default=50, help="faults of every kind")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, data)")
+    args = parser.parse_args(argv)
+    parser_keep = args.keep
+    if parser_keep:
+        root = Path(tempfile.mkdtemp(prefix="govpub-chaos-"))
+        print(f"keeping logs and data in {root}")
+        tally = Chaos(root, args.items, args.faults, args.seed).run()
+    else:
+        with scratch() as root:
+            tally = Chaos(root, args.items, args.faults, args.seed).run()
+    render(tally)
+    return 1 if tally.broken else 0
