@@ -18,6 +18,7 @@ from pipeline.errors import ConfigError
 BUILTIN = {
     "memory": "channels.memory:MemoryChannel",
     "wechat": "channels.wechat.channel:WeChatChannel",
+    "archive": "channels.archive.channel:ArchiveChannel",
 }
 
 

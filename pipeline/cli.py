@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from channels.archive.cli import archive as archive_commands
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, GovpubError
 
@@ -248,6 +249,24 @@ def sandbox_wechat(
     )
     click.echo(f"WeChat sandbox on http://{host}:{port}/cgi-bin/ (appid {appid}); control at /sandbox/")
     serve(host, port, config)
+
+
+@sandbox.command("archive")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8790, show_default=True, type=int)
+@click.option(
+    "--dir", "folder", default="var/archive-sandbox", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--token", default=None, help="Require this bearer token.")
+def sandbox_archive(host: str, port: int, folder: Path, token: str | None) -> None:
+    """An archive receiver that checks uploaded packages and answers receipts."""
+    from channels.sandboxes.archive import serve
+
+    click.echo(f"archive receiver sandbox on http://{host}:{port}/ — packages in {folder}")
+    serve(host, port, folder, token)
+
+
+main.add_command(archive_commands)
 
 
 def run() -> None:

@@ -1,0 +1,153 @@
+"""The archive channel: one configured instance per receiver (档案馆, 图书馆).
+
+Monthly and weekly receivers are batched: the runner hands over every due delivery
+at once. A delivery whose period is still open answers ``NotDue`` until the period
+closes (plus ``settle_seconds``). Once it is over, the package of that receiver
+and period is frozen (every delivery of the period and earlier that waits, so
+deliveries the runner has not handed over yet are in it too), built, sent, and
+every member answers the same reference: package id, the file's SHA-256 and the
+receiver's receipt, only after the transport confirmed it. A delivery that comes
+due after its period was exported goes into the next package. Per-item receivers
+send one package per delivery, straight away.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from channels.archive import periods
+from channels.archive.build import Recipe
+from channels.archive.export import Exporter
+from channels.archive.ledger import Ledger
+from channels.archive.options import parse_options
+from channels.archive.periods import Period
+from channels.archive.transports import make_transport
+from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
+from pipeline.errors import DeliveryError, NotDue, TransientError
+from pipeline.model import Published
+from pipeline.urls import item_url
+
+Answer = Ref | Exception | None
+
+
+class ArchiveChannel(Channel):
+    kind = "archive"
+
+    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
+        super().__init__(name, options, services)
+        self.config = parse_options(name, options)
+        settings = services.settings
+        self.tz = ZoneInfo(settings.timezone)
+        self.batched = self.config.schedule != "per-item"
+        self.ledger = Ledger(services.engine, name)
+        recipe = Recipe(
+            ledger=self.ledger,
+            load_blob=lambda sha256: bytes(services.store.blob(sha256)),
+            source_organization=self.config.source_organization,
+            organization_code=self.config.organization_code,
+            packing=self.config.packing,
+            tz=self.tz,
+            site_name=settings.site_name,
+            url_of=lambda item: item_url(settings, item),
+        )
+        folder = self.config.work_dir or Path(settings.data_dir) / "archive" / name
+        self.exporter = Exporter(recipe, make_transport(self.config.transport), folder)
+
+    # -- batched receivers -------------------------------------------------------
+    def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:
+        now = self.services.clock()
+        ids = [e.ctx.delivery_id for e in entries]
+        placed = self.ledger.packages_of(ids)
+        loose = [i for i in ids if i not in placed]
+        superseded = self.ledger.superseded(loose)
+        moments = self.ledger.moments(loose)
+        answers: dict[int, Answer] = {}
+        closed: dict[str, Period] = {}
+        for delivery_id in loose:
+            if delivery_id in superseded:
+                answers[delivery_id] = None  # a newer revision goes instead
+                continue
+            period = self.target_period(moments[delivery_id])
+            ready = period.end + timedelta(seconds=self.config.settle_seconds)
+            if now < ready:
+                answers[delivery_id] = NotDue(
+                    f"goes in the {period.label} package, sent after {ready}", ready
+                )
+            else:
+                closed[period.label] = period
+        for period in closed.values():
+            self.ledger.freeze(self.ledger.package_id(period.label), period, now)
+        placed.update(self.ledger.packages_of([i for i in loose if i not in answers]))
+        sent: dict[str, Answer] = {}
+        for delivery_id in ids:
+            if delivery_id in answers:
+                continue
+            package_id = placed.get(delivery_id)
+            if package_id is None:
+                answers[delivery_id] = TransientError("not placed in a package yet; trying again")
+                continue
+            if package_id not in sent:
+                sent[package_id] = self._deliver(package_id, now)
+            answers[delivery_id] = sent[package_id]
+        return answers
+
+    def target_period(self, moment: datetime) -> Period:
+        """The period of ``moment``, or the first later one not exported yet: a late
+        delivery goes into the next package rather than being lost."""
+        schedule = self.config.schedule
+        period = periods.containing(moment, schedule, self.tz)
+        while self.ledger.get(self.ledger.package_id(period.label)) is not None:
+            period = periods.following(period, schedule, self.tz)
+        return period
+
+    # -- per-item receivers ------------------------------------------------------
+    def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
+        return self._single(item, ctx, "")
+
+    def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
+        return self._single(item, ctx, "")
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        return self._single(item, ctx, "-retract")
+
+    def _single(self, item: Published, ctx: DeliveryContext, suffix: str) -> Ref:
+        now = self.services.clock()
+        delivery_id = ctx.delivery_id
+        package_id = self.ledger.packages_of([delivery_id]).get(delivery_id)
+        if package_id is None:
+            label = f"{item.key}-r{item.revision}{suffix}"
+            moment = self.ledger.moments([delivery_id])[delivery_id]
+            package = self.ledger.freeze(
+                self.ledger.package_id(label), periods.single(label, moment), now, only=delivery_id
+            )
+            if package is None:
+                raise TransientError("the delivery is not waiting any more; nothing to package")
+            package_id = package.package_id
+        answer = self._deliver(package_id, now)
+        if isinstance(answer, Exception):
+            raise answer
+        assert answer is not None
+        return answer
+
+    # -- both --------------------------------------------------------------------
+    def _deliver(self, package_id: str, now: datetime) -> Answer:
+        """The package's reference once the receiver confirmed it, else the error."""
+        package = self.ledger.get(package_id)
+        if package is None:
+            return TransientError(f"package {package_id} vanished")
+        if package.confirmed:
+            return package.ref()
+        try:
+            return self.exporter.deliver(package, now).ref()
+        except DeliveryError as exc:
+            return exc
+        except Exception as exc:  # a bug or a full disk: retry like any failure, keep the cause
+            error = TransientError(f"archive package {package_id}: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            return error
+
+    def health(self) -> Health:
+        return self.exporter.transport.health()

@@ -1,0 +1,175 @@
+"""``govpub archive``: list the packages per receiver, export a period again (or
+for the first time, by hand), verify a package file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.group()
+def archive() -> None:
+    """Archive and library packages (档案馆、公共图书馆报送)."""
+
+
+def _services() -> Any:
+    from pipeline.cli import prepare_database, settings_or_exit
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    prepare_database(services)
+    return services
+
+
+def _receivers(services: Any) -> list[str]:
+    return sorted(name for name, cfg in services.settings.channels.items() if cfg.kind == "archive")
+
+
+def _receiver(services: Any, name: str) -> Any:
+    receivers = _receivers(services)
+    if name not in receivers:
+        raise click.ClickException(f"no archive receiver {name!r}; configured: {receivers or 'none'}")
+    return services.channel(name)
+
+
+@archive.command("list")
+@click.option("--receiver", help="Every package of this receiver, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def list_packages(receiver: str | None, as_json: bool) -> None:
+    """The last package of each receiver (or every package of one)."""
+    from channels.archive.ledger import last_per_receiver, packages
+
+    services = _services()
+    if receiver:
+        _receiver(services, receiver)
+        found = packages(services.engine, receiver)
+    else:
+        found = last_per_receiver(services.engine)
+    rows = [_row(p, services.settings.timezone) for p in found]
+    if not receiver:
+        have = {p.receiver for p in found}
+        rows += [
+            {"receiver": r, "package_id": "", "state": "no package yet"}
+            for r in _receivers(services)
+            if r not in have
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    _print_table(rows)
+
+
+def _row(package: Any, timezone: str) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    if package.confirmed:
+        state = f"delivered {package.confirmed_at.astimezone(tz):%Y-%m-%d %H:%M}"
+    elif package.last_error:
+        state = f"failing: {package.last_error}"
+    else:
+        state = "built" if package.sha256 else "frozen"
+    return {
+        "receiver": package.receiver,
+        "package_id": package.package_id,
+        "period": package.period,
+        "items": package.item_count,
+        "retractions": package.retraction_count,
+        "sha256": package.sha256,
+        "size": package.size,
+        "receipt": package.receipt,
+        "state": state,
+    }
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="govpub archive packages")
+    for column in ("receiver", "package_id", "period", "items", "retractions", "sha256", "state", "receipt"):
+        table.add_column(column)
+    for row in rows:
+        sha = row.get("sha256") or ""
+        table.add_row(
+            *(
+                str(row.get(k) if row.get(k) is not None else "")
+                for k in ("receiver", "package_id", "period")
+            ),
+            str(row.get("items", "")),
+            str(row.get("retractions", "")),
+            sha[:16],
+            str(row.get("state", "")),
+            str(row.get("receipt") or ""),
+        )
+    Console(width=200).print(table)
+
+
+@archive.command("export")
+@click.option("--receiver", required=True, help="A configured archive channel, e.g. district-archives.")
+@click.option("--period", "label", required=True, help="2017-03 (monthly) or 2017-W09 (weekly).")
+@click.option("--send/--no-send", default=True, show_default=True, help="Transport it to the receiver.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also copy the file here.")
+def export(receiver: str, label: str, send: bool, out: Path | None) -> None:
+    """Build (again) and send the package of one receiver and period.
+
+    The first export freezes which items the package holds; every later export of
+    the same receiver and period rebuilds the same bytes under the same package id."""
+    from channels.archive import periods
+    from pipeline.errors import DeliveryError
+
+    services = _services()
+    channel = _receiver(services, receiver)
+    schedule = channel.config.schedule
+    try:
+        period = periods.parse(label, schedule, channel.tz)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = services.clock()
+    if not period.is_over(now):
+        raise click.ClickException(
+            f"period {label} is not over yet (it ends {period.end.astimezone(channel.tz)})"
+        )
+    ledger = channel.ledger
+    package = ledger.freeze(ledger.package_id(period.label), period, now)
+    if package is None:
+        raise click.ClickException(
+            f"nothing to export: no delivery of {receiver} waits for {label} or earlier"
+        )
+    built = channel.exporter.file_for(package, now, rebuild=True)
+    same = (
+        "identical to the first build"
+        if built.same_as_recorded
+        else f"DIFFERS from the recorded {package.sha256}"
+    )
+    click.echo(
+        f"package {package.package_id}: {package.item_count} items, {package.retraction_count} retractions"
+    )
+    click.echo(f"file {built.path} ({built.size} bytes) sha256 {built.sha256} — {same}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built.path, out / built.path.name)
+        click.echo(f"copied to {out / built.path.name}")
+    if send:
+        try:
+            delivered = channel.exporter.deliver(built.package, now)
+        except DeliveryError as exc:
+            raise click.ClickException(f"not delivered: {exc}") from exc
+        click.echo(f"delivered to {receiver}: receipt {delivered.receipt}")
+
+
+@archive.command("verify")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+def verify(file: Path) -> None:
+    """Check a package as an archive does at receipt: bag completeness, every manifest
+    (SHA-256, SHA-512, SM3) and tag manifest, bag-info, metadata against its schema."""
+    from channels.archive.verify import verify as verify_package
+
+    report = verify_package(file)
+    click.echo(report.text())
+    if not report.ok:
+        raise SystemExit(1)
