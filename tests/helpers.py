@@ -63,12 +63,12 @@ def govpub(*args: str, env: dict[str, str], cwd: Path, **kw: Any) -> subprocess.
 class LiveServer:
     """A real uvicorn server for an ASGI app, on a free loopback port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int | None = None) -> None:
         import threading
 
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
