@@ -202,5 +202,5 @@ def make_engine(url: str) -> Engine:
 
 
 # Tables of channels that keep their own records; imported here so that migrations see them.
-import channels.archive.tables  # noqa: E402, F401
+import channels.archive.tables  # noqa: E402
 import channels.wechat.records  # noqa: E402, F401
