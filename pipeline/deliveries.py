@@ -24,6 +24,7 @@ from pipeline import db
 from pipeline.model import Published
 
 D = db.deliveries
+R = db.revisions
 
 
 @dataclass
@@ -64,72 +65,128 @@ class Deliveries:
             )
 
     def claim(self, delivery_id: int, worker: str, now: datetime, lease_seconds: float) -> Claim | None:
-        """Take the delivery if it is due and nothing must go before it."""
+        """Take the delivery if it is due and nothing must go before it.
+
+        The common case is one statement; a delivery that waits for another, is
+        superseded or was left by a dead worker goes the longer way."""
+        lease_until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
-            row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
-            if row is None or not self._claimable(row, now):
-                return None
-            wait = self._must_wait(conn, row)
-            if wait:
-                self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
-                return None
-            newer = self._superseded_by(conn, row)
-            if newer:
-                conn.execute(
-                    update(D)
-                    .where(D.c.id == row.id)
-                    .values(state="skipped", reason=f"superseded by revision {newer}", updated_at=now)
-                )
-                _event(
-                    conn,
-                    row.id,
-                    now,
-                    row.attempts,
-                    worker,
-                    "skipped",
-                    message=f"superseded by revision {newer}",
-                )
-                return None
-            claimed = conn.execute(
+            fast = conn.execute(
                 update(D)
-                .where(D.c.id == row.id, D.c.claim_no == row.claim_no, _claimable_sql(now))
+                .where(
+                    D.c.id == delivery_id,
+                    D.c.state.in_(db.CLAIMABLE_STATES),
+                    D.c.next_attempt_at <= now,
+                    D.c.channel.not_in([c for c, deps in self.depends_on.items() if deps]),
+                    ~self._blocked(),
+                )
                 .values(
                     state="sending",
-                    claim_no=row.claim_no + 1,
-                    attempts=row.attempts + 1,
+                    claim_no=D.c.claim_no + 1,
+                    attempts=D.c.attempts + 1,
                     claimed_by=worker,
-                    lease_until=now + timedelta(seconds=lease_seconds),
+                    lease_until=lease_until,
                     updated_at=now,
                 )
-            ).rowcount
-            if not claimed:
-                return None
-            if row.state == "sending":  # the previous holder died: close its attempt
-                _event(
-                    conn,
-                    row.id,
-                    now,
-                    row.attempts,
-                    row.claimed_by or "?",
-                    "lost",
-                    message="lease expired before the worker reported back",
-                )
-            doc = conn.execute(
-                select(db.revisions.c.document).where(db.revisions.c.pk == row.revision_pk)
-            ).scalar_one()
-            return Claim(
-                id=row.id,
-                channel=row.channel,
-                action=row.action,
-                revision=row.revision,
-                item_pk=row.item_pk,
+                .returning(*D.c)
+            ).first()
+            if fast is not None:
+                return self._claimed(conn, fast, self._document(conn, fast))
+            return self._claim_slowly(conn, delivery_id, worker, now, lease_until)
+
+    @staticmethod
+    def _blocked() -> Any:
+        """Another delivery of the same item and channel must go first: an earlier
+        revision (or, for a retraction, any publication) being sent; or a newer
+        revision exists, which supersedes this one."""
+        other = D.alias("other")
+        return (
+            select(other.c.id)
+            .where(
+                other.c.item_pk == D.c.item_pk,
+                other.c.channel == D.c.channel,
+                other.c.id != D.c.id,
+                or_(
+                    and_(
+                        other.c.state == "sending",
+                        or_(other.c.revision < D.c.revision, D.c.action == "retract"),
+                    ),
+                    and_(
+                        other.c.action == "publish", D.c.action == "publish", other.c.revision > D.c.revision
+                    ),
+                ),
+            )
+            .exists()
+        )
+
+    def _claimed(self, conn: Connection, row: Any, document: dict[str, Any]) -> Claim:
+        first_publication = row.action == "publish" and row.revision == 1
+        return Claim(
+            id=row.id,
+            channel=row.channel,
+            action=row.action,
+            revision=row.revision,
+            item_pk=row.item_pk,
+            claim_no=row.claim_no,
+            attempts=row.attempts,
+            item=Published.model_validate(document),
+            previous=None if first_publication else self._previous(conn, row),
+            progress=dict(row.progress or {}),
+            reason=self._retract_reason(conn, row),
+        )
+
+    def _claim_slowly(
+        self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
+    ) -> Claim | None:
+        """Why the fast claim failed, and what to do about it."""
+        row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
+        if row is None or not self._claimable(row, now):
+            return None
+        wait = self._must_wait(conn, row)
+        if wait:
+            self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
+            return None
+        newer = self._superseded_by(conn, row)
+        if newer:
+            why = f"superseded by revision {newer}"
+            conn.execute(
+                update(D).where(D.c.id == row.id).values(state="skipped", reason=why, updated_at=now)
+            )
+            _event(conn, row.id, now, row.attempts, worker, "skipped", message=why)
+            return None
+        claimed = conn.execute(
+            update(D)
+            .where(D.c.id == row.id, D.c.claim_no == row.claim_no, _claimable_sql(now))
+            .values(
+                state="sending",
                 claim_no=row.claim_no + 1,
                 attempts=row.attempts + 1,
-                item=Published.model_validate(doc),
-                previous=self._previous(conn, row),
-                progress=dict(row.progress or {}),
-                reason=self._retract_reason(conn, row),
+                claimed_by=worker,
+                lease_until=lease_until,
+                updated_at=now,
             )
+            .returning(*D.c)
+        ).first()
+        if claimed is None:
+            return None
+        if row.state == "sending":  # the previous holder died: close its attempt
+            _event(
+                conn,
+                row.id,
+                now,
+                row.attempts,
+                row.claimed_by or "?",
+                "lost",
+                message="lease expired before the worker reported back",
+            )
+        return self._claimed(conn, claimed, self._document(conn, claimed))
+
+    @staticmethod
+    def _document(conn: Connection, row: Any) -> dict[str, Any]:
+        document: dict[str, Any] = conn.execute(
+            select(R.c.document).where(R.c.pk == row.revision_pk)
+        ).scalar_one()
+        return document
 
     @staticmethod
     def _claimable(row: Any, now: datetime) -> bool:

@@ -269,29 +269,35 @@ class Store:
         now: datetime,
         action: str = "publish",
     ) -> list[Work]:
-        work: list[Work] = []
-        for name, wanted in channels.items():
-            delivery_id = conn.execute(
-                insert(db.deliveries)
-                .values(
-                    item_pk=item_pk,
-                    revision_pk=revision_pk,
-                    revision=revision,
-                    channel=name,
-                    action=action,
-                    state="pending" if wanted else "skipped",
-                    reason=None if wanted else "not requested for this item",
-                    attempts=0,
-                    claim_no=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(db.deliveries.c.id)
-            ).scalar_one()
-            if wanted:
-                work.append((delivery_id, name))
-        return work
+        if not channels:
+            return []
+        rows = [
+            {
+                "item_pk": item_pk,
+                "revision_pk": revision_pk,
+                "revision": revision,
+                "channel": name,
+                "action": action,
+                "state": "pending" if wanted else "skipped",
+                "reason": None if wanted else "not requested for this item",
+                "attempts": 0,
+                "claim_no": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for name, wanted in channels.items()
+        ]
+        created = conn.execute(
+            insert(db.deliveries).returning(
+                db.deliveries.c.id,
+                db.deliveries.c.channel,
+                db.deliveries.c.state,
+                sort_by_parameter_order=True,
+            ),
+            rows,
+        ).all()
+        return [(row.id, row.channel) for row in created if row.state == "pending"]
 
     # -- retraction --------------------------------------------------------------
     def retract(self, source: str, item_id: str, reason: str, now: datetime | None = None) -> list[Work]:
