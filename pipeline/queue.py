@@ -8,6 +8,7 @@ truth, the broker only a wake-up call (see :mod:`pipeline.deliveries`).
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from celery import Celery
@@ -48,6 +49,11 @@ def create_celery(services: Services) -> Celery:
     for name, cfg in settings.channels.items():
         _register(app, services, name, cfg.rate_limit)
 
+    # One log line per delivery comes from the runner; Celery's own per-task lines
+    # ("received", "succeeded") would only double it.
+    for chatty in ("celery.app.trace", "celery.worker.strategy"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: object) -> None:
         """A forked pool process must not share the parent's database connections."""
@@ -81,7 +87,7 @@ class CeleryDispatcher:
 
 
 def worker_argv(queues: list[str], concurrency: int | None, pool: str | None) -> list[str]:
-    argv: list[str] = ["worker", "-Q", ",".join(queues), "--loglevel", "INFO", "-E"]
+    argv: list[str] = ["worker", "-Q", ",".join(queues), "--loglevel", "INFO"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if pool:
