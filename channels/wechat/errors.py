@@ -23,7 +23,7 @@ from datetime import datetime
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from pipeline.errors import DeliveryError, NotDue, PermanentError, RateLimited, TransientError
+from pipeline.errors import ConfigError, DeliveryError, NotDue, PermanentError, RateLimited, TransientError
 
 RATE_LIMITS = {
     45009: "the account's daily quota for this API is used up (45009); it resets at midnight",
@@ -64,6 +64,8 @@ def translate(exc: BaseException, next_window: datetime | None = None) -> Delive
     """The pipeline error for a wechatpy or HTTP failure (call as ``raise translate(e) from e``)."""
     if isinstance(exc, DeliveryError):
         return exc
+    if isinstance(exc, ConfigError):  # e.g. the AppSecret's environment variable is not set
+        return PermanentError(f"the WeChat channel is not configured: {exc}")
     if isinstance(exc, requests.RequestException):
         return TransientError(f"WeChat API unreachable: {type(exc).__name__}: {exc}")
     if not isinstance(exc, WeChatClientException):
