@@ -19,7 +19,7 @@ from datetime import datetime
 from channels.base import BatchEntry, Ref
 from channels.wechat import schedule
 from channels.wechat.content import Article, ArticleMaker
-from channels.wechat.errors import translate, wechat_errors
+from channels.wechat.errors import answer_of, translate, wechat_errors
 from channels.wechat.events import SEND_SUCCESS, SENDING, mass_status
 from channels.wechat.options import WeChatOptions
 from channels.wechat.publish import Publisher
@@ -99,10 +99,8 @@ class Broadcaster:
 
     def _as_publish(self, entry: BatchEntry) -> Ref | Exception:
         entry.ctx.checkpoint(via="publish")
-        try:
-            return self.publisher.publish(entry.item, entry.ctx)
-        except Exception as exc:
-            return translate(exc)
+        result: Ref | Exception = answer_of(lambda: self.publisher.publish(entry.item, entry.ctx))
+        return result
 
     # -- a new send ---------------------------------------------------------------
     def _gather(self, entries: list[BatchEntry], now: datetime) -> Answers:

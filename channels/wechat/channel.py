@@ -14,7 +14,7 @@ validated by :class:`~channels.wechat.options.WeChatOptions`.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import redis
@@ -26,7 +26,7 @@ from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
 from channels.wechat.broadcast import Broadcaster, quota_status
 from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.content import ArticleMaker
-from channels.wechat.errors import translate
+from channels.wechat.errors import answer_of, translate
 from channels.wechat.options import parse_options
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
@@ -81,29 +81,23 @@ class WeChatChannel(Channel):
         return self.publisher.retract(item, previous, reason, ctx)
 
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
+        """Retractions, new revisions and deliveries already on the publish path go one by
+        one; the rest are gathered into the mass send."""
         answers: dict[int, Ref | Exception | None] = {}
         gathered: list[BatchEntry] = []
         for entry in entries:
-            if entry.action == "retract":
-                answers[entry.ctx.delivery_id] = self._guarded(
-                    lambda e=entry: self.retract(e.item, e.previous, e.reason, e.ctx)
-                )
-            elif entry.previous is not None or entry.ctx.progress.get("via") == "publish":
-                answers[entry.ctx.delivery_id] = self._guarded(
-                    lambda e=entry: self.publisher.publish(e.item, e.ctx, replaces=e.previous)
-                )
+            single = entry.action == "retract" or entry.previous is not None
+            if single or entry.ctx.progress.get("via") == "publish":
+                answers[entry.ctx.delivery_id] = answer_of(partial(self._one, entry))
             else:
                 gathered.append(entry)
         answers.update(self.broadcaster.run(gathered, self.services.clock()))
         return answers
 
-    @staticmethod
-    def _guarded(call: Any) -> Ref | Exception | None:
-        try:
-            result: Ref | None = call()
-            return result
-        except Exception as exc:
-            return translate(exc)
+    def _one(self, entry: BatchEntry) -> Ref | None:
+        if entry.action == "retract":
+            return self.retract(entry.item, entry.previous, entry.reason, entry.ctx)
+        return self.publisher.publish(entry.item, entry.ctx, replaces=entry.previous)
 
     def health(self) -> Health:
         try:

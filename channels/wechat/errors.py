@@ -16,9 +16,10 @@ the delivery log without the WeChat documentation at hand.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import requests
 from wechatpy.exceptions import WeChatClientException
@@ -116,3 +117,11 @@ def wechat_errors(next_window: datetime | None = None) -> Iterator[None]:
         raise
     except Exception as exc:
         raise translate(exc, next_window) from exc
+
+
+def answer_of(call: Callable[[], Any]) -> Any:
+    """A batch answer for one delivery: what ``call`` returns, or its error translated."""
+    try:
+        return call()
+    except Exception as exc:
+        return translate(exc)
