@@ -83,6 +83,7 @@ def worker(queues: str, concurrency: int | None, pool: str | None) -> None:
 @main.command()
 def beat() -> None:
     """The sweeper and periodic jobs; run exactly one (needs GOVPUB_BROKER_URL)."""
+    from pipeline.health import write_heartbeat
     from pipeline.queue import CeleryDispatcher, create_celery
     from pipeline.services import build_services
     from pipeline.sweeper import run_forever
@@ -94,7 +95,8 @@ def beat() -> None:
     click.echo(f"govpub beat: sweeping every {settings.sweep_interval_seconds}s")
     stop = threading.Event()
     try:
-        run_forever(services, CeleryDispatcher(create_celery(services)), stop)
+        heartbeat = [lambda s: write_heartbeat(s.settings)]  # for `govpub health beat`
+        run_forever(services, CeleryDispatcher(create_celery(services)), stop, heartbeat)
     except KeyboardInterrupt:
         stop.set()
 
@@ -191,6 +193,20 @@ def db_upgrade() -> None:
     click.echo("database at the latest schema")
 
 
+@db.command("check")
+def db_check() -> None:
+    """Exit 0 when the database has every migration of this release, 1 when it does not
+    (Kubernetes pods wait on this until the migration job has run)."""
+    from pipeline.schema import pending
+    from pipeline.services import build_services
+
+    missing = pending(build_services(settings_or_exit()).engine)
+    if missing:
+        click.echo(f"database lacks migrations {', '.join(missing)}: run `govpub db upgrade`", err=True)
+        raise SystemExit(1)
+    click.echo("database at the latest schema")
+
+
 @main.command()
 @click.option("--url", default=None, help="Submit to a running instance instead of an embedded one.")
 @token_option
@@ -206,6 +222,55 @@ def demo(url: str | None, token: str | None, port: int, serve: bool) -> None:
     from pipeline.demo_run import run_demo
 
     run_demo(settings_or_exit(), url, token, port, serve)
+
+
+@main.group()
+def health() -> None:
+    """Exit 0 when a role on this host is healthy (container and orchestrator probes)."""
+
+
+def _report_health(check: Any, *args: Any) -> None:
+    from pipeline.health import Unhealthy
+
+    try:
+        click.echo(check(*args))
+    except Unhealthy as exc:
+        click.echo(f"unhealthy: {exc}", err=True)
+        raise SystemExit(1) from exc
+
+
+@health.command("serve")
+@click.option("--port", default=8000, show_default=True, type=int)
+def health_serve(port: int) -> None:
+    """`govpub serve` on 127.0.0.1:PORT is ready (/readyz answers 2xx)."""
+    from pipeline.health import check_serve
+
+    _report_health(check_serve, port)
+
+
+@health.command("worker")
+def health_worker() -> None:
+    """A Celery worker on this host answers a ping through the broker."""
+    from pipeline.health import check_worker
+
+    _report_health(check_worker, settings_or_exit())
+
+
+@health.command("beat")
+def health_beat() -> None:
+    """The beat swept recently (its heartbeat in Redis has not expired)."""
+    from pipeline.health import check_beat
+
+    _report_health(check_beat, settings_or_exit())
+
+
+@health.command("port")
+@click.argument("port", type=int)
+def health_port(port: int) -> None:
+    """Something accepts connections on 127.0.0.1:PORT (the sandboxes)."""
+    from pipeline.health import check_port
+
+    _report_health(check_port, port)
 
 
 @main.group()

@@ -4,6 +4,10 @@ Precedence: explicit arguments > environment > TOML file > defaults. The file is
 ``govpub.toml`` in the working directory or the path in ``GOVPUB_CONFIG``; no
 file at all gives the embedded default (SQLite under ./var, in-process worker).
 Nested keys use ``__`` in the environment: ``GOVPUB_CHANNELS__WEBSITE__RATE_LIMIT``.
+Secrets may also come from files: with ``GOVPUB_SECRETS_DIR`` set, a file there named
+after a top-level setting's variable (``GOVPUB_SECRET_KEY``, ``GOVPUB_DATABASE_URL``; any
+case) holds its value. That is how Docker and Kubernetes secrets and systemd credentials
+reach govpub without putting them in the environment or in the image.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -125,6 +130,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = config_path()
+        secrets_dir = os.environ.get("GOVPUB_SECRETS_DIR")
+        if secrets_dir:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))

@@ -9,6 +9,7 @@ truth, the broker only a wake-up call (see :mod:`pipeline.deliveries`).
 from __future__ import annotations
 
 import logging
+import os
 from typing import Protocol
 
 from celery import Celery
@@ -87,7 +88,12 @@ class CeleryDispatcher:
 
 
 def worker_argv(queues: list[str], concurrency: int | None, pool: str | None) -> list[str]:
+    """Celery's worker arguments. The node name (``website+wechat.<pid>@<host>``) differs for
+    every worker process, so several workers on one machine never share a name (remote
+    control and ``govpub health worker`` tell them apart)."""
+    channels = "+".join(q.removeprefix("govpub.") for q in queues)
     argv: list[str] = ["worker", "-Q", ",".join(queues), "--loglevel", "INFO"]
+    argv += ["--hostname", f"{channels}.{os.getpid()}@%h"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if pool:
