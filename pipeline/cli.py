@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +230,7 @@ def health() -> None:
     """Exit 0 when a role on this host is healthy (container and orchestrator probes)."""
 
 
-def _report_health(check: Any, *args: Any) -> None:
+def _report_health(check: Callable[..., str], *args: Any) -> None:
     from pipeline.health import Unhealthy
 
     try:
