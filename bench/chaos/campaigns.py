@@ -22,7 +22,7 @@ T = TypeVar("T")
 def _item(**changes: Any) -> dict[str, Any]:
     item = demo_like_items(1)[0]
     item.pop("source", None)
-    item.update({"id": "hostile-1", **changes})
+    item.update({"id": "hostile-1", "title": "安全测试条目", **changes})
     return item
 
 

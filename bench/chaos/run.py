@@ -27,11 +27,11 @@ import httpx
 
 from bench.chaos.campaigns import hostile_inputs, intrusions
 from bench.chaos.servers import PostgresServer, RedisServer
-from bench.chaos.targets import Target, memory_target
+from bench.chaos.targets import Target, memory_target, wechat_target
 from bench.infra import scratch
 from pipeline.client import GovpubClient
 from pipeline.db import ACTIVE_STATES
-from pipeline.localcluster import LocalCluster, stop_process
+from pipeline.localcluster import LocalCluster, free_port, stop_process, wait_http
 
 ItemKey = tuple[str, int]  # (item id, revision)
 
@@ -48,6 +48,7 @@ class Tally:
     lost: dict[str, int] = field(default_factory=dict)
     doubled: dict[str, int] = field(default_factory=dict)
     log_disagrees: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def broken(self) -> bool:
@@ -67,7 +68,11 @@ class Chaos:
         self.tally = Tally()
         self.redis = RedisServer(root / "redis")
         self.postgres = PostgresServer(root / "postgres")
-        self.targets: list[Target] = [memory_target(root, "memory-a"), memory_target(root, "memory-b")]
+        self.wechat_port = free_port()
+        self.targets: list[Target] = [
+            memory_target(root, "memory"),
+            wechat_target(self.wechat_port, self.redis.url.replace("/0", "/1")),
+        ]
         self.workers: dict[str, list[Any]] = {}
         self.lock = threading.Lock()
 
@@ -77,6 +82,7 @@ class Chaos:
         self.postgres.start()
         self.redis.start()
         channels = {t.name: t.config for t in self.targets}
+        secret = {"GOVPUB_WECHAT_SECRET": "sandbox-secret"}
         self.cluster = LocalCluster.create(
             self.root / "govpub",
             self.postgres.url,
@@ -89,6 +95,9 @@ class Chaos:
             retry_max_seconds=3.0,
             max_attempts=50,
         )
+        self.cluster.env.update(secret)
+        self.cluster.start("sandbox", "wechat", "--port", str(self.wechat_port), "--publish-delay", "0.2")
+        wait_http(f"http://127.0.0.1:{self.wechat_port}/sandbox/record")
         for target in self.targets:
             self.workers[target.queue] = [self.cluster.worker(target.queue, concurrency=1) for _ in range(2)]
         self.cluster.beat()
@@ -179,16 +188,46 @@ class Chaos:
             time.sleep(0.5)
 
     def verify(self) -> None:
-        store = self.cluster.services.store
-        counts = store.counts()
+        logged = self.logged_deliveries()
         for target in self.targets:
             seen = target.published()
-            delivered = {i for i, n in seen.items() if n >= 1}
+            # The campaigns' own items are checked for doubles, not counted as the run's.
+            delivered = {i for i, n in seen.items() if n >= 1 and i.startswith("b-")}
             self.tally.delivered[target.name] = len(delivered & self.tally.accepted)
             self.tally.lost[target.name] = len(self.tally.accepted - delivered)
             self.tally.doubled[target.name] = sum(1 for n in seen.values() if n > 1)
-            logged = counts.get(target.name, {}).get("delivered", 0)
-            self.tally.log_disagrees[target.name] = abs(logged - len(delivered))
+            differ = logged.get(target.name, set()) ^ delivered
+            self.tally.log_disagrees[target.name] = len(differ)
+            if differ:
+                self.tally.notes.append(f"{target.name}: log and channel differ on {sorted(differ)[:10]}")
+            if self.tally.doubled[target.name]:
+                twice = sorted(i for i, n in seen.items() if n > 1)[:10]
+                self.tally.notes.append(f"{target.name}: published more than once: {twice}")
+            lost = sorted(self.tally.accepted - delivered)[:10]
+            if lost:
+                self.tally.notes.append(f"{target.name}: never arrived: {lost}")
+
+    def logged_deliveries(self) -> dict[str, set[str]]:
+        """What govpub's own log says was delivered, per channel (the run's items only)."""
+        from sqlalchemy import select
+
+        from pipeline import db
+
+        query = (
+            select(db.deliveries.c.channel, db.items.c.item_id)
+            .join(db.items, db.items.c.pk == db.deliveries.c.item_pk)
+            .where(
+                db.deliveries.c.state == "delivered",
+                db.deliveries.c.action == "publish",
+                db.items.c.source == "chaos",
+                db.items.c.item_id.like("b-%"),
+            )
+        )
+        out: dict[str, set[str]] = {}
+        with self.cluster.services.engine.connect() as conn:
+            for channel, item_id in conn.execute(query):
+                out.setdefault(channel, set()).add(item_id)
+        return out
 
     def run(self, settle_timeout: float = 600.0) -> Tally:
         self.start()
@@ -230,6 +269,8 @@ def render(tally: Tally) -> str:
     table.add_row("verdict", "BROKEN" if tally.broken else "all promises kept")
     console = Console(width=100, record=True)
     console.print(table)
+    for note in tally.notes:
+        console.print(f"  ! {note}")
     return console.export_text()
 
 
