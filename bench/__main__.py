@@ -29,7 +29,7 @@ Section = Callable[[bool], list[measure.Row]]
 
 def sections(rss: dict[str, float]) -> dict[str, Section]:
     """Each section takes ``quick`` and returns its rows."""
-    from bench import realistic, reports_feeds
+    from bench import realistic, reports_feeds, wechat
 
     return {
         "1": lambda quick: measure.queue_overhead(100 if quick else 2000),
@@ -41,6 +41,7 @@ def sections(rss: dict[str, float]) -> dict[str, Section]:
             ("6 memory", f"peak RSS of {role}", mb, "MiB", "during section 3")
             for role, mb in sorted(rss.items())
         ],
+        "7": wechat.figures,
     }
 
 

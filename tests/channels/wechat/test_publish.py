@@ -241,3 +241,32 @@ def test_a_new_revision_replaces_the_earlier_article(driver: Driver, sandbox: Sa
     assert len(seen["published"]) == 2
     assert seen["deleted"] == [{"article_id": first["external_ref"]["article_id"], "index": 1, "all": False}]
     assert second["external_ref"]["replaced"] == first["external_ref"]["article_url"]
+
+
+def test_health_fetches_the_token_and_names_a_wrong_secret(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = driver.services.channel("wechat")
+    assert channel.health().ok
+    monkeypatch.setenv("GOVPUB_WECHAT_SECRET", "wrong")
+    channel.client.session.delete(channel.client.access_token_key)  # force a fetch with the wrong secret
+    health = channel.health()
+    assert not health.ok and "AppSecret" in health.detail
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"appid": "wx1234", "secret": "s3cret"}, "channels.wechat.options.secret"),
+        ({"appid": "wx1234", "mode": "push"}, "channels.wechat.options.mode"),
+        ({"appid": "wx1234", "encoding_aes_key": "short"}, "channels.wechat.options.encoding_aes_key"),
+        ({"appid": "wx1234", "default_cover": "/nonexistent.jpg"}, "channels.wechat.options.default_cover"),
+    ],
+)
+def test_bad_options_stop_start_up_with_the_key(options: dict[str, Any], key: str) -> None:
+    from channels.wechat.options import parse_options
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_options("wechat", options)
+    assert caught.value.key == key
