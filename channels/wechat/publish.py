@@ -57,7 +57,7 @@ class Publisher:
                     if found is not None:
                         return found
                 self._submit(item, ctx)
-            return self._finish(ctx, replaces)
+            return self._finish(item, ctx, replaces)
 
     def _submit(self, item: Published, ctx: DeliveryContext) -> None:
         if not ctx.progress.get("media_id"):
@@ -68,8 +68,8 @@ class Publisher:
         ctx.checkpoint(submitting=True)
         answer = self.client.freepublish.submit(media_id)
         publish_id = str(answer["publish_id"])
-        ctx.checkpoint(publish_id=publish_id, submitting=False)
         self.records.record_publish(publish_id, media_id, ctx.delivery_id, item.key, ctx.now)
+        ctx.checkpoint(publish_id=publish_id, submitting=False)
 
     def _recover(self, item: Published, ctx: DeliveryContext, replaces: Ref | None) -> Ref | None:
         """An earlier attempt may have submitted: resubmit only if the draft is still there."""
@@ -85,7 +85,8 @@ class Publisher:
                 same = news.get("content_source_url") == self.page_url(item)
                 if same and news.get("title") == wechat_title(item) and entry.get("article_id") != skip:
                     ctx.checkpoint(submitting=False, article_id=entry["article_id"])
-                    return self._ref(ctx, entry["article_id"], str(news.get("url", "")), idx, replaces)
+                    url = str(news.get("url", ""))
+                    return self._ref(item, ctx, entry["article_id"], url, idx, replaces)
         checks = int(ctx.progress.get("lost_checks", 0)) + 1
         ctx.checkpoint(lost_checks=checks)
         if checks >= self.options.lost_submit_checks:
@@ -100,7 +101,7 @@ class Publisher:
             retry_at=self.later(ctx.now),
         )
 
-    def _finish(self, ctx: DeliveryContext, replaces: Ref | None) -> Ref:
+    def _finish(self, item: Published, ctx: DeliveryContext, replaces: Ref | None) -> Ref:
         publish_id = str(ctx.progress["publish_id"])
         outcome = self.records.outcome("publish", publish_id)
         if outcome is None:
@@ -115,9 +116,17 @@ class Publisher:
         if int(outcome.status) != 0:
             raise publish_failure(int(outcome.status), outcome.result.get("fail_idx", []))
         urls = outcome.result.get("article_urls") or [""]
-        return self._ref(ctx, str(outcome.result.get("article_id", "")), urls[0], 1, replaces)
+        return self._ref(item, ctx, str(outcome.result.get("article_id", "")), urls[0], 1, replaces)
 
-    def _ref(self, ctx: DeliveryContext, article_id: str, url: str, index: int, replaces: Ref | None) -> Ref:
+    def _ref(
+        self,
+        item: Published,
+        ctx: DeliveryContext,
+        article_id: str,
+        url: str,
+        index: int,
+        replaces: Ref | None,
+    ) -> Ref:
         ref: Ref = {
             "mode": "publish",
             "publish_id": ctx.progress.get("publish_id"),
@@ -133,6 +142,9 @@ class Publisher:
                 self.remove(replaces)
                 ctx.checkpoint(replaced=True)
             ref["replaced"] = replaces.get("article_url") or replaces.get("article_id")
+        orphans = self._in_flight(item, ctx, exclude=ctx.progress.get("publish_id"))
+        if orphans:  # earlier revisions superseded while WeChat was still publishing them
+            ref["removed_orphans"] = [self.remove(o) for o in orphans]
         return ref
 
     # -- removal ------------------------------------------------------------------
@@ -164,12 +176,15 @@ class Publisher:
         ctx.checkpoint(retracted=ref)
         return ref
 
-    def _in_flight(self, item: Published, ctx: DeliveryContext) -> list[Ref]:
-        """Articles of this item whose deliveries never recorded them (retracted while the
-        result was awaited): wait for a result still to come, then delete what went out."""
+    def _in_flight(self, item: Published, ctx: DeliveryContext, exclude: str | None = None) -> list[Ref]:
+        """Articles of this item whose deliveries never recorded them (retracted or superseded
+        while the result was awaited): wait for a result still to come, then name what went
+        out, so it can be deleted."""
         found: list[Ref] = []
         for job in self.records.jobs_for_item(item.key, undelivered=True):
             assert job.job_id is not None
+            if job.job_id == exclude:
+                continue
             if job.kind == "publish":
                 outcome = self.records.outcome("publish", job.job_id)
                 if outcome is None:

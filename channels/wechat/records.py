@@ -29,7 +29,6 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
-    insert,
     select,
     update,
 )
@@ -189,22 +188,16 @@ class Records:
     def record_publish(
         self, publish_id: str, media_id: str, delivery_id: int, item_key: str, now: datetime
     ) -> None:
+        values = {"channel": self.channel, "kind": "publish", "job_id": publish_id, "media_id": media_id}
         with self.engine.begin() as conn:
+            insert_ignore(conn, jobs, {**values, "created_at": now, "sent_at": now})
             pk = conn.execute(
-                insert(jobs)
-                .values(
-                    channel=self.channel,
-                    kind="publish",
-                    job_id=publish_id,
-                    media_id=media_id,
-                    created_at=now,
-                    sent_at=now,
+                select(jobs.c.pk).where(
+                    jobs.c.channel == self.channel, jobs.c.kind == "publish", jobs.c.job_id == publish_id
                 )
-                .returning(jobs.c.pk)
             ).scalar_one()
-            conn.execute(
-                insert(articles).values(job_pk=pk, idx=1, delivery_id=delivery_id, item_key=item_key)
-            )
+            article = {"job_pk": pk, "idx": 1, "delivery_id": delivery_id, "item_key": item_key}
+            insert_ignore(conn, articles, article)
 
     def jobs_for_item(self, item_key: str, undelivered: bool = False) -> list[Job]:
         """Every sent job that carries an article of this item, newest first; with

@@ -270,3 +270,32 @@ def test_bad_options_stop_start_up_with_the_key(options: dict[str, Any], key: st
     with pytest.raises(ConfigError) as caught:
         parse_options("wechat", options)
     assert caught.value.key == key
+
+
+def test_an_article_of_a_superseded_revision_is_deleted_once_the_new_one_is_live(
+    build_driver: Any, sandbox: SandboxServer, wechat_redis: str
+) -> None:
+    driver = build_driver(wechat_channels(sandbox, wechat_redis, poll_seconds=30))
+    control(sandbox, "config", publish_delay=0.5)  # still publishing when the first attempt ends
+    driver.submit(1)
+
+    def awaiting() -> bool:
+        driver.advance(3)
+        driver.run_due()
+        return driver.deliveries()[0]["last_error_class"] == "AwaitingConfirmation"
+
+    wait_until(awaiting, what="revision 1 submitted")
+    wait_until(lambda: record(sandbox)["published"], what="revision 1 published at WeChat")
+    driver.submit(1, revision=2, summary="更正")  # supersedes revision 1 while its result is awaited
+
+    def settled() -> list[dict[str, Any]] | None:
+        driver.advance(60)
+        driver.run_due()
+        rows = driver.deliveries()
+        return rows if [r["state"] for r in rows] == ["skipped", "delivered"] else None
+
+    _, second = wait_until(settled, what="revision 2")
+    seen = record(sandbox)
+    orphan = seen["published"][0]["article_id"]
+    assert seen["deleted"] == [{"article_id": orphan, "index": 1, "all": False}]
+    assert orphan in second["external_ref"]["removed_orphans"][0]["deleted"]
