@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import requests
+from redis.exceptions import LockError
 from wechatpy import WeChatClient
 from wechatpy.client.api.base import BaseWeChatAPI
 from wechatpy.exceptions import WeChatClientException
@@ -150,8 +151,12 @@ class GovpubWeChatClient(WeChatClient):
             lock = self.session.redis.lock(
                 self.session.key_name(f"{self.appid}_access_token_lock"), timeout=30, blocking_timeout=30
             )
-            with lock:
+            lock.acquire()
+            try:
                 yield
+            finally:
+                with suppress(LockError):  # it expired meanwhile: the token was stored all the same
+                    lock.release()
         else:
             with self._local_lock:
                 yield

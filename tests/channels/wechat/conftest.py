@@ -1,9 +1,14 @@
 """Fixtures of the WeChat channel tests: a sandbox on loopback, settings pointing at it,
-a Redis database of their own (9), and a runner-level driver with a movable clock."""
+Redis db 10, and a runner-level driver with a movable clock.
+
+Other checkouts may run these very tests at the same time on the same Redis, so nothing
+here flushes a database: each sandbox has an appid of its own (the token's key), and the
+Celery tests name their channels (so their queues) uniquely."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +18,7 @@ import httpx
 import pytest
 
 from channels.sandboxes.wechat import SandboxServer, start
+from channels.sandboxes.wechat_account import Config
 from pipeline.config import ChannelConfig, Settings
 from pipeline.model import ItemIn
 from pipeline.runner import run_delivery
@@ -22,12 +28,12 @@ from tests.conftest import REDIS, unavailable
 from tests.helpers import make_item
 
 SECRET = "sandbox-secret"
-REDIS_DB = 9
+REDIS_DB = 10
 
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
-    server = start()
+    server = start(config=Config(appid="wxtest" + secrets.token_hex(6)))
     httpx.post(server.base_url + "/sandbox/config", json={"publish_delay": 0.05})
     yield server
     server.shutdown()
@@ -40,7 +46,7 @@ def wechat_redis() -> str:
 
     url = f"{REDIS}/{REDIS_DB}"
     try:
-        redis.Redis.from_url(url).flushdb()
+        redis.Redis.from_url(url).ping()
     except Exception as exc:
         unavailable("Redis", exc)
     return url

@@ -38,7 +38,7 @@ def run_until(driver: Driver, check: Any, what: str) -> Any:
         driver.run_due()
         return check(driver.deliveries())
 
-    return wait_until(step, timeout=20, what=what)
+    return wait_until(step, timeout=90, what=what)
 
 
 def gathered(driver: Driver) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ def served(build_driver: Any, sandbox: SandboxServer, wechat_redis: str) -> Iter
         control(
             sandbox,
             "config",
-            publish_delay=0.5,
+            publish_delay=1.5,
             callback_url=url,
             callback_token=TOKEN,
             encoding_aes_key=opts.get("encoding_aes_key", ""),

@@ -36,7 +36,7 @@ def settle(driver: Driver, what: str = "wechat deliveries to finish") -> list[di
             else None
         )
 
-    result: list[dict[str, Any]] = wait_until(done, timeout=20, what=what)
+    result: list[dict[str, Any]] = wait_until(done, timeout=90, what=what)
     return result
 
 

@@ -1,9 +1,11 @@
-"""The WeChat channel through real Celery workers and beat (PostgreSQL, Redis db 9):
+"""The WeChat channel through real Celery workers and beat (PostgreSQL, Redis db 10):
 two worker processes share one token; a worker killed right after ``sendall`` and its
-task redelivered still makes one mass send."""
+task redelivered still makes one mass send. Channel names (and so queue names) are
+unique per test, because other checkouts may run these tests on the same Redis."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,19 @@ FAST = {
 
 
 @pytest.fixture
-def cluster_for(tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: SandboxServer) -> Iterator[Any]:
+def names() -> tuple[str, str]:
+    tag = secrets.token_hex(4)
+    return f"website_{tag}", f"wechat_{tag}"
+
+
+@pytest.fixture
+def cluster_for(
+    tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: SandboxServer, names: tuple[str, str]
+) -> Iterator[Any]:
     made: list[LocalCluster] = []
 
     def build(**options: Any) -> LocalCluster:
+        site, wechat_name = names
         wechat = {
             "appid": sandbox.account.config.appid,
             "api_base_url": sandbox.api_base_url,
@@ -40,8 +51,8 @@ def cluster_for(tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: Sandbox
             **options,
         }
         channels = {
-            "website": {"kind": "memory", "options": {"path": str(tmp_path / "site")}},
-            "wechat": {"kind": "wechat", "depends_on": ["website"], "options": wechat},
+            site: {"kind": "memory", "options": {"path": str(tmp_path / "site")}},
+            wechat_name: {"kind": "wechat", "depends_on": [site], "options": wechat},
         }
         cluster = LocalCluster.create(tmp_path, pg_url, wechat_redis, channels, **FAST)
         made.append(cluster)
@@ -64,10 +75,11 @@ def submit(cluster: LocalCluster, count: int) -> None:
 
 
 def wechat_rows(cluster: LocalCluster) -> list[Any]:
+    name = next(n for n, cfg in cluster.settings.channels.items() if cfg.kind == "wechat")
     with cluster.services.engine.connect() as conn:
         return list(
             conn.execute(
-                select(db.deliveries).where(db.deliveries.c.channel == "wechat").order_by(db.deliveries.c.id)
+                select(db.deliveries).where(db.deliveries.c.channel == name).order_by(db.deliveries.c.id)
             ).all()
         )
 
@@ -77,18 +89,20 @@ def all_delivered(cluster: LocalCluster, count: int) -> list[Any] | None:
     return rows if len(rows) == count and all(r.state == "delivered" for r in rows) else None
 
 
-def test_two_worker_processes_publish_with_one_shared_token(cluster_for: Any, sandbox: SandboxServer) -> None:
+def test_two_worker_processes_publish_with_one_shared_token(
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str]
+) -> None:
     cluster = cluster_for()
     control(sandbox, "faults", path="draft/add", delay=1.0, times=4)  # keep both processes busy
-    cluster.worker("govpub.website,govpub.wechat", concurrency=2)
+    cluster.worker(",".join(f"govpub.{n}" for n in names), concurrency=2)
     cluster.beat()
     submit(cluster, 4)
 
-    rows = wait_until(lambda: all_delivered(cluster, 4), 90, f"publication\n{cluster.logs()}")
+    rows = wait_until(lambda: all_delivered(cluster, 4), 180, f"publication\n{cluster.logs()}")
     seen = record(sandbox)
     assert len(seen["published"]) == 4
     assert {r.external_ref["article_id"] for r in rows} == {p["article_id"] for p in seen["published"]}
-    assert len(seen["token_fetches"]) == 1
+    assert len(seen["token_fetches"]) == 1, seen["token_fetches"]
     assert len({c["token"] for c in seen["calls"]}) == 1
     workers = {
         e["worker"] for r in rows for e in cluster.services.store.events(r.id) if e["outcome"] != "skipped"
@@ -97,26 +111,27 @@ def test_two_worker_processes_publish_with_one_shared_token(cluster_for: Any, sa
 
 
 def test_a_worker_killed_right_after_sendall_still_makes_one_send(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str]
 ) -> None:
+    site, wechat = names
     cluster = cluster_for(mode="broadcast", broadcast_time="00:00")
     control(sandbox, "faults", path="message/mass/sendall", delay=60, after=True)  # sent, answer held
     cluster.beat()
-    website = cluster.worker("govpub.website", concurrency=1)
+    website = cluster.worker(f"govpub.{site}", concurrency=1)
     submit(cluster, 3)
     wait_until(
-        lambda: cluster.services.store.counts().get("website") == {"delivered": 3},
+        lambda: cluster.services.store.counts().get(site) == {"delivered": 3},
         60,
         f"website\n{cluster.logs()}",
     )
     stop_process(website)  # the day's items are all due when the WeChat worker starts
-    doomed = cluster.worker("govpub.wechat", concurrency=1)
+    doomed = cluster.worker(f"govpub.{wechat}", concurrency=1)
 
-    wait_until(lambda: record(sandbox)["mass_sends"], 60, f"the mass send\n{cluster.logs()}")
+    wait_until(lambda: record(sandbox)["mass_sends"], 120, f"the mass send\n{cluster.logs()}")
     stop_process(doomed)  # SIGKILL while the worker waits for sendall's answer
-    cluster.worker("govpub.wechat", concurrency=1)
+    cluster.worker(f"govpub.{wechat}", concurrency=1)
 
-    rows = wait_until(lambda: all_delivered(cluster, 3), 90, f"recovery\n{cluster.logs()}")
+    rows = wait_until(lambda: all_delivered(cluster, 3), 180, f"recovery\n{cluster.logs()}")
     seen = record(sandbox)
     assert len(seen["mass_sends"]) == 1
     [send] = seen["mass_sends"]
