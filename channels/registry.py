@@ -19,6 +19,7 @@ BUILTIN = {
     "memory": "channels.memory:MemoryChannel",
     "wechat": "channels.wechat.channel:WeChatChannel",
     "archive": "channels.archive.channel:ArchiveChannel",
+    "website": "channels.website:WebsiteChannel",
 }
 
 

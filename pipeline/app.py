@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.wechat import callback as wechat_callback
-from pipeline import __version__, intake
+from pipeline import __version__, intake, site
 from pipeline.config import Settings
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
@@ -101,6 +101,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(intake.router)
     app.include_router(wechat_callback.router)
+    app.include_router(site.router)
     _error_handlers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -1,0 +1,188 @@
+"""What the column lists, read from the pipeline's own tables.
+
+An item is on the site when its latest website publish delivery is delivered
+and the item is not retracted. Two refinements keep concurrent renders
+consistent (every index rebuild runs under the site lock):
+
+- the item being rendered is left out of every query and merged in by the
+  caller (its own delivery is not marked delivered until the render returns);
+- a delivery another worker is sending counts when its item page is already on
+  disk (that worker rendered it, or will render its indexes after us and include
+  us): ``sending_ok`` names those items explicitly, so the answer cannot change
+  while one render runs.
+
+Listings are ordered newest first by (生成日期, item) and read with LIMIT/OFFSET
+from the newest end; only counts walk a whole listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement, Select
+
+from channels.website.layout import IndexSpec
+from pipeline import db
+
+D, R, ITEMS = db.deliveries, db.revisions, db.items
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a listing."""
+
+    item_pk: int
+    index_no: str
+    revision: int
+    title: str
+    category: str
+    subcategory: str | None
+    genre: str | None
+    generated_on: date
+    accepted_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.index_no.replace("/", "-")
+
+    @property
+    def sort_key(self) -> tuple[date, int]:
+        return (self.generated_on, self.item_pk)
+
+
+ENTRY_COLUMNS = (
+    D.c.item_pk,
+    ITEMS.c.index_no,
+    R.c.revision,
+    R.c.title,
+    R.c.category,
+    R.c.subcategory,
+    R.c.genre,
+    R.c.generated_on,
+    R.c.accepted_at,
+)
+NEWEST_FIRST = (R.c.generated_on.desc(), D.c.item_pk.desc())
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(**row._mapping)
+
+
+class Catalogue:
+    """Queries of one website channel's listings; ``exclude`` is the item being rendered."""
+
+    def __init__(self, engine: Engine, channel: str, exclude: int, sending_ok: Iterable[int]) -> None:
+        self.engine = engine
+        self.channel = channel
+        self.exclude = exclude
+        self.sending_ok = sorted(set(sending_ok) - {exclude})
+
+    # -- the live set --------------------------------------------------------------
+    def _on_site(self, table: Any) -> ColumnElement[bool]:
+        shown = table.c.state == "delivered"
+        if self.sending_ok:
+            shown = or_(shown, and_(table.c.state == "sending", table.c.item_pk.in_(self.sending_ok)))
+        return and_(table.c.channel == self.channel, table.c.action == "publish", shown)
+
+    def _live(self, spec: IndexSpec, *columns: Any) -> Select[Any]:
+        newer = aliased(D)
+        superseded = exists(
+            select(newer.c.id).where(
+                newer.c.item_pk == D.c.item_pk, newer.c.revision > D.c.revision, self._on_site(newer)
+            )
+        )
+        return (
+            select(*columns)
+            .select_from(D.join(R, R.c.pk == D.c.revision_pk).join(ITEMS, ITEMS.c.pk == D.c.item_pk))
+            .where(
+                self._on_site(D),
+                D.c.item_pk != self.exclude,
+                ITEMS.c.retracted_at.is_(None),
+                ~superseded,
+                *_filter(spec),
+            )
+        )
+
+    # -- reading -------------------------------------------------------------------
+    def census(self, spec: IndexSpec, keys: list[tuple[date, int]]) -> tuple[int, list[int]]:
+        """How many listed items, and how many of them sort below each of ``keys``."""
+        below = [func.coalesce(func.sum(case((_older_than(key), 1), else_=0)), 0) for key in keys]
+        with self.engine.connect() as conn:
+            row = conn.execute(self._live(spec, func.count(), *below)).one()
+        return int(row[0]), [int(n) for n in row[1:]]
+
+    def window(self, spec: IndexSpec, offset: int, limit: int) -> list[Entry]:
+        """``limit`` entries from position ``offset``, newest first."""
+        if limit <= 0:
+            return []
+        query = self._live(spec, *ENTRY_COLUMNS).order_by(*NEWEST_FIRST).offset(offset).limit(limit)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(query)]
+
+    def everything(self, spec: IndexSpec) -> list[Entry]:
+        query = self._live(spec, *ENTRY_COLUMNS).order_by(*NEWEST_FIRST)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(query)]
+
+
+def _older_than(key: tuple[date, int]) -> ColumnElement[bool]:
+    day, pk = key
+    return or_(R.c.generated_on < day, and_(R.c.generated_on == day, D.c.item_pk < pk))
+
+
+def _filter(spec: IndexSpec) -> list[ColumnElement[bool]]:
+    if spec.kind == "category":
+        return [R.c.category == spec.category]
+    if spec.kind == "subcategory":
+        return [R.c.category == spec.category, R.c.subcategory == spec.subcategory]
+    if spec.kind == "year" and spec.year is not None:
+        return [R.c.generated_on >= date(spec.year, 1, 1), R.c.generated_on <= date(spec.year, 12, 31)]
+    return []
+
+
+# -- the item being rendered ----------------------------------------------------------
+def item_row(engine: Engine, index_no: str) -> Any:
+    """The item's primary key and retraction (None if the pipeline never stored it)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(ITEMS.c.pk, ITEMS.c.retracted_at, ITEMS.c.retract_reason).where(
+                ITEMS.c.index_no == index_no
+            )
+        ).first()
+
+
+def last_delivered(engine: Engine, channel: str, item_pk: int, any_state: bool = False) -> Entry | None:
+    """The revision of the item the site shows now (its latest delivered publication);
+    with ``any_state``, the latest one that was ever attempted (a retraction's widest guess)."""
+    states = db.STATES if any_state else ("delivered",)
+    query = (
+        select(*ENTRY_COLUMNS)
+        .select_from(D.join(R, R.c.pk == D.c.revision_pk).join(ITEMS, ITEMS.c.pk == D.c.item_pk))
+        .where(
+            D.c.item_pk == item_pk,
+            D.c.channel == channel,
+            D.c.action == "publish",
+            D.c.state.in_(states),
+        )
+        .order_by(D.c.revision.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return _entry(row) if row else None
+
+
+def being_sent(engine: Engine, channel: str) -> list[tuple[int, str]]:
+    """(item pk, 索引号) of publications of this channel some worker is sending now."""
+    query = (
+        select(D.c.item_pk, ITEMS.c.index_no)
+        .select_from(D.join(ITEMS, ITEMS.c.pk == D.c.item_pk))
+        .where(D.c.channel == channel, D.c.state == "sending", D.c.action == "publish")
+    )
+    with engine.connect() as conn:
+        return [(int(r.item_pk), str(r.index_no)) for r in conn.execute(query)]

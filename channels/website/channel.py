@@ -1,0 +1,53 @@
+"""The ``website`` channel: the government website, the primary disclosure channel.
+
+One channel kind, two adapters chosen by ``options.adapter``: ``static`` renders
+the 政府信息公开 column into a folder (:mod:`channels.website.static`), ``http``
+pushes each item to the agency's CMS (:mod:`channels.website.cms`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from channels.base import Channel, DeliveryContext, Health, Ref
+from channels.website.cms import CmsPush
+from channels.website.options import StaticOptions, parse_options
+from channels.website.static import StaticSite
+from pipeline.model import Published
+
+
+class WebsiteChannel(Channel):
+    kind = "website"
+
+    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
+        super().__init__(name, options, services)
+        parsed = parse_options(name, options)
+        self.adapter: StaticSite | CmsPush
+        if isinstance(parsed, StaticOptions):
+            self.adapter = StaticSite(name, parsed, services)
+        else:
+            self.adapter = CmsPush(name, parsed, services)
+
+    @property
+    def site_dir(self) -> Path | None:
+        """The folder ``govpub serve`` serves under ``/site/`` (None for a CMS push)."""
+        return self.adapter.folder if isinstance(self.adapter, StaticSite) else None
+
+    def withdrawn(self, relative: str) -> bool:
+        """Whether a path of the site is a retracted item's page (served as 410)."""
+        if not isinstance(self.adapter, StaticSite):
+            return False
+        return self.adapter.withdrawn(relative)
+
+    def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
+        return self.adapter.publish(item, ctx)
+
+    def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
+        return self.adapter.publish(item, ctx, previous)
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        return self.adapter.retract(item, previous, reason, ctx)
+
+    def health(self) -> Health:
+        return self.adapter.health()

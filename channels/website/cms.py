@@ -1,0 +1,161 @@
+"""The http adapter: pushes each item to the agency's own CMS.
+
+``PUT {base_url}/{index_no}`` with a JSON document (fields mapped by the
+``fields`` option) creates or replaces the page: the same 索引号 always names the
+same document, so a redelivered task replaces rather than duplicates it.
+``DELETE`` withdraws it (a JSON body carries the reason). Every request is signed
+(:mod:`channels.website.signing`) and carries the bearer token. One ``httpx``
+client per channel instance keeps connections alive between deliveries.
+
+Answers: 2xx is done (the CMS's page URL, field ``url_field``, becomes the
+delivery's reference); 429 is a rate limit; 5xx, timeouts and connection errors are
+transient; any other 4xx is permanent, with the CMS's own message for the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from channels.base import DeliveryContext, Health, Ref
+from channels.website.options import HttpOptions
+from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from pipeline.errors import ConfigError, PermanentError, RateLimited, TransientError
+from pipeline.model import Published
+from pipeline.urls import item_url
+
+COMPUTED = {"$url", "$attachments", "$revision"}
+
+
+class CmsPush:
+    def __init__(self, name: str, options: HttpOptions, services: Any) -> None:
+        self.name = name
+        self.settings = services.settings
+        self.base = options.base_url.rstrip("/")
+        self.token = options.credential("token", name)
+        self.secret = options.credential("secret", name)
+        self.fields = options.fields
+        self.url_field = options.url_field
+        self.health_path = options.health_path
+        for cms_field, source in self.fields.items():
+            head = source.split(".", 1)[0]
+            if source not in COMPUTED and head not in Published.model_fields:
+                raise ConfigError(
+                    f"channels.{name}.options.fields.{cms_field}",
+                    source,
+                    f"an item field ({', '.join(sorted(Published.model_fields))}) or {sorted(COMPUTED)}",
+                )
+        timeout = httpx.Timeout(
+            connect=options.connect_timeout,
+            read=options.read_timeout,
+            write=options.read_timeout,
+            pool=options.connect_timeout,
+        )
+        self.client = httpx.Client(timeout=timeout, headers={"user-agent": "govpub website channel"})
+
+    # -- the channel operations ----------------------------------------------------
+    def publish(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Ref:
+        body = json.dumps(self.document(item), ensure_ascii=False, sort_keys=True).encode()
+        answer = self._send("PUT", item, body, ctx)
+        try:
+            url = answer.json()[self.url_field]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentError(
+                f"the CMS accepted {item.index_no} but its answer has no {self.url_field!r}: "
+                f"{answer.text[:300]}"
+            ) from exc
+        if not isinstance(url, str) or not url:
+            raise PermanentError(f"the CMS answered a page URL that is not a string: {url!r}")
+        return {"url": url, "index_no": item.index_no, "revision": item.revision}
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        body = json.dumps({"reason": reason, "index_no": item.index_no}, ensure_ascii=False).encode()
+        answer = self._send("DELETE", item, body, ctx, missing_ok=True)
+        if answer.status_code == 404:
+            return None if previous is None else {"index_no": item.index_no, "deleted": "already gone"}
+        return {"index_no": item.index_no, "deleted": True, "url": (previous or {}).get("url")}
+
+    def health(self) -> Health:
+        try:
+            answer = self.client.get(f"{self.base}/{self.health_path.lstrip('/')}")
+        except httpx.HTTPError as exc:
+            return Health(False, f"CMS unreachable: {exc}")
+        return Health(answer.status_code < 500, f"CMS answered {answer.status_code}")
+
+    # -- the document --------------------------------------------------------------
+    def document(self, item: Published) -> dict[str, Any]:
+        data = item.model_dump(mode="json")
+        computed = {
+            "$url": item_url(self.settings, item),
+            "$revision": item.revision,
+            "$attachments": [a.model_dump(mode="json") for a in item.attachments],
+        }
+        return {
+            cms_field: computed[source] if source in computed else _dig(data, source)
+            for cms_field, source in self.fields.items()
+        }
+
+    # -- HTTP ----------------------------------------------------------------------
+    def _send(
+        self, method: str, item: Published, body: bytes, ctx: DeliveryContext, missing_ok: bool = False
+    ) -> httpx.Response:
+        url = f"{self.base}/{quote(item.index_no, safe='/')}"
+        stamp = str(int(time.time()))
+        headers = {
+            "authorization": f"Bearer {self.token}",
+            "content-type": "application/json; charset=utf-8",
+            TIMESTAMP_HEADER: stamp,
+            SIGNATURE_HEADER: signature(self.secret, stamp, method, urlsplit(url).path, body),
+            "X-Govpub-Revision": str(item.revision),
+            "X-Govpub-Delivery": str(ctx.delivery_id),
+        }
+        try:
+            answer = self.client.request(method, url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"CMS timed out: {method} {url}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"CMS unreachable: {method} {url}: {exc}") from exc
+        status = answer.status_code
+        if status < 400 or (missing_ok and status == 404):
+            return answer
+        message = f"CMS answered {status} to {method} {url}: {_message(answer)}"
+        if status == 429:
+            raise RateLimited(message, retry_at=_retry_after(answer, ctx))
+        if status >= 500:
+            raise TransientError(message)
+        raise PermanentError(message)
+
+
+def _dig(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _message(answer: httpx.Response) -> str:
+    """The CMS's own explanation, whatever shape it has."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return answer.text[:500] or answer.reason_phrase
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            if body.get(key):
+                return str(body[key])[:500]
+    return json.dumps(body, ensure_ascii=False)[:500]
+
+
+def _retry_after(answer: httpx.Response, ctx: DeliveryContext) -> Any:
+    value = answer.headers.get("retry-after", "")
+    if value.isdigit():
+        return ctx.now + timedelta(seconds=int(value))
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,94 @@
+"""The website channel's options, checked when the channel is built.
+
+``adapter = "static"`` (default) renders the column into ``output_dir``;
+``adapter = "http"`` pushes documents to the agency's CMS. A bad value stops
+start-up with a ConfigError naming the key, the value and what would be valid.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from pipeline.errors import ConfigError
+
+# CMS field ← item field (a dotted path into the item as JSON, or one of the computed
+# values ``$url`` (the item's govpub page address), ``$attachments`` (name, type, size,
+# sha256 of each file) and ``$revision``).
+DEFAULT_FIELDS: dict[str, str] = {
+    "index_no": "index_no",
+    "title": "title",
+    "publisher": "agency.name",
+    "publisher_code": "agency.code",
+    "generated_on": "generated_on",
+    "doc_no": "doc_no",
+    "category": "category",
+    "subcategory": "subcategory",
+    "genre": "genre",
+    "validity": "validity",
+    "keywords": "keywords",
+    "summary": "summary",
+    "body_html": "body_html",
+    "attachments": "$attachments",
+    "revision": "$revision",
+}
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StaticOptions(_Options):
+    adapter: Literal["static"] = "static"
+    output_dir: Path | None = None
+    page_size: int = Field(default=20, ge=5, le=500)
+    column_name: str = Field(default="政府信息公开", min_length=1, max_length=40)
+    lock_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    def folder(self, data_dir: Path) -> Path:
+        return Path(self.output_dir) if self.output_dir else Path(data_dir) / "site"
+
+
+class HttpOptions(_Options):
+    adapter: Literal["http"]
+    base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
+    token: SecretStr | None = None
+    token_env: str = "GOVPUB_CMS_TOKEN"
+    secret: SecretStr | None = None
+    secret_env: str = "GOVPUB_CMS_SECRET"
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
+    url_field: str = "url"
+    health_path: str = "health"
+
+    def credential(self, which: Literal["token", "secret"], channel: str) -> str:
+        """The bearer token or signing secret: the option itself, else its variable."""
+        value: SecretStr | None = getattr(self, which)
+        env = self.token_env if which == "token" else self.secret_env
+        found = value.get_secret_value() if value else os.environ.get(env, "")
+        if not found:
+            raise ConfigError(
+                f"channels.{channel}.options.{which}", None, f"set it, or the environment variable {env}"
+            )
+        return found
+
+
+def parse_options(channel: str, options: dict[str, Any]) -> StaticOptions | HttpOptions:
+    adapter = options.get("adapter", "static")
+    model: type[StaticOptions] | type[HttpOptions]
+    if adapter == "static":
+        model = StaticOptions
+    elif adapter == "http":
+        model = HttpOptions
+    else:
+        raise ConfigError(f"channels.{channel}.options.adapter", adapter, '"static" or "http"')
+    try:
+        return model.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"channels.{channel}.options.{key}", first.get("input"), first["msg"]) from exc

@@ -1,0 +1,221 @@
+"""Turning items and listings into bytes: HTML pages, the search index, sitemaps.
+
+Jinja2 with autoescaping: every text field (title, summary, names, the retraction
+reason) is escaped; only the body is inserted as markup, after a second pass of
+an nh3 allow-list narrower than the intake's (no ``data:`` links, images only as
+``data:image/…``). Pages carry no render time, so re-rendering unchanged content
+gives the same bytes and leaves the file alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from zoneinfo import ZoneInfo
+
+import nh3
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from channels.website.catalogue import Entry
+from channels.website.layout import IndexSpec, href, item_page
+from pipeline.model import BODY_ATTRIBUTES, BODY_TAGS, Published
+
+IMAGE_DATA = ("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp")
+
+
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    lowered = value.strip().lower()
+    if lowered.startswith("data:") and not (tag == "img" and lowered.startswith(IMAGE_DATA)):
+        return None
+    return value
+
+
+def clean_body(html: str) -> Markup:
+    """The body as markup the page may carry (allow-list, never a deny-list)."""
+    cleaned = nh3.clean(
+        html,
+        tags=BODY_TAGS,
+        attributes=BODY_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "data"},
+        attribute_filter=_keep_attribute,
+        link_rel="noopener noreferrer",
+    )
+    return Markup(cleaned)  # nh3 output: the allow-listed subset
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+@dataclass(frozen=True)
+class FileLink:
+    name: str
+    path: str
+    download: str
+    media_type: str
+    size: str
+
+
+@dataclass
+class SiteInfo:
+    """What every page of one site shows around its content."""
+
+    name: str
+    column: str
+    feeds: dict[str, str]
+    taxonomy: dict[str, list[str]]
+    tz: ZoneInfo
+    categories: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.categories = [
+            {"name": name, "path": IndexSpec("category", category=name).page(None)} for name in self.taxonomy
+        ]
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
+
+class Renderer:
+    def __init__(self, site: SiteInfo) -> None:
+        self.site = site
+        self.env = Environment(
+            loader=PackageLoader("channels.website", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def _render(self, template: str, page: str, **context: Any) -> bytes:
+        link: Callable[[str], str] = lambda target: href(page, target)  # noqa: E731
+        html = self.env.get_template(template).render(site=self.site, link=link, **context)
+        return html.encode("utf-8")
+
+    def item(self, item: Published, url: str, published: datetime, files: list[FileLink]) -> bytes:
+        sub = IndexSpec("subcategory", category=item.category, subcategory=item.subcategory)
+        return self._render(
+            "item.html",
+            item_page(item.key),
+            page_title=item.title,
+            item=item,
+            url=url,
+            published=self.site.local(published),
+            body=clean_body(item.body_html),
+            attachments=files,
+            category_path=IndexSpec("category", category=item.category).page(None),
+            subcategory_path=sub.page(None) if item.subcategory else None,
+        )
+
+    def withdrawn(self, title: str, index_no: str, url: str, when: datetime, reason: str) -> bytes:
+        key = index_no.replace("/", "-")
+        return self._render(
+            "withdrawn.html",
+            item_page(key),
+            page_title=f"{title}（已撤回）",
+            title=title,
+            index_no=index_no,
+            url=url,
+            when=self.site.local(when),
+            reason=reason,
+        )
+
+    def listing(
+        self,
+        spec: IndexSpec,
+        number: int | None,
+        entries: list[Entry],
+        pager: list[tuple[str, str]],
+        total: int | None = None,
+        years: Iterable[int] = (),
+    ) -> bytes:
+        span = ""
+        if number is not None and entries:
+            span = f"{entries[-1].generated_on.isoformat()} 至 {entries[0].generated_on.isoformat()}"
+        heading = spec.title if number is None else f"{spec.title}（第 {number} 页）"
+        return self._render(
+            "index.html",
+            spec.page(number),
+            page_title=heading,
+            heading=heading,
+            entries=[_row(e) for e in entries],
+            pager=pager,
+            total=total,
+            span=span,
+            subindexes=self._subindexes(spec) if number is None else [],
+            years=[(y, IndexSpec("year", year=y).page(None)) for y in years],
+        )
+
+    def _subindexes(self, spec: IndexSpec) -> list[tuple[str, str]]:
+        if spec.kind != "category" or spec.category is None:
+            return []
+        return [
+            (sub, IndexSpec("subcategory", category=spec.category, subcategory=sub).page(None))
+            for sub in self.site.taxonomy.get(spec.category, [])
+        ]
+
+    def search_page(self) -> bytes:
+        return self._render("search.html", "search.html", page_title="信息检索")
+
+
+def _row(entry: Entry) -> dict[str, Any]:
+    return {
+        "title": entry.title,
+        "index_no": entry.index_no,
+        "category": entry.category,
+        "subcategory": entry.subcategory,
+        "generated_on": entry.generated_on,
+        "path": item_page(entry.key),
+    }
+
+
+def search_shard(entries: list[Entry]) -> bytes:
+    """One year of the search index: short keys, newest first, data only."""
+    rows = [
+        {
+            "t": e.title,
+            "n": e.index_no,
+            "d": e.generated_on.isoformat(),
+            "c": e.category,
+            "s": e.subcategory or "",
+            "g": e.genre or "",
+            "u": item_page(e.key),
+        }
+        for e in entries
+    ]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def search_manifest(shards: list[str]) -> bytes:
+    return json.dumps({"shards": shards}, ensure_ascii=False).encode("utf-8")
+
+
+def sitemap(urls: list[tuple[str, str]]) -> bytes:
+    """A ``urlset`` of (absolute URL, lastmod date)."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    lines += [f"<url><loc>{xml_escape(u)}</loc><lastmod>{d}</lastmod></url>" for u, d in urls]
+    lines.append("</urlset>\n")
+    return "\n".join(lines).encode("utf-8")
+
+
+def sitemap_index(locations: list[str]) -> bytes:
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    lines += [f"<sitemap><loc>{xml_escape(u)}</loc></sitemap>" for u in locations]
+    lines.append("</sitemapindex>\n")
+    return "\n".join(lines).encode("utf-8")

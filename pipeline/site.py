@@ -1,0 +1,78 @@
+"""``/site/``: the static disclosure column, served by ``govpub serve``.
+
+The folder is the one the configured website channel renders into (any web
+server can serve it just as well). Only regular files inside it are answered:
+no dot files (locks, temporary files), nothing outside the folder however the
+path is spelt; a retracted item's page answers 410 Gone with its notice.
+The channel is found through the registry, so pipeline never imports it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+
+router = APIRouter(include_in_schema=False)
+
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def site_channel(services: Any) -> Any:
+    """The enabled website channel that renders a folder (the one named website first)."""
+    enabled = services.settings.enabled_channels()
+    for name in sorted(enabled, key=lambda n: n != "website"):
+        if enabled[name].kind == "website":
+            channel = services.channel(name)
+            if getattr(channel, "site_dir", None) is not None:
+                return channel
+    return None
+
+
+def resolve(folder: Path, path: str) -> tuple[Path, str] | None:
+    """The file a URL path names inside ``folder``, or None when it may not be served."""
+    relative = path.strip("/")
+    if path == "" or path.endswith("/"):
+        relative = f"{relative}/index.html".lstrip("/")
+    parts = relative.split("/")
+    if any(p in ("", ".", "..") or p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+        return None
+    root = folder.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    return target, relative
+
+
+@router.get("/site")
+def site_root_redirect() -> RedirectResponse:
+    return RedirectResponse("/site/", status_code=308)
+
+
+@router.api_route("/site/{path:path}", methods=["GET", "HEAD"])
+def site_file(request: Request, path: str) -> Response:
+    channel = site_channel(request.app.state.services)
+    if channel is None:
+        return PlainTextResponse("no static website channel is configured", status_code=404)
+    found = resolve(Path(channel.site_dir), path)
+    if found is None:
+        return PlainTextResponse("not found", status_code=404)
+    target, relative = found
+    media_type = TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]
+    status = 410 if channel.withdrawn(relative) else 200
+    return FileResponse(
+        target,
+        status_code=status,
+        media_type=media_type or "application/octet-stream",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
