@@ -112,6 +112,10 @@ revisions = Table(
     Column("accepted_at", UTCDateTime, nullable=False),
     Column("document", JSON, nullable=False),
     UniqueConstraint("item_pk", "revision", name="uq_revisions_item_revision"),
+    # the website's listings, walked newest first (whole column / year, category, sub-category)
+    Index("ix_revisions_listing", "generated_on", "item_pk"),
+    Index("ix_revisions_category_listing", "category", "generated_on", "item_pk"),
+    Index("ix_revisions_subcategory_listing", "category", "subcategory", "generated_on", "item_pk"),
 )
 
 deliveries = Table(
@@ -142,6 +146,7 @@ deliveries = Table(
     Index("ix_deliveries_item_channel", "item_pk", "channel"),
     Index("ix_deliveries_channel_state", "channel", "state"),
     Index("ix_deliveries_delivered_at", "delivered_at"),
+    Index("ix_deliveries_item_publications", "item_pk", "channel", "action", "state", "revision"),
 )
 
 delivery_events = Table(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, exists, func, or_, select
+from sqlalchemy import Engine, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -56,7 +56,7 @@ class Entry:
 
 
 ENTRY_COLUMNS = (
-    D.c.item_pk,
+    R.c.item_pk,
     ITEMS.c.index_no,
     R.c.revision,
     R.c.title,
@@ -66,7 +66,7 @@ ENTRY_COLUMNS = (
     R.c.generated_on,
     R.c.accepted_at,
 )
-NEWEST_FIRST = (R.c.generated_on.desc(), D.c.item_pk.desc())
+NEWEST_FIRST = (R.c.generated_on.desc(), R.c.item_pk.desc())
 
 
 def _entry(row: Any) -> Entry:
@@ -83,38 +83,58 @@ class Catalogue:
         self.sending_ok = sorted(set(sending_ok) - {exclude})
 
     # -- the live set --------------------------------------------------------------
-    def _on_site(self, table: Any) -> ColumnElement[bool]:
-        shown = table.c.state == "delivered"
+    def _shown(self, state: Any, item_pk: Any) -> ColumnElement[bool]:
+        shown = state == "delivered"
         if self.sending_ok:
-            shown = or_(shown, and_(table.c.state == "sending", table.c.item_pk.in_(self.sending_ok)))
-        return and_(table.c.channel == self.channel, table.c.action == "publish", shown)
+            shown = or_(shown, and_(state == "sending", item_pk.in_(self.sending_ok)))
+        return shown
 
     def _live(self, spec: IndexSpec, *columns: Any) -> Select[Any]:
+        """Listed revisions, walked from the revisions' listing indexes (newest first);
+        the delivery tests are correlated lookups on the deliveries' unique key and
+        on the item's publications."""
+        listed = exists(
+            select(D.c.id).where(
+                D.c.revision_pk == R.c.pk,
+                D.c.channel == self.channel,
+                D.c.action == "publish",
+                self._shown(D.c.state, D.c.item_pk),
+            )
+        )
         newer = aliased(D)
         superseded = exists(
             select(newer.c.id).where(
-                newer.c.item_pk == D.c.item_pk, newer.c.revision > D.c.revision, self._on_site(newer)
+                newer.c.item_pk == R.c.item_pk,
+                newer.c.channel == self.channel,
+                newer.c.action == "publish",
+                newer.c.revision > R.c.revision,
+                self._shown(newer.c.state, newer.c.item_pk),
             )
         )
         return (
             select(*columns)
-            .select_from(D.join(R, R.c.pk == D.c.revision_pk).join(ITEMS, ITEMS.c.pk == D.c.item_pk))
+            .select_from(R.join(ITEMS, ITEMS.c.pk == R.c.item_pk))
             .where(
-                self._on_site(D),
-                D.c.item_pk != self.exclude,
-                ITEMS.c.retracted_at.is_(None),
-                ~superseded,
                 *_filter(spec),
+                R.c.item_pk != self.exclude,
+                ITEMS.c.retracted_at.is_(None),
+                listed,
+                ~superseded,
             )
         )
 
     # -- reading -------------------------------------------------------------------
-    def census(self, spec: IndexSpec, keys: list[tuple[date, int]]) -> tuple[int, list[int]]:
-        """How many listed items, and how many of them sort below each of ``keys``."""
-        below = [func.coalesce(func.sum(case((_older_than(key), 1), else_=0)), 0) for key in keys]
+    def census(self, wanted: list[tuple[IndexSpec, list[tuple[date, int]]]]) -> list[tuple[int, list[int]]]:
+        """For each listing: how many items it lists, and how many of them sort below
+        each of its keys. One walk of the whole column answers every listing at once."""
+        sums: list[Any] = []
+        for spec, keys in wanted:
+            member = and_(true(), *_filter(spec))
+            sums.append(func.sum(case((member, 1), else_=0)))
+            sums += [func.sum(case((and_(member, _older_than(key)), 1), else_=0)) for key in keys]
         with self.engine.connect() as conn:
-            row = conn.execute(self._live(spec, func.count(), *below)).one()
-        return int(row[0]), [int(n) for n in row[1:]]
+            row = iter(conn.execute(self._live(IndexSpec("all"), *sums)).one())
+        return [(int(next(row) or 0), [int(next(row) or 0) for _ in keys]) for _, keys in wanted]
 
     def window(self, spec: IndexSpec, offset: int, limit: int) -> list[Entry]:
         """``limit`` entries from position ``offset``, newest first."""
@@ -124,6 +144,12 @@ class Catalogue:
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query)]
 
+    def years(self) -> list[int]:
+        """Every year (of 生成日期) with a listed item; walks the whole listing."""
+        query = self._live(IndexSpec("all"), R.c.generated_on).distinct()
+        with self.engine.connect() as conn:
+            return sorted({day.year for day in conn.execute(query).scalars()}, reverse=True)
+
     def everything(self, spec: IndexSpec) -> list[Entry]:
         query = self._live(spec, *ENTRY_COLUMNS).order_by(*NEWEST_FIRST)
         with self.engine.connect() as conn:
@@ -132,7 +158,7 @@ class Catalogue:
 
 def _older_than(key: tuple[date, int]) -> ColumnElement[bool]:
     day, pk = key
-    return or_(R.c.generated_on < day, and_(R.c.generated_on == day, D.c.item_pk < pk))
+    return or_(R.c.generated_on < day, and_(R.c.generated_on == day, R.c.item_pk < pk))
 
 
 def _filter(spec: IndexSpec) -> list[ColumnElement[bool]]:

@@ -179,6 +179,12 @@ def _row(entry: Entry) -> dict[str, Any]:
     }
 
 
+def _json(data: Any) -> bytes:
+    """Compact JSON whose text can never read as markup (``<``, ``>``, ``&`` escaped)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
+
+
 def search_shard(entries: list[Entry]) -> bytes:
     """One year of the search index: short keys, newest first, data only."""
     rows = [
@@ -193,11 +199,11 @@ def search_shard(entries: list[Entry]) -> bytes:
         }
         for e in entries
     ]
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _json(rows)
 
 
 def search_manifest(shards: list[str]) -> bytes:
-    return json.dumps({"shards": shards}, ensure_ascii=False).encode("utf-8")
+    return _json({"shards": shards})
 
 
 def sitemap(urls: list[tuple[str, str]]) -> bytes:

@@ -148,9 +148,16 @@ class StaticSite:
             for entry in (old, new):
                 if entry:
                     specs += [s for s in _indexes(entry) if s not in specs]
-            for spec in sorted(specs, key=lambda s: s.kind == "all"):  # the column front lists years
-                was = old if old and _in(spec, old) else None
-                self._update_listing(cat, spec, was, new if new and _in(spec, new) else None)
+            specs.sort(key=lambda s: s.kind == "all")  # the column front lists the years
+            olds = [old if old and _in(spec, old) else None for spec in specs]
+            news = [new if new and _in(spec, new) else None for spec in specs]
+            keys = [[e.sort_key for e in (was, now) if e] for was, now in zip(olds, news, strict=True)]
+            counted = cat.census(list(zip(specs, keys, strict=True)))
+            for spec, was, now, (others, below) in zip(specs, olds, news, counted, strict=True):
+                old_rank = below.pop(0) if was else None
+                new_rank = below.pop(0) if now else None
+                change = paging.change(self.size, others, old_rank, new_rank)
+                self._write_pages(cat, spec, change, now, new_rank)
             self._write_manifests()
 
     def _sending_ok(self, item_pk: int) -> list[int]:
@@ -163,14 +170,6 @@ class StaticSite:
             and not (self.folder / layout.withdrawn_marker(index_no.replace("/", "-"))).exists()
         ]
 
-    def _update_listing(self, cat: Catalogue, spec: IndexSpec, old: Entry | None, new: Entry | None) -> None:
-        keys = [e.sort_key for e in (old, new) if e]
-        others, below = cat.census(spec, keys)
-        old_rank = below.pop(0) if old else None
-        new_rank = below.pop(0) if new else None
-        change = paging.change(self.size, others, old_rank, new_rank)
-        self._write_pages(cat, spec, change, new, new_rank)
-
     def _write_pages(
         self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, new_rank: int | None
     ) -> None:
@@ -180,9 +179,12 @@ class StaticSite:
         def rows(start: int, end: int) -> list[Entry]:
             return _merged(cat, spec, start, end, new, None if new_rank is None else total - 1 - new_rank)
 
+        front: list[Entry] | None = None
         if change.write:
             start, end = paging.newest_first_span(change.write, total, size)
             span = rows(start, end)
+            if start == 0 and end >= min(size, total):
+                front = span[:size]
             for number in change.write:
                 a, b = paging.page_positions(number, total, size)
                 entries = span[a - start : b - start]
@@ -192,7 +194,7 @@ class StaticSite:
                 )
         for number in change.delete:
             remove(self.folder / spec.page(number))
-        self._write_front(spec, rows(0, size), total, last)
+        self._write_front(spec, rows(0, size) if front is None else front, total, last)
 
     def _write_front(self, spec: IndexSpec, entries: list[Entry], total: int, last: int) -> None:
         front = self.folder / spec.page(None)
@@ -272,9 +274,34 @@ class StaticSite:
 
     def rebuild_listing(self, cat: Catalogue, spec: IndexSpec) -> None:
         """Every page of one listing from the database (a repair, and the first build)."""
-        total, _ = cat.census(spec, [])
-        every = range(1, paging.page_count(total, self.size) + 1)
-        self._write_pages(cat, spec, paging.Change(total, every, range(0)), None, None)
+        [(total, _)] = cat.census([(spec, [])])
+        last = paging.page_count(total, self.size)
+        folder = self.folder / spec.folder
+        extra = [p for p in folder.glob("page-*.html") if not p.stem[5:].isdigit() or int(p.stem[5:]) > last]
+        for page in extra:
+            remove(page)
+        self._write_pages(cat, spec, paging.Change(total, range(1, last + 1), range(0)), None, None)
+
+    def rebuild(self) -> None:
+        """Every listing, search index and sitemap from the database (item pages stay as
+        they are): a repair after a lost or hand-edited folder."""
+        with site_lock(self.folder, self.lock_timeout):
+            cat = Catalogue(self.services.engine, self.name, 0, self._sending_ok(0))
+            self._skeleton_done = False
+            self._ensure_skeleton(cat)
+            years = cat.years()
+            for stale in (self.folder / "year").glob("*/index.html"):
+                if not stale.parent.name.isdigit() or int(stale.parent.name) not in years:
+                    remove(stale)
+            for year in years:
+                self._write_year(cat, year, None)
+                self.rebuild_listing(cat, IndexSpec("year", year=year))
+            for category, subs in self.settings.taxonomy.items():
+                self.rebuild_listing(cat, IndexSpec("category", category=category))
+                for sub in subs:
+                    self.rebuild_listing(cat, IndexSpec("subcategory", category=category, subcategory=sub))
+            self.rebuild_listing(cat, IndexSpec("all"))
+            self._write_manifests()
 
 
 def _merged(
