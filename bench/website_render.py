@@ -117,12 +117,8 @@ def seed(services: Services, count: int) -> None:
             for start in range(0, len(rows), 1000):
                 conn.execute(insert(table), rows[start : start + 1000])
         if services.engine.dialect.name == "postgresql":
-            for table in ("items", "revisions", "deliveries"):
-                conn.exec_driver_sql(
-                    f"SELECT setval('{table}_pk_seq', {count + 1})".replace(
-                        "deliveries_pk_seq", "deliveries_id_seq"
-                    )
-                )
+            for sequence in ("items_pk_seq", "revisions_pk_seq", "deliveries_id_seq"):
+                conn.exec_driver_sql(f"SELECT setval('{sequence}', {count + 1})")
 
 
 def build_site(services: Services, site: StaticSite, item_pages: bool) -> None:

@@ -332,6 +332,20 @@ def sandbox_archive(host: str, port: int, folder: Path, token: str | None) -> No
     serve(host, port, folder, token)
 
 
+@sandbox.command("cms")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8780, show_default=True, type=int)
+@click.option("--token", envvar="GOVPUB_CMS_TOKEN", default="sandbox-token", show_default=True)
+@click.option("--secret", envvar="GOVPUB_CMS_SECRET", default="sandbox-secret", show_default=True)
+def sandbox_cms(host: str, port: int, token: str, secret: str) -> None:
+    """An agency CMS that takes signed document pushes (the website channel's http adapter)."""
+    from channels.sandboxes.cms import serve
+
+    click.echo(f"CMS sandbox on http://{host}:{port}/documents (token and secret from the options or env)")
+    click.echo(f'misbehave on purpose: POST http://{host}:{port}/control, e.g. {{"fail": 2}}')
+    serve(host, port, token, secret)
+
+
 main.add_command(archive_commands)
 
 

@@ -182,10 +182,8 @@ def item_row(engine: Engine, index_no: str) -> Any:
         ).first()
 
 
-def last_delivered(engine: Engine, channel: str, item_pk: int, any_state: bool = False) -> Entry | None:
-    """The revision of the item the site shows now (its latest delivered publication);
-    with ``any_state``, the latest one that was ever attempted (a retraction's widest guess)."""
-    states = db.STATES if any_state else ("delivered",)
+def last_delivered(engine: Engine, channel: str, item_pk: int) -> Entry | None:
+    """The revision of the item the site shows now (its latest delivered publication)."""
     query = (
         select(*ENTRY_COLUMNS)
         .select_from(D.join(R, R.c.pk == D.c.revision_pk).join(ITEMS, ITEMS.c.pk == D.c.item_pk))
@@ -193,10 +191,23 @@ def last_delivered(engine: Engine, channel: str, item_pk: int, any_state: bool =
             D.c.item_pk == item_pk,
             D.c.channel == channel,
             D.c.action == "publish",
-            D.c.state.in_(states),
+            D.c.state == "delivered",
         )
         .order_by(D.c.revision.desc())
         .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return _entry(row) if row else None
+
+
+def latest_stored(engine: Engine, item_pk: int) -> Entry | None:
+    """The item's latest revision, delivered or not (what a retraction removes when no
+    publication was recorded as delivered)."""
+    query = (
+        select(*ENTRY_COLUMNS)
+        .select_from(R.join(ITEMS, ITEMS.c.pk == R.c.item_pk))
+        .where(R.c.item_pk == item_pk, R.c.revision == ITEMS.c.latest_revision)
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()

@@ -42,7 +42,6 @@ class CmsPush:
         self.secret = options.credential("secret", name)
         self.fields = options.fields
         self.url_field = options.url_field
-        self.health_path = options.health_path
         for cms_field, source in self.fields.items():
             head = source.split(".", 1)[0]
             if source not in COMPUTED and head not in Published.model_fields:
@@ -82,11 +81,12 @@ class CmsPush:
         return {"index_no": item.index_no, "deleted": True, "url": (previous or {}).get("url")}
 
     def health(self) -> Health:
+        """A signed ``GET {base_url}``: reachable, and the token and secret accepted."""
         try:
-            answer = self.client.get(f"{self.base}/{self.health_path.lstrip('/')}")
+            answer = self.client.get(self.base, headers=self._headers("GET", self.base, b""))
         except httpx.HTTPError as exc:
             return Health(False, f"CMS unreachable: {exc}")
-        return Health(answer.status_code < 500, f"CMS answered {answer.status_code}")
+        return Health(answer.is_success, f"CMS answered {answer.status_code} to GET {self.base}")
 
     # -- the document --------------------------------------------------------------
     def document(self, item: Published) -> dict[str, Any]:
@@ -106,15 +106,8 @@ class CmsPush:
         self, method: str, item: Published, body: bytes, ctx: DeliveryContext, missing_ok: bool = False
     ) -> httpx.Response:
         url = f"{self.base}/{quote(item.index_no, safe='/')}"
-        stamp = str(int(time.time()))
-        headers = {
-            "authorization": f"Bearer {self.token}",
-            "content-type": "application/json; charset=utf-8",
-            TIMESTAMP_HEADER: stamp,
-            SIGNATURE_HEADER: signature(self.secret, stamp, method, urlsplit(url).path, body),
-            "X-Govpub-Revision": str(item.revision),
-            "X-Govpub-Delivery": str(ctx.delivery_id),
-        }
+        headers = self._headers(method, url, body)
+        headers.update({"X-Govpub-Revision": str(item.revision), "X-Govpub-Delivery": str(ctx.delivery_id)})
         try:
             answer = self.client.request(method, url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -130,6 +123,15 @@ class CmsPush:
         if status >= 500:
             raise TransientError(message)
         raise PermanentError(message)
+
+    def _headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        stamp = str(int(time.time()))
+        return {
+            "authorization": f"Bearer {self.token}",
+            "content-type": "application/json; charset=utf-8",
+            TIMESTAMP_HEADER: stamp,
+            SIGNATURE_HEADER: signature(self.secret, stamp, method, urlsplit(url).path, body),
+        }
 
 
 def _dig(data: Any, path: str) -> Any:

@@ -63,7 +63,6 @@ class HttpOptions(_Options):
     read_timeout: float = Field(default=30.0, gt=0)
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
     url_field: str = "url"
-    health_path: str = "health"
 
     def credential(self, which: Literal["token", "secret"], channel: str) -> str:
         """The bearer token or signing secret: the option itself, else its variable."""

@@ -85,9 +85,7 @@ class StaticSite:
         write_if_changed(self.folder / layout.withdrawn_marker(item.key), marker.encode())
         shutil.rmtree(self.folder / "items" / item.key, ignore_errors=True)
         engine = self.services.engine
-        old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.last_delivered(
-            engine, self.name, row.pk, any_state=True
-        )
+        old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.latest_stored(engine, row.pk)
         self._reindex(row.pk, old, None)
         return {
             "url": item_url(self.settings, item),
@@ -149,6 +147,9 @@ class StaticSite:
                 if entry:
                     specs += [s for s in _indexes(entry) if s not in specs]
             specs.sort(key=lambda s: s.kind == "all")  # the column front lists the years
+            if not specs:
+                self._write_manifests()
+                return
             olds = [old if old and _in(spec, old) else None for spec in specs]
             news = [new if new and _in(spec, new) else None for spec in specs]
             keys = [[e.sort_key for e in (was, now) if e] for was, now in zip(olds, news, strict=True)]

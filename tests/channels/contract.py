@@ -29,7 +29,7 @@ through ``publish_batch`` by their own suites, not this one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
@@ -58,13 +58,23 @@ class ContractSetup:
     services: Services
     item: Callable[..., Published]
     copies: Callable[[Published], int | None]
+    saved: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def ctx(self, delivery_id: int | None = None, attempt: int = 1) -> DeliveryContext:
+        """A delivery attempt; another attempt of the same delivery sees what earlier
+        ones checkpointed, as a redelivered task does."""
+        delivery_id = delivery_id or next(_delivery_ids)
+
+        def save(progress: dict[str, Any]) -> None:
+            self.saved[delivery_id] = dict(progress)
+
         return DeliveryContext(
-            delivery_id=delivery_id or next(_delivery_ids),
+            delivery_id=delivery_id,
             attempt=attempt,
             channel=self.channel.name,
             now=self.services.clock(),
+            progress=dict(self.saved.get(delivery_id, {})),
+            checkpoint_to=save,
             load_blob=self.services.store.blob,
         )
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from channels.sandboxes.cms import Cms, create_app
 from pipeline.config import ChannelConfig
-from tests.helpers import wait_until
+from tests.helpers import LiveServer, wait_until
 
 KEY_PREFIX = "113703030000000000-2017-"
 
@@ -47,3 +50,18 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
 def touched(before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]) -> set[str]:
     """Files added, removed, rewritten or merely touched between two snapshots."""
     return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+TOKEN, SECRET = "test-cms-token", "test-cms-secret"
+
+
+@contextmanager
+def running_cms() -> Iterator[tuple[str, Cms]]:
+    """The CMS sandbox on a free loopback port: its documents URL and its state."""
+    state = Cms(TOKEN, SECRET)
+    with LiveServer(create_app(state)) as server:
+        yield f"{server.url}/documents", state
+
+
+def cms_options(base_url: str, **options: Any) -> dict[str, Any]:
+    return {"adapter": "http", "base_url": base_url, "token": TOKEN, "secret": SECRET, **options}

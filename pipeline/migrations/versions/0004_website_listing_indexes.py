@@ -1,13 +1,13 @@
 """indexes for the website listings
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004_website
+Revises: 0003_archive
 """
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004_website"
+down_revision = "0003_archive"
 branch_labels = None
 depends_on = None
 
