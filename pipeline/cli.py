@@ -332,6 +332,27 @@ def sandbox_archive(host: str, port: int, folder: Path, token: str | None) -> No
     serve(host, port, folder, token)
 
 
+@main.group()
+def site() -> None:
+    """The static disclosure column (website channel, static adapter)."""
+
+
+@site.command("rebuild")
+@click.option("--channel", "name", default="website", show_default=True, help="The website channel.")
+def site_rebuild(name: str) -> None:
+    """Rebuild every listing, search index and sitemap from the database."""
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    if name not in services.settings.channels:
+        raise click.ClickException(f"no channel {name!r}; configured: {sorted(services.settings.channels)}")
+    folder = getattr(services.channel(name), "site_dir", None)
+    if folder is None:
+        raise click.ClickException(f"channel {name!r} does not render a static site")
+    services.channel(name).rebuild()  # type: ignore[attr-defined]
+    click.echo(f"rebuilt the listings in {folder}")
+
+
 @sandbox.command("cms")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8780, show_default=True, type=int)

@@ -40,6 +40,11 @@ class WebsiteChannel(Channel):
             return False
         return self.adapter.withdrawn(relative)
 
+    def rebuild(self) -> None:
+        """``govpub site rebuild``: every listing from the database (static adapter)."""
+        if isinstance(self.adapter, StaticSite):
+            self.adapter.rebuild()
+
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
         return self.adapter.publish(item, ctx)
 
