@@ -55,7 +55,8 @@ class StaticSite:
     def publish(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Ref:
         row = self._item_row(item)
         if row.retracted_at is not None:  # withdrawn while this publication waited
-            return self.retract(item, previous, row.retract_reason or "", ctx) or {}
+            notice = self.retract(item, previous, row.retract_reason or "", ctx)
+            return notice or {"index_no": item.index_no, "withdrawn": "before it went live"}
         if "published_at" not in ctx.progress:
             first = (previous or {}).get("published_at") or ctx.now.isoformat()
             ctx.checkpoint(published_at=first)
