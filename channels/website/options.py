@@ -56,8 +56,10 @@ class HttpOptions(_Options):
     adapter: Literal["http"]
     base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
     token: SecretStr | None = None
+    token_file: Path | None = None
     token_env: str = "GOVPUB_CMS_TOKEN"
     secret: SecretStr | None = None
+    secret_file: Path | None = None
     secret_env: str = "GOVPUB_CMS_SECRET"
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
@@ -65,13 +67,26 @@ class HttpOptions(_Options):
     url_field: str = "url"
 
     def credential(self, which: Literal["token", "secret"], channel: str) -> str:
-        """The bearer token or signing secret: the option itself, else its variable."""
+        """The bearer token or signing secret: the option itself, else the file named
+        by ``…_file`` (a mounted secret), else the environment variable ``…_env``."""
         value: SecretStr | None = getattr(self, which)
-        env = self.token_env if which == "token" else self.secret_env
-        found = value.get_secret_value() if value else os.environ.get(env, "")
+        path: Path | None = getattr(self, f"{which}_file")
+        env: str = getattr(self, f"{which}_env")
+        try:
+            found = (
+                value.get_secret_value()
+                if value
+                else path.read_text("utf-8").strip()
+                if path
+                else os.environ.get(env, "").strip()
+            )
+        except OSError as exc:
+            raise ConfigError(f"channels.{channel}.options.{which}_file", str(path), str(exc)) from exc
         if not found:
             raise ConfigError(
-                f"channels.{channel}.options.{which}", None, f"set it, or the environment variable {env}"
+                f"channels.{channel}.options.{which}",
+                None,
+                f"set {which}_file (a file holding it) or the environment variable {env}",
             )
         return found
 
