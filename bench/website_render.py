@@ -1,13 +1,13 @@
 """How long one item takes to render into a static disclosure column of 10,000 items.
 
-    .venv/bin/python bench/website_render.py [--items 10000] [--renders 20]
+    .venv/bin/python -m bench.website_render [--items 10000] [--renders 20]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB] [--folder /tmp/x]
 
 Seeds the database with ``--items`` delivered items (10 years, every category and
 sub-category of the default taxonomy), builds the whole site once (listings, search
 index, sitemaps and, unless ``--no-item-pages``, every item page), then times the
-website channel's ``publish`` for new items submitted through the store and claimed
-like a worker claims them: the newest item (the usual case), a revision of an item
+delivery of new items submitted through the store, run as a worker runs it (claim,
+render, record): the newest item (the usual case), a revision of an item
 in the middle, a retraction, and the worst case, an item older than all others
 (every archive page of its listings shifts). Prints the figures and how many files
 each render changed.
@@ -27,12 +27,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from channels.base import DeliveryContext
 from channels.website import WebsiteChannel
 from channels.website.static import StaticSite
 from pipeline import db
 from pipeline.config import DEFAULT_TAXONOMY, ChannelConfig, Settings
 from pipeline.model import ItemIn, Published
+from pipeline.runner import run_delivery
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 
@@ -145,22 +145,12 @@ def submit(services: Services, n: int, day: date, **changes: Any) -> int:
 
 
 def timed_delivery(services: Services, channel: WebsiteChannel, delivery_id: int) -> tuple[float, int]:
-    """Claim like a worker, time the channel call alone, record the outcome."""
-    claim = services.deliveries.claim(delivery_id, "bench", services.clock(), 300)
-    assert claim is not None, "could not claim"
-    ctx = DeliveryContext(
-        claim.id, claim.attempts, claim.channel, services.clock(), load_blob=services.store.blob
-    )
+    """One delivery as a worker runs it (claim, render, record), and the files it changed."""
     before = snapshot(channel)
     started = time.perf_counter()
-    if claim.action == "retract":
-        ref = channel.retract(claim.item, claim.previous, claim.reason, ctx)
-    elif claim.previous is not None:
-        ref = channel.update(claim.item, claim.previous, ctx)
-    else:
-        ref = channel.publish(claim.item, ctx)
+    outcome = run_delivery(services, delivery_id, "website")
     elapsed = time.perf_counter() - started
-    services.deliveries.succeeded(claim, "bench", services.clock(), ref)
+    assert outcome == "delivered", outcome
     return elapsed, len(set(snapshot(channel).items()) - set(before.items()))
 
 
