@@ -25,7 +25,6 @@ class Recipe:
     """What a build needs besides the package: who sends it and how it is packed."""
 
     ledger: Ledger
-    load_blob: Callable[[str], bytes]
     source_organization: str
     organization_code: str | None
     packing: str
@@ -67,12 +66,15 @@ def _payload(bag: BagWriter, package: Package, recipe: Recipe) -> None:
             bag.add(f"{folder}/retraction.xml", eep.retraction(item, member.snapshot, envelope))
             continue
         files = item_files(item)
+        blobs = recipe.ledger.blobs(sorted({f.sha256 for f in files if f.sha256}))
         stored = []
         for file in files:
             if file.sha256 is None:
                 data = render_page(item, files, recipe.site_name, envelope.url, recipe.tz)
+            elif file.sha256 in blobs:
+                data = blobs[file.sha256]
             else:
-                data = recipe.load_blob(file.sha256)
+                raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is missing")
             found = bag.add(f"{folder}/{file.path}", data)
             if file.sha256 is not None and found["sha256"] != file.sha256:
                 raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is corrupt")

@@ -45,7 +45,6 @@ class ArchiveChannel(Channel):
         self.ledger = Ledger(services.engine, name)
         recipe = Recipe(
             ledger=self.ledger,
-            load_blob=lambda sha256: bytes(services.store.blob(sha256)),
             source_organization=self.config.source_organization,
             organization_code=self.config.organization_code,
             packing=self.config.packing,
@@ -66,16 +65,16 @@ class ArchiveChannel(Channel):
         moments = self.ledger.moments(loose)
         answers: dict[int, Answer] = {}
         closed: dict[str, Period] = {}
+        exported: dict[str, bool] = {}
         for delivery_id in loose:
             if delivery_id in superseded:
                 answers[delivery_id] = None  # a newer revision goes instead
                 continue
-            period = self.target_period(moments[delivery_id])
+            period = self.target_period(moments[delivery_id], exported)
             ready = period.end + timedelta(seconds=self.config.settle_seconds)
             if now < ready:
-                answers[delivery_id] = NotDue(
-                    f"goes in the {period.label} package, sent after {ready}", ready
-                )
+                when = ready.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+                answers[delivery_id] = NotDue(f"goes in the {period.label} package, sent after {when}", ready)
             else:
                 closed[period.label] = period
         for period in closed.values():
@@ -94,14 +93,19 @@ class ArchiveChannel(Channel):
             answers[delivery_id] = sent[package_id]
         return answers
 
-    def target_period(self, moment: datetime) -> Period:
+    def target_period(self, moment: datetime, exported: dict[str, bool] | None = None) -> Period:
         """The period of ``moment``, or the first later one not exported yet: a late
-        delivery goes into the next package rather than being lost."""
+        delivery goes into the next package rather than being lost. ``exported``
+        remembers the answers within one batch."""
+        known = {} if exported is None else exported
         schedule = self.config.schedule
         period = periods.containing(moment, schedule, self.tz)
-        while self.ledger.get(self.ledger.package_id(period.label)) is not None:
+        while True:
+            if period.label not in known:
+                known[period.label] = self.ledger.get(self.ledger.package_id(period.label)) is not None
+            if not known[period.label]:
+                return period
             period = periods.following(period, schedule, self.tz)
-        return period
 
     # -- per-item receivers ------------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:

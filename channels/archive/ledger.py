@@ -214,6 +214,17 @@ class Ledger:
                 member = Member(r.delivery_id, r.index_no, r.action, r.revision_pk, dict(r.snapshot))
                 yield member, Published.model_validate(r.document)
 
+    def blobs(self, sha256s: list[str]) -> dict[str, bytes]:
+        """Several stored attachments in one query (one query per file is the slow part
+        of a big package)."""
+        if not sha256s:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(db.blobs.c.sha256, db.blobs.c.data).where(db.blobs.c.sha256.in_(sha256s))
+            )
+            return {r.sha256: bytes(r.data) for r in rows}
+
     # -- outcomes ----------------------------------------------------------------
     def record_built(self, package_id: str, file_name: str, sha256: str, size: int, now: datetime) -> None:
         self._set(package_id, file_name=file_name, sha256=sha256, size=size, built_at=now)

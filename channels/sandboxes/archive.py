@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from channels.archive.verify import verify
 
@@ -104,9 +105,8 @@ def create_app(folder: Path, token: str | None = None) -> FastAPI:
             async for chunk in request.stream():
                 fh.write(chunk)
         try:
-            status, answer = receiver.receive(
-                package_id, incoming, request.headers.get("x-package-sha256"), name
-            )
+            declared = request.headers.get("x-package-sha256")
+            status, answer = await run_in_threadpool(receiver.receive, package_id, incoming, declared, name)
         finally:
             incoming.unlink(missing_ok=True)
         receiver.record(answer)
