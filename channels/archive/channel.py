@@ -60,26 +60,8 @@ class ArchiveChannel(Channel):
         now = self.services.clock()
         ids = [e.ctx.delivery_id for e in entries]
         placed = self.ledger.packages_of(ids)
-        loose = [i for i in ids if i not in placed]
-        superseded = self.ledger.superseded(loose)
-        moments = self.ledger.moments(loose)
-        answers: dict[int, Answer] = {}
-        closed: dict[str, Period] = {}
-        exported: dict[str, bool] = {}
-        for delivery_id in loose:
-            if delivery_id in superseded:
-                answers[delivery_id] = None  # a newer revision goes instead
-                continue
-            period = self.target_period(moments[delivery_id], exported)
-            ready = period.end + timedelta(seconds=self.config.settle_seconds)
-            if now < ready:
-                when = ready.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
-                answers[delivery_id] = NotDue(f"goes in the {period.label} package, sent after {when}", ready)
-            else:
-                closed[period.label] = period
-        for period in closed.values():
-            self.ledger.freeze(self.ledger.package_id(period.label), period, now)
-        placed.update(self.ledger.packages_of([i for i in loose if i not in answers]))
+        answers = self._wait_or_freeze([i for i in ids if i not in placed], now)
+        placed.update(self.ledger.packages_of([i for i in ids if i not in placed and i not in answers]))
         sent: dict[str, Answer] = {}
         for delivery_id in ids:
             if delivery_id in answers:
@@ -91,6 +73,30 @@ class ArchiveChannel(Channel):
             if package_id not in sent:
                 sent[package_id] = self._deliver(package_id, now)
             answers[delivery_id] = sent[package_id]
+        return answers
+
+    def _wait_or_freeze(self, loose: list[int], now: datetime) -> dict[int, Answer]:
+        """Deliveries in no package yet: NotDue while their period is open, None when a
+        newer revision replaces them; the packages of the periods that are over get
+        frozen (and with them these deliveries)."""
+        superseded = self.ledger.superseded(loose)
+        moments = self.ledger.moments(loose)
+        answers: dict[int, Answer] = {}
+        closed: dict[str, Period] = {}
+        exported: dict[str, bool] = {}
+        for delivery_id in loose:
+            if delivery_id in superseded:
+                answers[delivery_id] = None
+                continue
+            period = self.target_period(moments[delivery_id], exported)
+            ready = period.end + timedelta(seconds=self.config.settle_seconds)
+            if now < ready:
+                when = ready.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+                answers[delivery_id] = NotDue(f"goes in the {period.label} package, sent after {when}", ready)
+            else:
+                closed[period.label] = period
+        for period in closed.values():
+            self.ledger.freeze(self.ledger.package_id(period.label), period, now)
         return answers
 
     def target_period(self, moment: datetime, exported: dict[str, bool] | None = None) -> Period:

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from channels.archive.bag import file_sha256
 from channels.archive.verify import verify
 
 ACCEPTED, INCOMING = "accepted", "incoming"
@@ -54,7 +55,7 @@ class Receiver:
     def receive(
         self, package_id: str, upload: Path, declared: str | None, name: str
     ) -> tuple[int, dict[str, Any]]:
-        sha256 = _sha256(upload)
+        sha256 = file_sha256(upload)
         base = {"package_id": package_id, "sha256": sha256, "size": upload.stat().st_size}
         if declared and declared.lower() != sha256:
             return 422, {
@@ -70,7 +71,7 @@ class Receiver:
             return 422, {**base, "status": "rejected", "problems": [f"bag says it is {report.package_id}"]}
         receipt = "RCPT-" + hashlib.sha256(f"{package_id}:{sha256}".encode()).hexdigest()[:20].upper()
         final = self.folder / ACCEPTED / name
-        duplicate = final.is_file() and _sha256(final) == sha256
+        duplicate = final.is_file() and file_sha256(final) == sha256
         os.replace(upload, final)
         return 201, {
             **base,
@@ -113,14 +114,6 @@ def create_app(folder: Path, token: str | None = None) -> FastAPI:
         return JSONResponse(answer, status_code=status)
 
     return app
-
-
-def _sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            hasher.update(block)
-    return hasher.hexdigest()
 
 
 def serve(host: str, port: int, folder: Path, token: str | None) -> None:
