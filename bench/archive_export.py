@@ -2,15 +2,15 @@
 report the time and the peak memory of the process that does it.
 
     python -m bench.archive_export [--items 10000] [--attachments 2] [--attachment-kb 48]
-                                   [--packing tar] [--database sqlite|postgresql]
+                                   [--packing tar|zip] [--database sqlite|postgresql]
 
-The items are accepted into a fresh database (SQLite file, or a fresh PostgreSQL
-database) as March 2017; then a child process runs the archive channel through the
-delivery runner on 2017-04-02 until every delivery is answered: freezing the
-package, building it (pages, metadata, SHA-256/SHA-512/SM3 manifests), the directory
-drop, and answering the remaining deliveries from the package record. The child's
-peak resident memory (``ru_maxrss``) is read by the parent; ``govpub archive verify``
-is timed on the result too.
+The items (random attachment bytes, so nothing deduplicates) are accepted into a
+fresh database as March 2017. A child process then, on 2017-04-02, freezes the
+package, builds it (pages, DA/T 48 metadata, SHA-256/SHA-512/SM3 manifests, tar),
+drops it into a folder (copy, fsync, rename) and reports those times and its own
+peak RSS (``ru_maxrss``); then the delivery runner answers every delivery from the
+package record, as the channel does in production. ``govpub archive verify`` is
+timed on the result. Also section 7 of ``python -m bench``.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def export(root: Path, database_url: str, packing: str) -> dict[str, Any]:
         batches += 1
     answered = time.perf_counter()
     return {
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "freeze_seconds": round(froze - started, 1),
         "build_seconds": round(made - froze, 1),
         "drop_seconds": round(sent - made, 1),
@@ -118,6 +119,54 @@ def export(root: Path, database_url: str, packing: str) -> dict[str, Any]:
     }
 
 
+def measure(
+    items: int, attachments: int = 2, kb: int = 48, packing: str = "tar", database: str = "sqlite"
+) -> dict[str, Any]:
+    """Populate, export in a child process, verify; every figure in one dict."""
+    with tempfile.TemporaryDirectory(prefix="govpub-bench-archive-") as tmp:
+        root = Path(tmp)
+        with _database(database, root) as url:
+            setup = populate(root, url, items, attachments, kb, packing)
+            child = [
+                sys.executable,
+                "-m",
+                "bench.archive_export",
+                "--packing",
+                packing,
+                "--child",
+                str(root),
+                url,
+            ]
+            started = time.perf_counter()
+            out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
+            result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+            result["child_seconds"] = round(time.perf_counter() - started, 1)
+            result["child_peak_rss_mb"] = round(result.pop("peak_rss_mb"))
+            from channels.archive.verify import verify
+
+            started = time.perf_counter()
+            report = verify(root / "drop" / f"district-archives-2017-03.{packing}")
+            result.update(
+                populate_seconds=round(setup, 1),
+                verify_seconds=round(time.perf_counter() - started, 1),
+                verified=report.ok,
+            )
+    return result
+
+
+def figures(quick: bool) -> list[tuple[str, str, float, str, str]]:
+    """Rows for ``python -m bench``."""
+    items = 50 if quick else 10_000
+    r = measure(items)
+    note = f"{items} items, 2 x 48 KB attachments each, {r['package_bytes'] / 1e6:.0f} MB tar, SQLite"
+    return [
+        ("7 archive", "export one period (freeze, build, drop)", r["export_seconds"], "s", note),
+        ("7 archive", "peak RSS of the exporting process", r["export_peak_rss_mb"], "MiB", note),
+        ("7 archive", "runner answers every delivery", r["runner_seconds"], "s", note),
+        ("7 archive", "govpub archive verify", r["verify_seconds"], "s", "OK" if r["verified"] else "FAILED"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
@@ -130,46 +179,16 @@ def main() -> None:
     if args.child:
         print(json.dumps(export(Path(args.child[0]), args.child[1], args.packing)))
         return
-    with tempfile.TemporaryDirectory(prefix="govpub-bench-archive-") as tmp:
-        root = Path(tmp)
-        with _database(args.database, root) as url:
-            run(root, url, args)
-
-
-def run(root: Path, url: str, args: argparse.Namespace) -> None:
-    setup = populate(root, url, args.items, args.attachments, args.attachment_kb, args.packing)
-    print(f"accepted {args.items} items with {args.attachments} × {args.attachment_kb} KB in {setup:.1f}s")
-    child = [
-        sys.executable,
-        "-m",
-        "bench.archive_export",
-        "--packing",
-        args.packing,
-        "--child",
-        str(root),
-        url,
-    ]
-    started = time.perf_counter()
-    out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
-    wall = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    result = json.loads(out.strip().splitlines()[-1])
-    from channels.archive.verify import verify
-
-    package = root / "drop" / f"district-archives-2017-03.{args.packing}"
-    started = time.perf_counter()
-    report = verify(package)
-    verify_seconds = time.perf_counter() - started
-    print(json.dumps(result, ensure_ascii=False))
+    r = measure(args.items, args.attachments, args.attachment_kb, args.packing, args.database)
+    print(json.dumps(r, ensure_ascii=False))
     print(
-        f"export of {result['items_in_package']} items "
-        f"({args.attachments} x {args.attachment_kb} KB attachments, "
-        f"{result['package_bytes'] / 1e6:.0f} MB {args.packing}, {args.database}): "
-        f"{result['export_seconds']}s (freeze {result['freeze_seconds']}s, build {result['build_seconds']}s, "
-        f"directory drop {result['drop_seconds']}s), peak RSS {result['export_peak_rss_mb']} MB; "
-        f"then the runner answered all {args.items} deliveries in {result['runner_seconds']}s; "
-        f"child {wall:.0f}s wall, peak RSS {peak_mb:.0f} MB; verify {verify_seconds:.0f}s: "
-        f"{'OK' if report.ok else report.text()}"
+        f"accepted {args.items} items ({args.attachments} x {args.attachment_kb} KB attachments) "
+        f"in {r['populate_seconds']}s; export of {r['items_in_package']} items "
+        f"({r['package_bytes'] / 1e6:.0f} MB {args.packing}, {args.database}): {r['export_seconds']}s "
+        f"(freeze {r['freeze_seconds']}s, build {r['build_seconds']}s, directory drop {r['drop_seconds']}s), "
+        f"peak RSS {r['export_peak_rss_mb']} MiB; then the runner answered all {args.items} deliveries "
+        f"in {r['runner_seconds']}s (child peak RSS {r['child_peak_rss_mb']} MiB); "
+        f"verify {r['verify_seconds']}s: {'OK' if r['verified'] else 'FAILED'}"
     )
 
 

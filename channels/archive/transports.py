@@ -59,7 +59,7 @@ class DirectoryTransport:
     network mount) sees the whole package or nothing."""
 
     def __init__(self, options: DirectoryDrop) -> None:
-        self.folder = options.path
+        self.folder = options.path.absolute()
 
     def send(self, shipment: Shipment) -> str:
         final = self.folder / shipment.name

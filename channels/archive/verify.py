@@ -9,6 +9,7 @@ reproduce with its own tools.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tarfile
@@ -173,8 +174,13 @@ def _check_metadata(root: Path, payload: set[str], report: Report) -> None:
 def _second_opinion(root: Path, report: Report) -> None:
     if report.problems:
         return  # the own checks already name the files; bagit would repeat them
+    quiet = logging.getLogger("bagit")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # it logs every file it hashes
     try:
         bagit.Bag(str(root)).validate()
     except bagit.BagError as exc:
         details = getattr(exc, "details", None) or []
         report.add("bag", f"bagit validator: {exc}" + "".join(f"; {d}" for d in details))
+    finally:
+        quiet.setLevel(level)
