@@ -77,6 +77,9 @@ class Channel:
 
     kind: ClassVar[str] = ""
     batched: bool = False  # an instance may set it from its options (WeChat broadcast mode)
+    # Archives keep records: a retraction does not cancel a publication still waiting
+    # for this channel; the item and its retraction both reach it.
+    keeps_records: ClassVar[bool] = False
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         self.name = name

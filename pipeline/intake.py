@@ -168,7 +168,8 @@ def retract_item(
 ) -> dict[str, Any]:
     """Retract (撤回) an item everywhere, with a reason kept in the record."""
     require_same_source(caller, source)
-    work = services_of(request).store.retract(source, item_id, body.reason)
+    services = services_of(request)
+    work = services.store.retract(source, item_id, body.reason, keep=services.record_keeping_channels())
     if work:
         request.app.state.enqueue(work)
     return {"source": source, "id": item_id, "status": "retracted", "channels": len(work)}

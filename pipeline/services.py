@@ -56,6 +56,11 @@ class Services:
         asked = set(requested)
         return {name: name in asked or cfg.kind in asked for name, cfg in enabled.items()}
 
+    def record_keeping_channels(self) -> set[str]:
+        """Enabled channels whose waiting publications a retraction must not cancel."""
+        enabled = self.settings.enabled_channels()
+        return {name for name, cfg in enabled.items() if channel_class(cfg.kind).keeps_records}
+
     def channel_names(self) -> set[str]:
         """Names an item may use in ``channels``: configured instances and every known
         kind (a kind this installation does not run is simply not delivered)."""

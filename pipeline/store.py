@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline import db
@@ -300,9 +301,18 @@ class Store:
         return [(row.id, row.channel) for row in created if row.state == "pending"]
 
     # -- retraction --------------------------------------------------------------
-    def retract(self, source: str, item_id: str, reason: str, now: datetime | None = None) -> list[Work]:
+    def retract(
+        self,
+        source: str,
+        item_id: str,
+        reason: str,
+        now: datetime | None = None,
+        keep: Collection[str] = (),
+    ) -> list[Work]:
         """Withdraw an item everywhere: cancel what waits, queue a retraction per channel
-        that received (or may be receiving) it. Retracting twice changes nothing."""
+        that received (or may be receiving) it. Retracting twice changes nothing.
+        Channels in ``keep`` keep records (archives): what waits for them is not
+        cancelled, and they get the retraction too."""
         now = now or utcnow()
         with self.engine.begin() as conn:
             head = self._head(conn, source, item_id, for_update=True)
@@ -319,6 +329,7 @@ class Store:
                     db.deliveries.c.item_pk == head.pk,
                     db.deliveries.c.action == "publish",
                     db.deliveries.c.state.in_(("pending", "queued", "retrying", "dead")),
+                    db.deliveries.c.channel.notin_(list(keep)),
                 )
                 .values(state="retracted", reason=f"item retracted: {reason}", updated_at=now)
             )
@@ -329,7 +340,10 @@ class Store:
                     .where(
                         db.deliveries.c.item_pk == head.pk,
                         db.deliveries.c.action == "publish",
-                        db.deliveries.c.state.in_(("delivered", "sending")),
+                        or_(
+                            db.deliveries.c.state.in_(("delivered", "sending")),
+                            and_(db.deliveries.c.channel.in_(list(keep)), db.deliveries.c.state != "skipped"),
+                        ),
                     )
                 )
                 .scalars()

@@ -35,6 +35,7 @@ Answer = Ref | Exception | None
 
 class ArchiveChannel(Channel):
     kind = "archive"
+    keeps_records = True  # an item retracted before its package still goes, with its retraction
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)

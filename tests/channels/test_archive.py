@@ -314,3 +314,36 @@ def test_per_item_receivers_send_one_package_per_delivery(archive_services: Any,
     assert report.ok and report.package_id == f"district-{key}-r1", report.text()
     root = unpack(package, tmp_path / "unpacked")
     assert "Bagging-Date: 2017-03-10" in (root / "bag-info.txt").read_text("utf-8")
+
+
+def test_an_item_retracted_before_its_package_goes_with_its_retraction(
+    archive_services: Any, tmp_path: Path
+) -> None:
+    services = archive_services()
+    assert services.record_keeping_channels() == {"district"}
+    index_no = accept(services, 1, MARCH_10).index_no
+    run_batch(services, "district")  # waits for the end of March
+    keep = services.record_keeping_channels()
+    services.store.retract("test", "t-1", "误发", now=MARCH_20 + timedelta(days=1), keep=keep)
+    assert [(r.action, r.state) for r in deliveries(services)] == [
+        ("publish", "retrying"),
+        ("retract", "pending"),
+    ]
+
+    services.clock.now = APRIL_2
+    while run_batch(services, "district") != "not-claimed":
+        services.clock.now += timedelta(seconds=5)  # the retraction waits for the publication
+    rows = deliveries(services)
+    assert [(r.action, r.state, r.external_ref["package_id"]) for r in rows] == [
+        ("publish", "delivered", "district-2017-03"),
+        ("retract", "delivered", "district-2017-03"),
+    ]
+    report = verify(tmp_path / "drop" / "district-2017-03.tar")
+    assert report.ok and (report.items, report.retractions) == (1, 1), report.text()
+    root = unpack(tmp_path / "drop" / "district-2017-03.tar", tmp_path / "unpacked")
+    assert sorted(p.name for p in (root / "data" / index_no).iterdir()) == [
+        "attachments",
+        "index.html",
+        "metadata.xml",
+        "retraction.xml",
+    ]
