@@ -69,17 +69,21 @@ class Broadcaster:
         return answers
 
     # -- windows and quota --------------------------------------------------------
-    def _room(self, now: datetime) -> datetime | None:
-        """None when a send may go now, else when the next one may."""
+    def _room(self, now: datetime) -> tuple[datetime, str, bool] | None:
+        """None when a send may go now, else (when the next may, why, whether the overflow
+        policy applies: not before today's window, which every item waits for)."""
         opts = self.options
         if not schedule.window_open(now, opts.broadcast_time, self.tz):
-            return schedule.todays_window(now, opts.broadcast_time, self.tz)
+            at = schedule.todays_window(now, opts.broadcast_time, self.tz)
+            return at, f"waits for today's mass send at {opts.broadcast_time:%H:%M}", False
         used = len(self.records.sends(period=schedule.period(now, opts.account_type, self.tz)))
         if used >= opts.quota:
-            return schedule.next_window(now, opts.broadcast_time, opts.account_type, self.tz)
+            at = schedule.next_window(now, opts.broadcast_time, opts.account_type, self.tz)
+            return at, f"the mass-send quota of this period is used ({used} of {opts.quota})", True
         day_start = schedule.local(now, self.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         if self.records.sends(since=day_start):  # one send a day, even with monthly quota left
-            return schedule.next_day_window(now, opts.broadcast_time, self.tz)
+            at = schedule.next_day_window(now, opts.broadcast_time, self.tz)
+            return at, "today's mass send already went out", True
         return None
 
     def _after_this_send(self, now: datetime) -> datetime:
@@ -107,15 +111,9 @@ class Broadcaster:
         if not entries:
             return {}
         entries = sorted(entries, key=lambda e: e.ctx.delivery_id)
-        until = self._room(now)
-        if until is not None:
-            if until == schedule.todays_window(now, self.options.broadcast_time, self.tz):
-                local = schedule.local(until, self.tz).strftime("%H:%M")
-                return {
-                    e.ctx.delivery_id: NotDue(f"waits for today's mass send at {local}", until)
-                    for e in entries
-                }
-            return self._wait(entries, until, "the mass-send quota of this period is used")
+        wait = self._room(now)
+        if wait is not None:
+            return self._wait(entries, *wait)
         answers: Answers = {}
         chosen: list[tuple[BatchEntry, Article]] = []
         for entry in entries:
@@ -130,7 +128,7 @@ class Broadcaster:
                 answers[entry.ctx.delivery_id] = translate(exc)
         left = [e for e in entries if e.ctx.delivery_id not in answers and all(e is not c for c, _ in chosen)]
         answers.update(
-            self._wait(left, self._after_this_send(now), "did not fit in this mass send (8 articles)")
+            self._wait(left, self._after_this_send(now), f"did not fit in this send ({len(chosen)} articles)")
         )
         if chosen:
             answers.update(self._prepare(chosen, now))
@@ -158,12 +156,9 @@ class Broadcaster:
         ids = [e.ctx.delivery_id for e, _ in members]
         try:
             if job.sent_at is None:
-                until = self._room(now)
-                if until is not None:
-                    waiting = [e for e, _ in members]
-                    return self._wait(
-                        waiting, until, "this prepared mass send waits for quota", overflow=False
-                    )
+                wait = self._room(now)
+                if wait is not None:  # never as publish: the articles are in a prepared send
+                    return self._wait([e for e, _ in members], wait[0], wait[1], overflow=False)
                 nxt = schedule.next_window(
                     now, self.options.broadcast_time, self.options.account_type, self.tz
                 )

@@ -3,7 +3,7 @@
 - GET: WeChat's verification; the signature is checked, ``echostr`` echoed.
 - POST: events, in plain mode (``signature``) or safe mode (``encrypt_type=aes``,
   ``msg_signature``, AES with the EncodingAESKey). Nothing is trusted unsigned: a wrong
-  signature is answered 403.
+  signature, or a timestamp more than 5 minutes off, is answered 403.
 - ``PUBLISHJOBFINISH`` and ``MASSSENDJOBFINISH`` record the job's result (the first
   report wins: WeChat repeats an event it got no answer to, and a replay changes
   nothing) and wake the deliveries waiting for it, which then finish without a poll.
@@ -15,6 +15,7 @@ serves the only (or first) WeChat channel.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -33,6 +34,7 @@ from pipeline.services import Services
 log = structlog.get_logger("govpub.wechat.callback")
 router = APIRouter(tags=["wechat"], include_in_schema=False)
 FORBIDDEN = PlainTextResponse("signature check failed", status_code=403)
+MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
 
 
 def _channel(services: Services, name: str | None) -> Any:
@@ -74,6 +76,9 @@ def _receive(request: Request, name: str | None, body: bytes) -> Response:
         return PlainTextResponse("no WeChat callback configured here", status_code=404)
     q = request.query_params
     opts = channel.opts
+    if not _fresh(q.get("timestamp", "")):
+        log.warning("wechat callback refused", channel=channel.name, reason="stale timestamp")
+        return FORBIDDEN
     try:
         if q.get("encrypt_type") == "aes":
             if not opts.encoding_aes_key:
@@ -91,6 +96,15 @@ def _receive(request: Request, name: str | None, body: bytes) -> Response:
     handled = _record(request, services, channel, parse_message(xml))
     log.info("wechat callback", channel=channel.name, handled=handled)
     return PlainTextResponse("success")
+
+
+def _fresh(timestamp: str) -> bool:
+    """A signature in plain mode covers only token, timestamp and nonce, not the body: a
+    captured one is only good for ``MAX_SKEW`` seconds."""
+    try:
+        return abs(time.time() - int(timestamp)) <= MAX_SKEW
+    except ValueError:
+        return False
 
 
 def _record(request: Request, services: Services, channel: Any, message: Any) -> str:

@@ -92,11 +92,13 @@ def test_verification_get_checks_the_signature(served: Any) -> None:
     assert httpx.get(url, params=bad).status_code == 403
 
 
-def test_a_wrong_signature_is_refused(served: Any) -> None:
+def test_a_wrong_signature_or_a_stale_timestamp_is_refused(served: Any) -> None:
     _, _, url = served()
     body = "<xml><MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event></xml>"
-    answer = httpx.post(url, params=signed(token="not-our-token"), content=body)
-    assert answer.status_code == 403
+    now = str(int(time.time()))
+    assert httpx.post(url, params=signed(now, token="not-our-token"), content=body).status_code == 403
+    assert httpx.post(url, params=signed(str(int(time.time()) - 3600)), content=body).status_code == 403
+    assert httpx.post(url, params=signed(now), content=body).status_code == 200
 
 
 @pytest.mark.parametrize("safe_mode", [False, True])

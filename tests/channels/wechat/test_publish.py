@@ -299,3 +299,14 @@ def test_an_article_of_a_superseded_revision_is_deleted_once_the_new_one_is_live
     orphan = seen["published"][0]["article_id"]
     assert seen["deleted"] == [{"article_id": orphan, "index": 1, "all": False}]
     assert orphan in second["external_ref"]["removed_orphans"][0]["deleted"]
+
+
+def test_a_body_too_long_for_wechat_is_abridged_to_the_summary_and_the_website(
+    driver: Driver, sandbox: SandboxServer
+) -> None:
+    driver.submit(1, body_html="<p>" + "规" * 21_000 + "</p>", summary="本规划的摘要。")
+    [row] = settle(driver)
+    assert row["state"] == "delivered"
+    content = record(sandbox)["drafts"][0]["received"][0]["content"]
+    assert len(content) < 20_000 and "本规划的摘要。" in content and "阅读原文" in content
+    assert "abridged" in row["external_ref"]["notes"][0]
