@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.wechat import callback as wechat_callback
-from pipeline import __version__, intake, site
+from pipeline import __version__, intake, ops, site
 from pipeline.config import Settings
+from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
 from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
@@ -102,6 +103,8 @@ def create_app(
     app.include_router(intake.router)
     app.include_router(wechat_callback.router)
     app.include_router(site.router)
+    ops.install(app, services)
+    install_console(app, services)
     _error_handlers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -176,5 +179,5 @@ def _status_page(counts: dict[str, dict[str, int]]) -> str:
     return (
         "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>govpub</title>"
         "<h1>govpub 投递状态</h1><table><caption>各渠道投递状态</caption>"
-        f"{rows}</table><p><a href='/docs'>API</a></p></html>"
+        f"{rows}</table><p><a href='/console/'>运维控制台</a> · <a href='/docs'>API</a></p></html>"
     )

@@ -133,17 +133,34 @@ def retract(source: str, item_id: str, reason: str, url: str, token: str | None)
 @main.command()
 @url_option
 @click.option("--json", "as_json", is_flag=True, help="{channel: {state: count}} as JSON.")
-def status(url: str, as_json: bool) -> None:
-    """Delivery counts per channel and state."""
+@click.option("--watch", is_flag=True, help="Keep the tables on screen, refreshed (Ctrl-C ends).")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.2), help="Seconds.")
+def status(url: str, as_json: bool, watch: bool, interval: float) -> None:
+    """The operations overview per channel (counts today/this week/this year, queue
+    depth, oldest waiting delivery, failure rate); --watch refreshes it."""
     from pipeline.client import GovpubClient
-    from pipeline.status_view import print_counts
+    from pipeline.status_view import overview_tables
 
     with GovpubClient(url) as client:
-        counts = client.counts()
-    if as_json:
-        click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
-    else:
-        print_counts(counts)
+        if as_json:
+            click.echo(json.dumps(client.counts(), ensure_ascii=False, sort_keys=True))
+            return
+        if not watch:
+            from rich.console import Console
+
+            Console().print(overview_tables(client.overview()))
+            return
+        import time
+
+        from rich.live import Live
+
+        with Live(overview_tables(client.overview()), auto_refresh=False) as live:
+            try:
+                while True:
+                    time.sleep(interval)
+                    live.update(overview_tables(client.overview()), refresh=True)
+            except KeyboardInterrupt:
+                pass
 
 
 @main.group()
@@ -177,6 +194,57 @@ def sources_revoke(name: str) -> None:
     if not build_services(settings_or_exit()).store.revoke_source(name):
         raise click.ClickException(f"no source {name}")
     click.echo(f"source {name} revoked")
+
+
+@main.group()
+def users() -> None:
+    """Operator console accounts (roles: operator acts, auditor reads)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "auditor"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead.")
+def users_add(name: str, role: str, password_stdin: bool) -> None:
+    """Create (or reset) an account; prints a generated password once, alone on the last line."""
+    from pipeline.console.auth import Accounts
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    prepare_database(services)
+    given = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        password = Accounts(services.engine, services.clock).add(name, role, given)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"console user {name} ({role}) saved; other sessions of {name} ended", err=True)
+    if given is None:
+        click.echo("its password (shown only now):", err=True)
+        click.echo(password)
+
+
+@users.command("list")
+def users_list() -> None:
+    """Accounts and their roles."""
+    from pipeline.console.auth import Accounts
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    for name, role, created in Accounts(services.engine, services.clock).list():
+        click.echo(f"{name}\t{role}\t{created.isoformat()}")
+
+
+@users.command("remove")
+@click.argument("name")
+def users_remove(name: str) -> None:
+    """Delete an account and end its sessions."""
+    from pipeline.console.auth import Accounts
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    if not Accounts(services.engine, services.clock).remove(name):
+        raise click.ClickException(f"no console user {name}")
+    click.echo(f"console user {name} removed")
 
 
 @main.group()

@@ -97,6 +97,11 @@ class GovpubClient:
         result: dict[str, Any] = self._json(response)
         return result
 
+    def overview(self) -> dict[str, Any]:
+        """The operations overview (``GET /v1/overview``), as ``govpub status`` shows it."""
+        result: dict[str, Any] = self._json(self.http.get("/v1/overview"))
+        return result
+
     def counts(self) -> dict[str, dict[str, int]]:
         result: dict[str, dict[str, int]] = self._json(self.http.get("/v1/status"))
         return result

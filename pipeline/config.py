@@ -55,6 +55,14 @@ class ChannelConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class ConsoleSettings(BaseModel):
+    """The operator console's sessions (see pipeline.console.auth)."""
+
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    session_max_hours: float = Field(default=12.0, gt=0)
+    poll_seconds: float = Field(default=5.0, ge=1)
+
+
 def default_channels() -> dict[str, ChannelConfig]:
     return {"memory": ChannelConfig(kind="memory")}
 
@@ -90,6 +98,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(default=3600, ge=60)
 
     secret_key: SecretStr | None = None
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     log_format: Literal["console", "json"] = "console"
 
     @field_validator("database_url")

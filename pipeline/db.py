@@ -147,6 +147,9 @@ deliveries = Table(
     Index("ix_deliveries_channel_state", "channel", "state"),
     Index("ix_deliveries_delivered_at", "delivered_at"),
     Index("ix_deliveries_item_publications", "item_pk", "channel", "action", "state", "revision"),
+    # the console's filtered, paginated lists and the overview's counts by period
+    Index("ix_deliveries_state_id", "state", "id"),
+    Index("ix_deliveries_created_channel_state", "created_at", "channel", "state"),
 )
 
 delivery_events = Table(
@@ -209,3 +212,6 @@ def make_engine(url: str) -> Engine:
 # Tables of channels that keep their own records; imported here so that migrations see them.
 import channels.archive.tables  # noqa: E402
 import channels.wechat.records  # noqa: E402, F401
+
+# The operator console's accounts, sessions and audit log.
+import pipeline.console.tables  # noqa: E402, F401

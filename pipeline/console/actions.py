@@ -1,0 +1,111 @@
+"""What operators may do from the console: retry a delivery now, skip it with a
+reason, retract an item with a reason (confirmed).
+
+Every action is a POST with the session's CSRF token, refused with 403 for an
+auditor or a wrong token before anything changes, recorded in the audit log
+together with its effect, and handed to the queue through ``app.state.enqueue``
+(the same path the intake uses, so the sweeper covers a lost message).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from pipeline.console import audit, queries
+from pipeline.console.auth import User
+from pipeline.console.views import current_user, forbidden, safe_next
+from pipeline.console.web import PREFIX, console_of
+from pipeline.errors import IntakeError
+
+log = structlog.get_logger("govpub.console")
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Text = Annotated[str, Form()]
+
+
+def operator(request: Request, csrf: str) -> User | Response:
+    """The acting operator, or the 403 answer for an auditor or a forged form."""
+    user = current_user(request)
+    if not user.may_act:
+        return forbidden(request, "审计员账号只能查看，不能执行操作。")
+    if not console_of(request).csrf.valid(user.session_hash, csrf):
+        return forbidden(request, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试。")
+    return user
+
+
+def back_to(back: str, notice: str) -> Response:
+    target = safe_next(back)
+    joiner = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{joiner}{urlencode({'notice': notice})}", status_code=303)
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry(request: Request, delivery_id: int, csrf: Text = "", back: Text = "") -> Response:
+    user = operator(request, csrf)
+    if isinstance(user, Response):
+        return user
+    services = console_of(request).services
+    found = queries.delivery_item(services.engine, delivery_id)
+    if found is None:
+        return back_to(back, f"没有投递 {delivery_id}")
+    now = services.clock()
+    if not services.deliveries.retry_now(delivery_id, f"console:{user.username}", now):
+        return back_to(back, f"投递 {delivery_id} 当前状态不能重试（只有失败或等待重试的投递可以）")
+    request.app.state.enqueue([(delivery_id, found["channel"])])
+    audit.record(services.engine, user, "retry", now, item_pk=found["pk"], delivery_id=delivery_id)
+    log.info("console retry", username=user.username, delivery=delivery_id, channel=found["channel"])
+    return back_to(back, f"投递 {delivery_id} 已重新排队")
+
+
+@router.post("/deliveries/{delivery_id}/skip")
+def skip(request: Request, delivery_id: int, csrf: Text = "", reason: Text = "", back: Text = "") -> Response:
+    user = operator(request, csrf)
+    if isinstance(user, Response):
+        return user
+    reason = reason.strip()[:500]
+    if len(reason) < 2:
+        return back_to(back, "跳过需要填写原因")
+    services = console_of(request).services
+    found = queries.delivery_item(services.engine, delivery_id)
+    if found is None:
+        return back_to(back, f"没有投递 {delivery_id}")
+    now = services.clock()
+    if not services.deliveries.skip(delivery_id, f"console:{user.username}", f"操作员跳过：{reason}", now):
+        return back_to(back, f"投递 {delivery_id} 当前状态不能跳过")
+    audit.record(
+        services.engine, user, "skip", now, item_pk=found["pk"], delivery_id=delivery_id, detail=reason
+    )
+    log.info("console skip", username=user.username, delivery=delivery_id, reason=reason)
+    return back_to(back, f"投递 {delivery_id} 已跳过")
+
+
+@router.post("/items/{item_pk}/retract")
+def retract(
+    request: Request, item_pk: int, csrf: Text = "", reason: Text = "", confirm: Text = "", back: Text = ""
+) -> Response:
+    user = operator(request, csrf)
+    if isinstance(user, Response):
+        return user
+    reason = reason.strip()[:500]
+    if len(reason) < 2 or confirm != "yes":
+        return back_to(back, "撤回需要填写原因并勾选确认")
+    services = console_of(request).services
+    head = queries.item_head(services.engine, item_pk)
+    if head is None:
+        return back_to(back, f"没有信息 {item_pk}")
+    if head["retracted_at"] is not None:
+        return back_to(back, "这条信息已经撤回过")
+    now = services.clock()
+    try:
+        work = services.store.retract(head["source"], head["item_id"], reason, now)
+    except IntakeError as exc:
+        return back_to(back, f"撤回失败：{exc}")
+    if work:
+        request.app.state.enqueue(work)
+    audit.record(services.engine, user, "retract", now, item_pk=item_pk, detail=reason)
+    log.info("console retract", username=user.username, item=head["index_no"], channels=len(work))
+    return back_to(back, f"已撤回，{len(work)} 个渠道的撤回已排队")

@@ -1,0 +1,208 @@
+"""What the console pages read, as indexed, paginated queries.
+
+Lists are keyset-paginated on ``deliveries.id`` (newest first, ``before=<id>`` for
+the next page) so a page costs the same with a hundred rows or millions: the
+state filter walks ``ix_deliveries_state_id``, the date filter
+``ix_deliveries_created_channel_state``, an item's timeline
+``ix_deliveries_item_channel`` and ``ix_delivery_events_delivery_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, or_, select
+
+from pipeline import db
+from pipeline.console import audit
+from pipeline.console.words import FAILING
+
+D, E, It, R = db.deliveries, db.delivery_events, db.items, db.revisions
+PAGE = 50
+
+
+@dataclass
+class DeliveryFilter:
+    channel: str = ""
+    state: str = ""  # a state, "failing" (retrying + dead) or "" for all
+    source: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    before: int | None = None
+
+    def as_query(self) -> dict[str, str]:
+        """The filter as URL parameters (without the page cursor)."""
+        pairs = {
+            "channel": self.channel,
+            "state": self.state,
+            "source": self.source,
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+        }
+        return {k: v for k, v in pairs.items() if v}
+
+
+def _local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(), ZoneInfo(timezone))
+
+
+def list_deliveries(
+    engine: Engine, f: DeliveryFilter, timezone: str
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of deliveries, newest first, and the cursor of the next page (or None)."""
+    query = (
+        select(
+            D.c.id,
+            D.c.channel,
+            D.c.action,
+            D.c.state,
+            D.c.attempts,
+            D.c.revision,
+            D.c.reason,
+            D.c.last_error_class,
+            D.c.last_error,
+            D.c.created_at,
+            D.c.updated_at,
+            D.c.delivered_at,
+            D.c.next_attempt_at,
+            D.c.external_ref,
+            It.c.pk.label("item_pk"),
+            It.c.source,
+            It.c.item_id,
+            It.c.index_no,
+            R.c.title,
+        )
+        .select_from(D.join(It, It.c.pk == D.c.item_pk).join(R, R.c.pk == D.c.revision_pk))
+        .order_by(D.c.id.desc())
+        .limit(PAGE + 1)
+    )
+    if f.channel:
+        query = query.where(D.c.channel == f.channel)
+    if f.state == "failing":
+        query = query.where(D.c.state.in_(FAILING))
+    elif f.state:
+        query = query.where(D.c.state == f.state)
+    if f.source:
+        query = query.where(It.c.source == f.source)
+    if f.date_from:
+        query = query.where(D.c.created_at >= _local_midnight(f.date_from, timezone))
+    if f.date_to:
+        query = query.where(D.c.created_at < _local_midnight(f.date_to + timedelta(days=1), timezone))
+    if f.before:
+        query = query.where(D.c.id < f.before)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return rows, (rows[-1]["id"] if more else None)
+
+
+def sources(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(db.sources.c.name).order_by(db.sources.c.name)).scalars())
+
+
+def search_items(
+    engine: Engine, q: str, before: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Items whose 索引号 starts with ``q`` or whose latest title contains it, newest first."""
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(
+            It.c.pk, It.c.source, It.c.item_id, It.c.index_no, It.c.retracted_at, R.c.title, R.c.accepted_at
+        )
+        .select_from(It.join(R, (R.c.item_pk == It.c.pk) & (R.c.revision == It.c.latest_revision)))
+        .order_by(It.c.pk.desc())
+        .limit(PAGE + 1)
+    )
+    if q:
+        query = query.where(
+            or_(
+                It.c.index_no == q,
+                It.c.item_id == q,
+                It.c.index_no.like(pattern + "%", escape="\\"),
+                R.c.title.like("%" + pattern + "%", escape="\\"),
+            )
+        )
+    if before:
+        query = query.where(It.c.pk < before)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return rows, (rows[-1]["pk"] if more else None)
+
+
+def item_timeline(engine: Engine, item_pk: int) -> dict[str, Any] | None:
+    """The item, its revisions, its deliveries per channel, and one time-ordered list
+    of everything that happened to it: acceptance, every attempt, operators' actions."""
+    with engine.connect() as conn:
+        item = conn.execute(select(It).where(It.c.pk == item_pk)).first()
+        if item is None:
+            return None
+        revisions = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(R.c.pk, R.c.revision, R.c.title, R.c.accepted_at, R.c.document)
+                .where(R.c.item_pk == item_pk)
+                .order_by(R.c.revision)
+            )
+        ]
+        deliveries = [
+            dict(r._mapping)
+            for r in conn.execute(select(D).where(D.c.item_pk == item_pk).order_by(D.c.channel, D.c.id))
+        ]
+        by_id = {d["id"]: d for d in deliveries}
+        events = (
+            [
+                dict(r._mapping)
+                for r in conn.execute(select(E).where(E.c.delivery_id.in_(list(by_id))).order_by(E.c.id))
+            ]
+            if by_id
+            else []
+        )
+    entries: list[dict[str, Any]] = [
+        {"at": r["accepted_at"], "kind": "accepted", "revision": r["revision"], "title": r["title"]}
+        for r in revisions
+    ]
+    for ev in events:
+        delivery = by_id[ev["delivery_id"]]
+        entries.append(
+            {
+                **ev,
+                "kind": "event",
+                "channel": delivery["channel"],
+                "action": delivery["action"],
+                "revision": delivery["revision"],
+            }
+        )
+    for entry in audit.for_item(engine, item_pk):
+        entries.append({**entry, "kind": "audit"})
+    entries.sort(key=lambda e: (e["at"], 0 if e["kind"] == "accepted" else 1))
+    return {
+        "item": dict(item._mapping),
+        "latest": revisions[-1],
+        "revisions": revisions,
+        "deliveries": deliveries,
+        "timeline": entries,
+    }
+
+
+def delivery_item(engine: Engine, delivery_id: int) -> dict[str, Any] | None:
+    """The item a delivery belongs to (for actions and their audit entries)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(D.c.id, D.c.channel, D.c.state, It.c.pk, It.c.source, It.c.item_id)
+            .join(It, It.c.pk == D.c.item_pk)
+            .where(D.c.id == delivery_id)
+        ).first()
+    return dict(row._mapping) if row else None
+
+
+def item_head(engine: Engine, item_pk: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(It).where(It.c.pk == item_pk)).first()
+    return dict(row._mapping) if row else None

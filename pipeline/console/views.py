@@ -1,0 +1,172 @@
+"""The console's pages: login, overview, deliveries, item search and timeline.
+
+Pages that change while an operator looks at them (overview, deliveries, an item's
+timeline) render their live part as a fragment too (``?fragment=1``); a few lines
+of script in ``console.js`` fetch it every ``console.poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.console import audit, queries
+from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, User
+from pipeline.console.web import LOGIN, PREFIX, Console, console_of
+from pipeline.console.words import FAILING
+from pipeline.overview import build_overview
+
+log = structlog.get_logger("govpub.console")
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def safe_next(target: str) -> str:
+    """Only console paths of this site: never an open redirect."""
+    if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX + "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = PREFIX + "/") -> Response:
+    console = console_of(request)
+    if console.sessions.user(request.cookies.get(SESSION_COOKIE, "")):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_form(request, console, next, error="", status=200)
+
+
+def _login_form(request: Request, console: Console, next: str, error: str, status: int) -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = console.render(
+        request,
+        "login.html",
+        status=status,
+        login_csrf=console.csrf.token(nonce),
+        next=safe_next(next),
+        error=error,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        path=LOGIN,
+        httponly=True,
+        samesite="strict",
+        secure=console.secure_cookies,
+    )
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = PREFIX + "/",
+) -> Response:
+    console = console_of(request)
+    if not console.csrf.valid(request.cookies.get(LOGIN_COOKIE, ""), csrf):
+        return _login_form(request, console, next, "页面已过期或来源不可信，请重新登录。", status=403)
+    user = console.accounts.verify(username.strip(), password)
+    if user is None:
+        log.warning("console login refused", username=username[:64])
+        return _login_form(request, console, next, "用户名或密码错误。", status=401)
+    token = console.sessions.start(user)
+    audit.record(console.services.engine, user, "login", console.services.clock())
+    log.info("console login", username=user.username, role=user.role)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(console.sessions.max_age.total_seconds()),
+        path=PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=console.secure_cookies,
+    )
+    response.delete_cookie(LOGIN_COOKIE, path=LOGIN)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    console, user = console_of(request), current_user(request)
+    if not console.csrf.valid(user.session_hash, csrf):
+        return forbidden(request, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试。")
+    console.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+    audit.record(console.services.engine, user, "logout", console.services.clock())
+    response = RedirectResponse(LOGIN, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+def current_user(request: Request) -> User:
+    user: User = request.state.console_user  # set by the login gate
+    return user
+
+
+def forbidden(request: Request, why: str) -> Response:
+    log.warning(
+        "console action refused", username=current_user(request).username, path=request.url.path, why=why
+    )
+    return console_of(request).render(request, "forbidden.html", status=403, why=why)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview_page(request: Request, fragment: bool = False) -> Response:
+    console = console_of(request)
+    data = await run_in_threadpool(build_overview, console.services, request.app.state.dispatcher)
+    template = "_overview.html" if fragment else "overview.html"
+    return console.render(request, template, overview=data)
+
+
+@router.get("/deliveries", response_class=HTMLResponse)
+async def deliveries_page(
+    request: Request,
+    channel: str = "",
+    state: str = "",
+    source: str = "",
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+    before: int | None = None,
+    fragment: bool = False,
+) -> Response:
+    console = console_of(request)
+    services = console.services
+    chosen = queries.DeliveryFilter(channel, state, source, date_from, date_to, before)
+    rows, next_before = await run_in_threadpool(
+        queries.list_deliveries, services.engine, chosen, services.settings.timezone
+    )
+    context: dict[str, Any] = {
+        "rows": rows,
+        "filter": chosen,
+        "next_before": next_before,
+        "channels": sorted(services.settings.channels),
+        "sources": await run_in_threadpool(queries.sources, services.engine),
+        "failing": FAILING,
+    }
+    return console.render(request, "_deliveries.html" if fragment else "deliveries.html", **context)
+
+
+@router.get("/items", response_class=HTMLResponse)
+async def items_page(request: Request, q: str = "", before: int | None = None) -> Response:
+    console = console_of(request)
+    q = q.strip()[:200]
+    rows, next_before = await run_in_threadpool(queries.search_items, console.services.engine, q, before)
+    return console.render(request, "items.html", q=q, rows=rows, next_before=next_before)
+
+
+@router.get("/items/{item_pk}", response_class=HTMLResponse)
+async def item_page(request: Request, item_pk: int, fragment: bool = False) -> Response:
+    console = console_of(request)
+    data = await run_in_threadpool(queries.item_timeline, console.services.engine, item_pk)
+    if data is None:
+        return console.render(request, "not_found.html", status=404, what=f"信息 {item_pk}")
+    return console.render(request, "_item_live.html" if fragment else "item.html", 200, **data)

@@ -1,0 +1,160 @@
+"""Wiring of the console into the app: the login gate, templates, static files.
+
+The gate is one ASGI middleware in front of every ``/console`` URL (pages, actions,
+fragments, and URLs that do not exist): without a live session the answer is a
+redirect to the login page, so no route can forget to check. Pages are rendered
+with Jinja2 (autoescaped) under a strict Content-Security-Policy: scripts and
+styles only from ``/console-assets/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pipeline.console import words
+from pipeline.console.auth import SESSION_COOKIE, Accounts, Csrf, Sessions, User, load_secret_key
+from pipeline.services import Services
+
+PREFIX = "/console"
+LOGIN = f"{PREFIX}/login"
+ASSETS = "/console-assets"
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+}
+
+
+@dataclass
+class Console:
+    """What the console's handlers share, built once per app."""
+
+    services: Services
+    accounts: Accounts
+    sessions: Sessions
+    csrf: Csrf
+    templates: Environment
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.services.settings.public_url.startswith("https://")
+
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        user: User | None = getattr(request.state, "console_user", None)
+        html = self.templates.get_template(name).render(
+            request=request,
+            user=user,
+            csrf=self.csrf.token(user.session_hash) if user else "",
+            poll_seconds=self.services.settings.console.poll_seconds,
+            site_name=self.services.settings.site_name,
+            path=request.url.path,
+            notice=request.query_params.get("notice", ""),
+            **context,
+        )
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def build_console(services: Services) -> Console:
+    settings = services.settings
+    env = Environment(
+        loader=PackageLoader("pipeline.console", "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    zone = ZoneInfo(settings.timezone)
+    env.filters.update(
+        local=lambda dt: dt.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if dt else "",
+        duration=duration,
+        state=words.state,
+        kind=words.kind,
+        outcome=lambda o: words.OUTCOMES.get(o, o),
+        action=lambda a: words.ACTIONS.get(a, a),
+        audit=lambda a: words.AUDIT.get(a, a),
+        explain=words.error_explained,
+        refs=words.ref_links,
+        percent=lambda r: "—" if r is None else f"{r * 100:.1f}%",
+        urlquote=lambda s: quote(str(s), safe=""),
+    )
+    env.globals.update(STATES=words.STATES, ROLES=words.ROLES, urlencode=urlencode)
+    return Console(
+        services=services,
+        accounts=Accounts(services.engine, services.clock),
+        sessions=Sessions(services.engine, settings, services.clock),
+        csrf=Csrf(load_secret_key(settings)),
+        templates=env,
+    )
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    for unit, size in (("天", 86400), ("小时", 3600), ("分钟", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} 秒"
+
+
+class LoginGate:
+    """Every ``/console`` URL but the login page needs a live session."""
+
+    def __init__(self, app: ASGIApp, console: Console) -> None:
+        self.app, self.console = app, console
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == PREFIX or path.startswith(PREFIX + "/")) or path == LOGIN:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = request.cookies.get(SESSION_COOKIE, "")
+        user = await run_in_threadpool(self.console.sessions.user, token) if token else None
+        if user is None:
+            target = path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
+            response = RedirectResponse(f"{LOGIN}?{urlencode({'next': target})}", status_code=303)
+            if token:
+                response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["console_user"] = user
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, services: Services) -> None:
+    from pipeline.console import actions, views
+
+    console = build_console(services)
+    app.state.console = console
+    app.add_middleware(LoginGate, console=console)
+    app.include_router(views.router)
+    app.include_router(actions.router)
+    static = Path(str(files("pipeline.console").joinpath("static")))
+    app.mount(ASSETS, StaticFiles(directory=static), name="console-assets")
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def local_now(services: Services) -> datetime:
+    return services.clock().astimezone(ZoneInfo(services.settings.timezone))

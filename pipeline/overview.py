@@ -1,0 +1,222 @@
+"""The operations overview: per channel, what happened today, this week and this year,
+what waits and for how long, how often attempts fail, how deep the queues are.
+
+One reader shared by the console's overview page, ``GET /v1/overview`` (and so
+``govpub status``) and ``/metrics``. Periods are counted in ``settings.timezone``
+(Asia/Shanghai): a delivery accepted at 2017-12-31T20:00Z belongs to 2018. The
+counts come from the database, so they are right whichever process delivered.
+Channels may add a few facts of their own (the WeChat quota, the next broadcast
+window, the last archive package) by defining ``overview_facts() -> dict[str, str]``.
+"""
+
+from __future__ import annotations
+
+import queue as queue_module
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import Connection, and_, case, func, select
+
+from pipeline import db
+from pipeline.queue import queue_name
+from pipeline.services import Services
+
+log = structlog.get_logger("govpub.overview")
+D, E = db.deliveries, db.delivery_events
+FAILED_OUTCOMES = ("retry", "dead")
+ATTEMPT_OUTCOMES = ("retry", "dead", "delivered", "lost")
+
+
+@dataclass
+class ChannelOverview:
+    name: str
+    kind: str
+    enabled: bool
+    today: dict[str, int] = field(default_factory=dict)
+    week: dict[str, int] = field(default_factory=dict)
+    year: dict[str, int] = field(default_factory=dict)
+    queue_depth: int | None = None
+    oldest_waiting: dict[str, Any] | None = None
+    attempts_24h: int = 0
+    failures_24h: int = 0
+    last_delivered: dict[str, Any] | None = None
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failure_rate(self) -> float | None:
+        return self.failures_24h / self.attempts_24h if self.attempts_24h else None
+
+
+@dataclass
+class Overview:
+    generated_at: datetime
+    timezone: str
+    queue_source: str  # "redis", "in-process" or "n/a"
+    channels: list[ChannelOverview]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "generated_at": self.generated_at.isoformat(),
+            "timezone": self.timezone,
+            "queue_source": self.queue_source,
+            "channels": [],
+        }
+        for ch in self.channels:
+            entry = asdict(ch)
+            entry["failure_rate"] = ch.failure_rate
+            out["channels"].append(_isoformat(entry))
+        return out
+
+
+def _isoformat(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _isoformat(v) for k, v in value.items()}
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
+    """Local midnight today, Monday of this week and 1 January, as aware datetimes."""
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "today": midnight,
+        "week": midnight - timedelta(days=midnight.weekday()),
+        "year": midnight.replace(month=1, day=1),
+    }
+
+
+def build_overview(services: Services, dispatcher: Any = None) -> Overview:
+    settings, now = services.settings, services.clock()
+    source, depths = queue_depths(services, dispatcher)
+    channels = {
+        name: ChannelOverview(name, cfg.kind, cfg.enabled, queue_depth=depths.get(name))
+        for name, cfg in settings.channels.items()
+    }
+    with services.engine.connect() as conn:
+        for name, periods in period_counts(conn, now, settings.timezone).items():
+            ch = channels.setdefault(name, ChannelOverview(name, "?", False))
+            ch.today, ch.week, ch.year = periods["today"], periods["week"], periods["year"]
+        for name, oldest in oldest_waiting(conn, now).items():
+            if name in channels:
+                channels[name].oldest_waiting = oldest
+        for (name, outcome), count in attempts_since(conn, now - timedelta(hours=24)).items():
+            if name in channels:
+                channels[name].attempts_24h += count
+                channels[name].failures_24h += count if outcome in FAILED_OUTCOMES else 0
+        for name, ch in channels.items():
+            ch.last_delivered = last_delivered(conn, name)
+    for name, ch in channels.items():
+        if name in settings.channels:
+            ch.facts = channel_facts(services, name)
+    return Overview(now, settings.timezone, source, list(channels.values()))
+
+
+def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, dict[str, dict[str, int]]]:
+    """``{channel: {period: {state: n}}}`` for deliveries accepted in each period;
+    one range scan over the (created_at, channel, state) index."""
+    starts = period_starts(now, timezone)
+    earliest = min(starts.values())
+    sums = [func.sum(case((D.c.created_at >= start, 1), else_=0)).label(p) for p, start in starts.items()]
+    rows = conn.execute(
+        select(D.c.channel, D.c.state, *sums)
+        .where(D.c.created_at >= earliest)
+        .group_by(D.c.channel, D.c.state)
+    ).all()
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for row in rows:
+        periods = out.setdefault(row.channel, {p: {} for p in starts})
+        for p in starts:
+            if getattr(row, p):
+                periods[p][row.state] = int(getattr(row, p))
+    return out
+
+
+def oldest_waiting(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
+    """Per channel, the delivery that has waited longest in pending/queued/sending/retrying."""
+    first = (
+        select(D.c.channel, func.min(D.c.id).label("id"))
+        .where(D.c.state.in_(db.ACTIVE_STATES))
+        .group_by(D.c.channel)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(D.c.id, D.c.channel, D.c.state, D.c.created_at, D.c.attempts, D.c.last_error_class).join(
+            first, first.c.id == D.c.id
+        )
+    ).all()
+    return {
+        r.channel: {
+            "id": r.id,
+            "state": r.state,
+            "created_at": r.created_at,
+            "age_seconds": max(0.0, (now - r.created_at).total_seconds()),
+            "attempts": r.attempts,
+            "last_error_class": r.last_error_class,
+        }
+        for r in rows
+    }
+
+
+def attempts_since(conn: Connection, since: datetime) -> Counter[tuple[str, str]]:
+    rows = conn.execute(
+        select(D.c.channel, E.c.outcome, func.count())
+        .select_from(E.join(D, D.c.id == E.c.delivery_id))
+        .where(and_(E.c.at >= since, E.c.outcome.in_(ATTEMPT_OUTCOMES)))
+        .group_by(D.c.channel, E.c.outcome)
+    ).all()
+    return Counter({(channel, outcome): int(n) for channel, outcome, n in rows})
+
+
+def last_delivered(conn: Connection, channel: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(D.c.id, D.c.item_pk, D.c.delivered_at, D.c.external_ref)
+        .where(D.c.channel == channel, D.c.state == "delivered", D.c.delivered_at.is_not(None))
+        .order_by(D.c.delivered_at.desc())
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def channel_facts(services: Services, name: str) -> dict[str, str]:
+    """What the channel says about itself (quota, next window, last package), if anything."""
+    try:
+        hook = getattr(services.channel(name), "overview_facts", None)
+        return {str(k): str(v) for k, v in hook().items()} if callable(hook) else {}
+    except Exception as exc:  # the overview must render even when a channel cannot answer
+        log.warning("overview facts failed", channel=name, error=str(exc))
+        return {"错误": f"{type(exc).__name__}: {exc}"}
+
+
+def queue_depths(services: Services, dispatcher: Any) -> tuple[str, dict[str, int | None]]:
+    """Messages waiting in each channel's queue: LLEN of ``govpub.<channel>`` on the Redis
+    broker, or what the in-process queue holds in the embedded mode."""
+    names = list(services.settings.channels)
+    if services.settings.broker_url:
+        return "redis", redis_depths(services.settings.broker_url, names)
+    tasks = getattr(dispatcher, "tasks", None)
+    if isinstance(tasks, queue_module.Queue):
+        with tasks.mutex:
+            waiting = Counter(task[1] for task in tasks.queue if task is not None)
+        return "in-process", {name: waiting.get(name, 0) for name in names}
+    return "n/a", {}
+
+
+def redis_depths(url: str, names: list[str]) -> dict[str, int | None]:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.llen(queue_name(name))
+            return {name: int(n) for name, n in zip(names, pipe.execute(), strict=True)}
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        log.warning("queue depth unavailable", error=str(exc))
+        return dict.fromkeys(names)
