@@ -67,7 +67,7 @@ class PipelineCollector(Collector):
         with self.services.engine.connect() as conn:
             yield self._outcomes(conn)
             yield self._latency(conn)
-            oldest = oldest_waiting(conn, now)
+            oldest = oldest_waiting(conn, now, list(self.services.settings.channels))
         age = GaugeMetricFamily(
             "govpub_oldest_pending_age_seconds",
             "Age of the oldest delivery still on its way (0 when none waits)",

@@ -100,9 +100,8 @@ def build_overview(services: Services, dispatcher: Any = None) -> Overview:
         for name, periods in period_counts(conn, now, settings.timezone).items():
             ch = channels.setdefault(name, ChannelOverview(name, "?", False))
             ch.today, ch.week, ch.year = periods["today"], periods["week"], periods["year"]
-        for name, oldest in oldest_waiting(conn, now).items():
-            if name in channels:
-                channels[name].oldest_waiting = oldest
+        for name, oldest in oldest_waiting(conn, now, list(channels)).items():
+            channels[name].oldest_waiting = oldest
         for (name, outcome), count in attempts_since(conn, now - timedelta(hours=24)).items():
             if name in channels:
                 channels[name].attempts_24h += count
@@ -135,30 +134,27 @@ def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, d
     return out
 
 
-def oldest_waiting(conn: Connection, now: datetime) -> dict[str, dict[str, Any]]:
-    """Per channel, the delivery that has waited longest in pending/queued/sending/retrying."""
-    first = (
-        select(D.c.channel, func.min(D.c.id).label("id"))
-        .where(D.c.state.in_(db.ACTIVE_STATES))
-        .group_by(D.c.channel)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(D.c.id, D.c.channel, D.c.state, D.c.created_at, D.c.attempts, D.c.last_error_class).join(
-            first, first.c.id == D.c.id
-        )
-    ).all()
-    return {
-        r.channel: {
-            "id": r.id,
-            "state": r.state,
-            "created_at": r.created_at,
-            "age_seconds": max(0.0, (now - r.created_at).total_seconds()),
-            "attempts": r.attempts,
-            "last_error_class": r.last_error_class,
-        }
-        for r in rows
-    }
+def oldest_waiting(conn: Connection, now: datetime, channels: list[str]) -> dict[str, dict[str, Any]]:
+    """Per channel, the delivery accepted longest ago that is still pending, queued,
+    sending or retrying (few rows: the (channel, state) index finds them)."""
+    out: dict[str, dict[str, Any]] = {}
+    for channel in channels:
+        row = conn.execute(
+            select(D.c.id, D.c.state, D.c.created_at, D.c.attempts, D.c.last_error_class)
+            .where(D.c.channel == channel, D.c.state.in_(db.ACTIVE_STATES))
+            .order_by(D.c.created_at, D.c.id)
+            .limit(1)
+        ).first()
+        if row is not None:
+            out[channel] = {
+                "id": row.id,
+                "state": row.state,
+                "created_at": row.created_at,
+                "age_seconds": max(0.0, (now - row.created_at).total_seconds()),
+                "attempts": row.attempts,
+                "last_error_class": row.last_error_class,
+            }
+    return out
 
 
 def attempts_since(conn: Connection, since: datetime) -> Counter[tuple[str, str]]:

@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -82,7 +83,11 @@ class Accounts:
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine, self.clock = engine, clock
         self.hasher = PasswordHasher()
-        self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @cached_property
+    def _dummy(self) -> str:
+        """Verified against when the user is unknown, so both take as long."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     def add(self, username: str, role: str, password: str | None = None) -> str:
         """Create or reset an account; returns the password (generated when not given)."""

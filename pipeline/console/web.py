@@ -95,10 +95,13 @@ def build_console(services: Services) -> Console:
         urlquote=lambda s: quote(str(s), safe=""),
     )
     env.globals.update(STATES=words.STATES, ROLES=words.ROLES, urlencode=urlencode)
+    def clock() -> datetime:  # looked up at each call, so a test may move the services' clock
+        return services.clock()
+
     return Console(
         services=services,
-        accounts=Accounts(services.engine, services.clock),
-        sessions=Sessions(services.engine, settings, services.clock),
+        accounts=Accounts(services.engine, clock),
+        sessions=Sessions(services.engine, settings, clock),
         csrf=Csrf(load_secret_key(settings)),
         templates=env,
     )
