@@ -144,12 +144,14 @@ deliveries = Table(
     UniqueConstraint("revision_pk", "channel", "action", name="uq_deliveries_revision_channel"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
     Index("ix_deliveries_item_channel", "item_pk", "channel"),
-    Index("ix_deliveries_channel_state", "channel", "state"),
+    # (channel, state, created_at) also counts per channel, state and period from the index alone
+    Index("ix_deliveries_channel_state_created", "channel", "state", "created_at"),
     Index("ix_deliveries_delivered_at", "delivered_at"),
     Index("ix_deliveries_item_publications", "item_pk", "channel", "action", "state", "revision"),
-    # the console's filtered, paginated lists and the overview's counts by period
+    # the console's filtered, paginated lists and each channel's last delivery
     Index("ix_deliveries_state_id", "state", "id"),
-    Index("ix_deliveries_created_channel_state", "created_at", "channel", "state"),
+    Index("ix_deliveries_created_at", "created_at"),
+    Index("ix_deliveries_channel_delivered", "channel", "delivered_at"),
 )
 
 delivery_events = Table(

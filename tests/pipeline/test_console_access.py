@@ -24,7 +24,9 @@ from tests.pipeline.console_support import CONSOLE_URLS, PASSWORD, add_user, for
 @pytest.fixture
 def failing(settings_for: Any) -> Iterator[Services]:
     """A console over one channel that refuses everything: deliveries go dead at once."""
-    settings = settings_for(channels={"memory": ChannelConfig(kind="memory", options={"fail_permanently": True})})
+    settings = settings_for(
+        channels={"memory": ChannelConfig(kind="memory", options={"fail_permanently": True})}
+    )
     services = build_services(settings)
     upgrade(services.engine)
     add_user(services, "ops", "operator")
@@ -160,13 +162,18 @@ def test_users_add_prints_a_password_once_or_reads_one(settings_for: Any, monkey
     password = made.stdout.strip().splitlines()[-1]
     accounts = Accounts(build_services(settings).engine, lambda: None)  # type: ignore[arg-type,return-value]
     assert accounts.verify("li.wei", password) is not None
-    given = runner.invoke(main, ["users", "add", "wang", "--role", "auditor", "--password-stdin"], input="s3cret-enough\n")
+    given = runner.invoke(
+        main, ["users", "add", "wang", "--role", "auditor", "--password-stdin"], input="s3cret-enough\n"
+    )
     assert given.exit_code == 0, given.output
     assert "s3cret" not in given.stdout
     user = accounts.verify("wang", "s3cret-enough")
     assert user is not None and user.role == "auditor"
     listed = runner.invoke(main, ["users", "list"])
-    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [["li.wei", "operator"], ["wang", "auditor"]]
+    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [
+        ["li.wei", "operator"],
+        ["wang", "auditor"],
+    ]
     assert runner.invoke(main, ["users", "add", "x", "--role", "admin"]).exit_code != 0
 
 

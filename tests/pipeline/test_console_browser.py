@@ -9,7 +9,6 @@ Screenshots go to ``$GOVPUB_SCREENSHOTS`` when set (else the test's tmp_path).
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from pipeline.app import create_app
 from pipeline.config import ChannelConfig, ConsoleSettings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
-from tests.helpers import free_port, make_item, wait_until
+from tests.helpers import LiveServer, make_item, wait_until
 from tests.pipeline.console_support import CONSOLE_URLS, PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
@@ -71,23 +69,19 @@ def live(settings_for: Any, tmp_path: Path) -> Iterator[Live]:
     upgrade(services.engine)
     add_user(services, "ops", "operator")
     add_user(services, "audit", "auditor")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, what="uvicorn")
-    url = f"http://127.0.0.1:{port}"
+    server = LiveServer(create_app(settings, services)).__enter__()
+    url = server.url
     token = services.store.add_source("zdjy-oa")
     item = make_item(1, title="2017年张店地区部分普通高中学校招生指标分配实施方案")
-    assert httpx.post(f"{url}/v1/items", json=item, headers={"authorization": f"Bearer {token}"}).status_code == 202
+    assert (
+        httpx.post(f"{url}/v1/items", json=item, headers={"authorization": f"Bearer {token}"}).status_code
+        == 202
+    )
     wait_until(lambda: services.store.counts()["memory"].get("dead"), what="the delivery to fail")
     shots = Path(os.environ.get("GOVPUB_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     yield Live(url, services, shots)
-    server.should_exit = True
-    thread.join(10)
+    server.__exit__()
     services.engine.dispose()
 
 
@@ -145,8 +139,13 @@ def test_an_auditor_reads_but_cannot_act_and_strangers_see_only_the_login(browse
     page.goto(live.url + "/console/items/1")
     assert page.locator("form[action*='/retract']").count() == 0
     csrf = page.locator("input[name=csrf]").first.input_value()  # the auditor's own, valid token
-    for action, fields in (("deliveries/1/retry", {}), ("items/1/retract", {"reason": "试试", "confirm": "yes"})):
-        answer = context.request.post(f"{live.url}/console/{action}", form={"csrf": csrf, **fields}, max_redirects=0)
+    for action, fields in (
+        ("deliveries/1/retry", {}),
+        ("items/1/retract", {"reason": "试试", "confirm": "yes"}),
+    ):
+        answer = context.request.post(
+            f"{live.url}/console/{action}", form={"csrf": csrf, **fields}, max_redirects=0
+        )
         assert answer.status == 403
     assert live.services.store.counts()["memory"] == {"dead": 1}
     context.close()

@@ -50,7 +50,8 @@ import sys
 from pipeline.config import Settings
 from pipeline.runner import run_delivery
 from pipeline.services import build_services
-print(run_delivery(build_services(Settings(database_url=sys.argv[1], data_dir=sys.argv[2])), int(sys.argv[3]), "memory"))
+services = build_services(Settings(database_url=sys.argv[1], data_dir=sys.argv[2]))
+print(run_delivery(services, int(sys.argv[3]), "memory"))
 """
 
 
@@ -133,7 +134,7 @@ def test_govpub_serve_logs_json_and_serves_the_machine_interfaces(tmp_path: Path
         "GOVPUB_DATABASE_URL": f"sqlite:///{tmp_path / 'govpub.db'}",
         "GOVPUB_DATA_DIR": str(tmp_path / "data"),
     }
-    server = govpub("serve", "--port", str(port), env=env, cwd=tmp_path, stdout=subprocess.PIPE)
+    server = govpub("serve", "--port", str(port), env=env, cwd=tmp_path, stderr=subprocess.PIPE)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             wait_until(lambda: http.get("/healthz").status_code == 200, what="govpub serve")
@@ -141,11 +142,54 @@ def test_govpub_serve_logs_json_and_serves_the_machine_interfaces(tmp_path: Path
             names = {f.name for f in text_string_to_metric_families(http.get("/metrics").text)}
             assert {"govpub_deliveries", "govpub_delivery_latency_seconds", "govpub_queue_depth"} <= names
             page = http.get("/console/login")
-            fields = {"username": "nobody", "password": "not-a-password", "csrf": form_value(page.text, "csrf")}
+            fields = {
+                "username": "nobody",
+                "password": "not-a-password",
+                "csrf": form_value(page.text, "csrf"),
+            }
             assert http.post("/console/login", data=fields).status_code == 401
     finally:
         kill(server)
-    assert server.stdout is not None
-    lines = [json.loads(line) for line in server.stdout.read().decode().splitlines() if line.startswith("{")]
+    assert server.stderr is not None
+    lines = [json.loads(line) for line in server.stderr.read().decode().splitlines() if line.startswith("{")]
     refused = [entry for entry in lines if entry.get("event") == "console login refused"]
     assert refused and refused[0]["username"] == "nobody" and refused[0]["level"] == "warning"
+
+
+def test_the_log_tally_counts_each_entry_once_even_when_committed_late(services: Services) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from pipeline import db
+    from pipeline.metrics import SETTLE_SECONDS, EventTally
+    from pipeline.model import ItemIn
+
+    item = ItemIn.model_validate({**make_item(1), "source": "oa"})
+    accepted = services.store.accept(item, {"memory": True})
+    now = services.clock()
+    delivery = accepted.work[0][0]
+
+    def log(event_id: int, age: float, outcome: str = "delivered") -> None:
+        with services.engine.begin() as conn:
+            values = {"delivery_id": delivery, "attempt": 1, "worker": "w", "outcome": outcome}
+            conn.execute(
+                insert(db.delivery_events).values(id=event_id, at=now - timedelta(seconds=age), **values)
+            )
+
+    def counted(tally: EventTally) -> dict[tuple[str, str], int]:
+        with services.engine.connect() as conn:
+            tally.update(conn, now)
+        return dict(tally.outcomes)
+
+    log(1, SETTLE_SECONDS * 2, "retry")
+    log(5, 1)
+    tally = EventTally()
+    assert counted(tally) == {("memory", "retry"): 1, ("memory", "delivered"): 1}
+    assert counted(tally) == {("memory", "retry"): 1, ("memory", "delivered"): 1}
+    log(3, 2)  # an entry with a lower id that became visible after id 5 was counted
+    assert counted(tally) == {("memory", "retry"): 1, ("memory", "delivered"): 2}
+    assert tally.latency["memory"].count == 2
+    fresh = EventTally()  # a restarted process sums the settled part in SQL, the rest row by row
+    assert counted(fresh) == counted(tally)
+    assert fresh.latency["memory"].count == 2

@@ -39,7 +39,9 @@ def accept(services: Services, n: int, at: datetime, source: str = "oa", **chang
 
 def set_state(services: Services, item_pk: int, state: str, **values: Any) -> None:
     with services.engine.begin() as conn:
-        conn.execute(update(db.deliveries).where(db.deliveries.c.item_pk == item_pk).values(state=state, **values))
+        conn.execute(
+            update(db.deliveries).where(db.deliveries.c.item_pk == item_pk).values(state=state, **values)
+        )
 
 
 @pytest.fixture
@@ -118,18 +120,30 @@ def test_an_operator_retracts_an_item_with_a_reason_and_confirmation(
     services: Services, client: TestClient, parked: Parked
 ) -> None:
     item_pk = accept(services, 1, NOW)
-    set_state(services, item_pk, "delivered", delivered_at=NOW, external_ref={"url": "https://example.gov.cn/a.html"})
+    set_state(
+        services,
+        item_pk,
+        "delivered",
+        delivered_at=NOW,
+        external_ref={"url": "https://example.gov.cn/a.html"},
+    )
     page = client.get(f"/console/items/{item_pk}").text
     assert 'href="https://example.gov.cn/a.html"' in page
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
     unconfirmed = post(client, f"/console/items/{item_pk}/retract", csrf=csrf, reason="内容有误")
-    assert "勾选确认" in unconfirmed.headers["location"] or "%E5%8B%BE%E9%80%89" in unconfirmed.headers["location"]
+    assert (
+        "勾选确认" in unconfirmed.headers["location"]
+        or "%E5%8B%BE%E9%80%89" in unconfirmed.headers["location"]
+    )
     assert services.store.item_status("oa", "t-1")["retracted_at"] is None
     done = post(client, f"/console/items/{item_pk}/retract", csrf=csrf, reason="内容有误", confirm="yes")
     assert done.status_code == 303
     status = services.store.item_status("oa", "t-1")
     assert status["retract_reason"] == "内容有误"
-    assert [(d["action"], d["state"]) for d in status["deliveries"]] == [("publish", "delivered"), ("retract", "queued")]
+    assert [(d["action"], d["state"]) for d in status["deliveries"]] == [
+        ("publish", "delivered"),
+        ("retract", "queued"),
+    ]
     assert parked.sent == [(status["deliveries"][1]["id"], "memory")]
     timeline = client.get(f"/console/items/{item_pk}").text
     assert "撤回信息：内容有误" in timeline and "撤回这条信息" not in timeline

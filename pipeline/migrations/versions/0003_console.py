@@ -1,4 +1,5 @@
 """console: operator accounts, sessions, audit log; indexes for the console's lists
+and counts ((channel, state) becomes (channel, state, created_at))
 
 Revision ID: 0003_console
 Revises: 0002_wechat
@@ -56,16 +57,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("username"),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_channel_state")
         batch_op.create_index(
-            "ix_deliveries_created_channel_state", ["created_at", "channel", "state"], unique=False
+            "ix_deliveries_channel_state_created", ["channel", "state", "created_at"], unique=False
         )
         batch_op.create_index("ix_deliveries_state_id", ["state", "id"], unique=False)
+        batch_op.create_index("ix_deliveries_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_deliveries_channel_delivered", ["channel", "delivered_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_channel_delivered")
+        batch_op.drop_index("ix_deliveries_created_at")
         batch_op.drop_index("ix_deliveries_state_id")
-        batch_op.drop_index("ix_deliveries_created_channel_state")
+        batch_op.drop_index("ix_deliveries_channel_state_created")
+        batch_op.create_index("ix_deliveries_channel_state", ["channel", "state"], unique=False)
 
     op.drop_table("console_users")
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
