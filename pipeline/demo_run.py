@@ -34,14 +34,18 @@ def wait_delivered(client: GovpubClient, deadline_seconds: float = 120.0) -> dic
         time.sleep(0.2)
 
 
-def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread, str]:
+def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread, str, str]:
+    """Serve in a thread; returns the server, its thread, the demo source's token and
+    the password of the console account ``demo`` (an operator, re-keyed at each run)."""
     from pipeline.app import create_app
     from pipeline.cli import prepare_database
+    from pipeline.console.auth import Accounts
     from pipeline.services import build_services
 
     services = build_services(settings)
     prepare_database(services)
     token = services.store.add_source("demo")
+    password = Accounts(services.engine, services.clock).add("demo", "operator")
     config = uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -50,13 +54,15 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
         if not thread.is_alive():
             raise click.ClickException(f"could not start on port {port} (in use? try --port)")
         time.sleep(0.05)
-    return server, thread, token
+    return server, thread, token, password
 
 
 def run_demo(settings: Settings, url: str | None, token: str | None, port: int, serve: bool) -> None:
     server = thread = None
+    console = ""
     if url is None:
-        server, thread, token = start_embedded(settings, port)
+        server, thread, token, password = start_embedded(settings, port)
+        console = f"  console      http://127.0.0.1:{port}/console/  (user demo, password {password})\n"
         url = f"http://127.0.0.1:{port}"
     elif not token:
         raise click.ClickException("--token (or GOVPUB_TOKEN) is needed with --url")
@@ -67,7 +73,7 @@ def run_demo(settings: Settings, url: str | None, token: str | None, port: int, 
         click.echo(f"submitted {len(items)} demo items to {url} ({len(refused)} refused)")
         counts = wait_delivered(client)
     print_counts(counts)
-    click.echo(f"\nwhere to look:\n  status page  {url}/\n  API docs     {url}/docs\n")
+    click.echo(f"\nwhere to look:\n{console}  status page  {url}/\n  API docs     {url}/docs\n")
     if server is None or thread is None:
         return
     if serve:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ from pathlib import Path
 import httpx
 
 from pipeline.client import GovpubClient
+from pipeline.console.auth import Accounts, User
+from pipeline.db import make_engine
 from pipeline.localcluster import write_config
+from pipeline.store import utcnow
 from tests.helpers import free_port, govpub, kill, make_item, wait_until
 
 
@@ -78,6 +82,11 @@ def test_demo_delivers_the_demo_items_and_says_where_to_look(tmp_path: Path) -> 
     assert "submitted 10 demo items" in done.stdout
     assert "where to look" in done.stdout
     assert f"http://127.0.0.1:{port}/" in done.stdout
+    printed = rf"console +http://127.0.0.1:{port}/console/ +\(user demo, password (\S+)\)"
+    console = re.search(printed, done.stdout)
+    assert console, done.stdout  # the operator can log in to the console with what was printed
+    accounts = Accounts(make_engine(f"sqlite:///{tmp_path / 'var' / 'govpub.db'}"), utcnow)
+    assert accounts.verify("demo", console[1]) == User("demo", "operator")
     for line in done.stdout.splitlines():  # no channel is left with work on its way
         if line.startswith("│"):
             cells = [c.strip() for c in line.strip("│").split("│")]
