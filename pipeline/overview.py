@@ -78,6 +78,15 @@ def _isoformat(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def coarse_age(seconds: float) -> tuple[int, str]:
+    """An age in its largest whole unit: ``(3, "h")`` for 3 h 20 min (units d, h, m, s)."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size:
+            return whole // size, unit
+    return whole, "s"
+
+
 def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
     """Local midnight today, Monday of this week and 1 January, as aware datetimes."""
     local = now.astimezone(ZoneInfo(timezone))

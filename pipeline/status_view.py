@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from pipeline.db import ACTIVE_STATES, STATES
+from pipeline.overview import coarse_age
 
 PERIODS = {"today": "today", "week": "this week", "year": "this year"}
 
@@ -29,11 +30,8 @@ def print_counts(counts: dict[str, dict[str, int]]) -> None:
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    seconds = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    amount, unit = coarse_age(seconds)
+    return f"{amount}{unit}"
 
 
 def overview_tables(overview: dict[str, Any]) -> Group:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.console import words
 from pipeline.console.auth import SESSION_COOKIE, Accounts, Csrf, Sessions, User, load_secret_key
+from pipeline.overview import coarse_age
 from pipeline.services import Services
 
 PREFIX = "/console"
@@ -110,11 +111,8 @@ def build_console(services: Services) -> Console:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = int(seconds)
-    for unit, size in (("天", 86400), ("小时", 3600), ("分钟", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} 秒"
+    amount, unit = coarse_age(seconds)
+    return f"{amount} {dict(d='天', h='小时', m='分钟', s='秒')[unit]}"
 
 
 class LoginGate:
