@@ -162,3 +162,19 @@ class ArchiveChannel(Channel):
 
     def health(self) -> Health:
         return self.exporter.transport.health()
+
+    def overview_facts(self) -> dict[str, str]:
+        """The receiver's last package, for the operator console's overview."""
+        from channels.archive.ledger import packages
+
+        last = packages(self.services.engine, receiver=self.name, limit=1)
+        if not last:
+            return {"最近归档包": "尚无"}
+        pkg = last[0]
+        state = "接收方已确认" if pkg.confirmed else ("已发送，待确认" if pkg.built_at else "已冻结，待发送")
+        if pkg.last_error:
+            state += f"；上次错误：{pkg.last_error}"
+        return {
+            "最近归档包": f"{pkg.package_id}（{pkg.period}，{pkg.item_count} 条信息，{state}）",
+            "归档周期": self.config.schedule,
+        }
