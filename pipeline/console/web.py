@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -96,6 +97,7 @@ def build_console(services: Services) -> Console:
         urlquote=lambda s: quote(str(s), safe=""),
     )
     env.globals.update(STATES=words.STATES, ROLES=words.ROLES, urlencode=urlencode)
+
     def clock() -> datetime:  # looked up at each call, so a test may move the services' clock
         return services.clock()
 
@@ -128,7 +130,17 @@ class LoginGate:
             return
         request = Request(scope)
         token = request.cookies.get(SESSION_COOKIE, "")
-        user = await run_in_threadpool(self.console.sessions.user, token) if token else None
+        try:
+            user = await run_in_threadpool(self.console.sessions.user, token) if token else None
+        except OperationalError:  # the database restarts: say so rather than fail with a 500
+            unavailable = HTMLResponse(
+                "<!doctype html><meta charset='utf-8'><title>暂不可用</title>"
+                "<p>数据库暂不可用，请稍后刷新。</p>",
+                status_code=503,
+                headers={"retry-after": "2"},
+            )
+            await unavailable(scope, receive, send)
+            return
         if user is None:
             target = path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
             response = RedirectResponse(f"{LOGIN}?{urlencode({'next': target})}", status_code=303)

@@ -193,3 +193,13 @@ def test_the_log_tally_counts_each_entry_once_even_when_committed_late(services:
     fresh = EventTally()  # a restarted process sums the settled part in SQL, the rest row by row
     assert counted(fresh) == counted(tally)
     assert fresh.latency["memory"].count == 2
+
+
+def test_with_the_database_down_readyz_and_the_console_answer_503(settings_for: Any) -> None:
+    down = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/govpub"
+    services = build_services(settings_for(database_url=down))
+    with TestClient(create_app(services.settings, services, dispatcher=Parked())) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "OperationalError" in ready.json()["database"]
+        page = client.get("/console/", headers={"cookie": "govpub_session=abc"}, follow_redirects=False)
+        assert page.status_code == 503 and "数据库暂不可用" in page.text
