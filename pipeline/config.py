@@ -58,9 +58,15 @@ class ChannelConfig(BaseModel):
 class ConsoleSettings(BaseModel):
     """The operator console's sessions (see pipeline.console.auth)."""
 
-    session_idle_minutes: float = Field(default=30.0, gt=0)
-    session_max_hours: float = Field(default=12.0, gt=0)
-    poll_seconds: float = Field(default=5.0, ge=1)
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, description="a console session ends after this long without a request"
+    )
+    session_max_hours: float = Field(
+        default=12.0, gt=0, description="a console session ends this long after login"
+    )
+    poll_seconds: float = Field(
+        default=5.0, ge=1, description="how often console pages refresh their live parts"
+    )
 
 
 def default_channels() -> dict[str, ChannelConfig]:
