@@ -47,7 +47,7 @@ def _login_form(request: Request, console: Console, next: str, error: str, statu
         request,
         "login.html",
         status=status,
-        login_csrf=console.csrf.token(nonce),
+        login_csrf=console.csrf.token(f"login:{nonce}"),
         next=safe_next(next),
         error=error,
     )
@@ -72,7 +72,8 @@ def login(
     next: Annotated[str, Form()] = PREFIX + "/",
 ) -> Response:
     console = console_of(request)
-    if not console.csrf.valid(request.cookies.get(LOGIN_COOKIE, ""), csrf):
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not console.csrf.valid(f"login:{nonce}", csrf):
         return _login_form(request, console, next, "页面已过期或来源不可信，请重新登录。", status=403)
     user = console.accounts.verify(username.strip(), password)
     if user is None:
