@@ -1,8 +1,8 @@
 """console: operator accounts, sessions, audit log; indexes for the console's lists
 and counts ((channel, state) becomes (channel, state, created_at))
 
-Revision ID: 0004_console
-Revises: 0003_archive
+Revision ID: 0005_console
+Revises: 0004_website
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import pipeline.db
 
-revision = "0004_console"
-down_revision = "0003_archive"
+revision = "0005_console"
+down_revision = "0004_website"
 branch_labels = None
 depends_on = None
 
