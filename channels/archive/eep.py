@@ -49,10 +49,19 @@ class Envelope:
     url: str  # the item's public page
 
 
+@cache
+def _qualified(tag: str) -> str:
+    return f"{{{NS}}}{tag}"
+
+
 def _el(parent: Any, tag: str, text: object = None, **attrs: str) -> Any:
-    node = etree.SubElement(parent, f"{{{NS}}}{tag}", {k: v for k, v in attrs.items()})
+    node = (
+        etree.SubElement(parent, _qualified(tag), attrs)
+        if attrs
+        else etree.SubElement(parent, _qualified(tag))
+    )
     if text is not None:
-        node.text = str(text)
+        node.text = text if isinstance(text, str) else str(text)
     return node
 
 
