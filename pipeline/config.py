@@ -70,7 +70,8 @@ class ConsoleSettings(BaseModel):
 
 
 def default_channels() -> dict[str, ChannelConfig]:
-    return {"memory": ChannelConfig(kind="memory")}
+    """With no configuration: the static disclosure column (served at /site/)."""
+    return {"website": ChannelConfig(kind="website")}
 
 
 class Settings(BaseSettings):

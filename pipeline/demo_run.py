@@ -15,6 +15,7 @@ import uvicorn
 from pipeline.client import GovpubClient
 from pipeline.config import Settings
 from pipeline.db import ACTIVE_STATES
+from pipeline.demo_setup import DemoSandboxes, demo_settings
 from pipeline.status_view import print_counts
 
 
@@ -58,9 +59,10 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
 
 
 def run_demo(settings: Settings, url: str | None, token: str | None, port: int, serve: bool) -> None:
-    server = thread = None
+    server = thread = sandboxes = None
     console = ""
     if url is None:
+        settings, sandboxes = demo_settings(settings, port)
         server, thread, token, password = start_embedded(settings, port)
         console = f"  console      http://127.0.0.1:{port}/console/  (user demo, password {password})\n"
         url = f"http://127.0.0.1:{port}"
@@ -73,7 +75,8 @@ def run_demo(settings: Settings, url: str | None, token: str | None, port: int, 
         click.echo(f"submitted {len(items)} demo items to {url} ({len(refused)} refused)")
         counts = wait_delivered(client)
     print_counts(counts)
-    click.echo(f"\nwhere to look:\n{console}  status page  {url}/\n  API docs     {url}/docs\n")
+    click.echo(f"\nwhere to look:\n{console}  status page  {url}/\n  API docs     {url}/docs")
+    click.echo(where_else(settings, url, sandboxes))
     if server is None or thread is None:
         return
     if serve:
@@ -82,3 +85,22 @@ def run_demo(settings: Settings, url: str | None, token: str | None, port: int, 
             thread.join()
     server.should_exit = True
     thread.join(10)
+    if sandboxes is not None:
+        sandboxes.close()
+
+
+def where_else(settings: Settings, url: str, sandboxes: DemoSandboxes | None) -> str:
+    """Links to what the channels made, for those configured."""
+    kinds = {cfg.kind for cfg in settings.channels.values()}
+    lines = []
+    if "website" in kinds:
+        lines.append(f"  website      {url}/site/")
+    if "feed" in kinds:
+        lines.append(f"  feeds        {url}/feeds/all.rss  {url}/feeds/all.atom")
+    if sandboxes is not None:
+        lines.append(f"  WeChat       {sandboxes.wechat_url}/sandbox/record  (articles at /s/…)")
+        lines.append(
+            f"  archives     {settings.data_dir}/archive-drop/district-archives/  "
+            f"and {sandboxes.archive_url}/packages  (check with: govpub archive verify FILE)"
+        )
+    return "\n".join(lines) + "\n"
