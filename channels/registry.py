@@ -20,6 +20,7 @@ BUILTIN = {
     "wechat": "channels.wechat.channel:WeChatChannel",
     "archive": "channels.archive.channel:ArchiveChannel",
     "website": "channels.website:WebsiteChannel",
+    "feed": "channels.feed.channel:FeedChannel",
 }
 
 

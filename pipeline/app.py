@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.wechat import callback as wechat_callback
-from pipeline import __version__, intake, ops, site
+from pipeline import __version__, feeds, intake, ops, site
 from pipeline.config import Settings
 from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
@@ -101,6 +101,7 @@ def create_app(
     app.state.enqueue = lambda work: _enqueue(app, services, work)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(intake.router)
+    app.include_router(feeds.router)
     app.include_router(wechat_callback.router)
     app.include_router(site.router)
     ops.install(app, services)

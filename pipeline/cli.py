@@ -435,6 +435,38 @@ def sandbox_cms(host: str, port: int, token: str, secret: str) -> None:
     serve(host, port, token, secret)
 
 
+@sandbox.command("websub")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8091, show_default=True, type=int)
+@click.option("--fetch/--no-fetch", default=True, show_default=True, help="Fetch each pinged feed.")
+def sandbox_websub(host: str, port: int, fetch: bool) -> None:
+    """A WebSub hub that records the feed channel's publish pings."""
+    from channels.sandboxes.websub import serve
+
+    click.echo(f"WebSub hub sandbox on http://{host}:{port}/ — pings listed at /sandbox/pings")
+    serve(host, port, fetch)
+
+
+@main.group()
+def feeds() -> None:
+    """The feed channel's RSS and Atom files."""
+
+
+@feeds.command("build")
+def feeds_build() -> None:
+    """Regenerate every feed (after changing a feed option such as ``entries``)."""
+    from pipeline.feeds import feed_channel
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    prepare_database(services)
+    channel = feed_channel(services)
+    if channel is None:
+        raise click.ClickException("no enabled channel of kind feed is configured")
+    names = channel.rebuild()
+    click.echo(f"{len(names)} feeds regenerated in {channel.folder}: {', '.join(names)}")
+
+
 main.add_command(archive_commands)
 
 

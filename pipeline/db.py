@@ -94,6 +94,10 @@ items = Table(
     Column("retracted_at", UTCDateTime),
     Column("retract_reason", Text),
     UniqueConstraint("source", "item_id", name="uq_items_source_id"),
+    # Newest items first, in all and per agency: what a feed reads to regenerate at a
+    # cost bounded by its length, not by every item ever stored.
+    Index("ix_items_created", "created_at", "pk"),
+    Index("ix_items_agency_created", "agency_code", "created_at", "pk"),
 )
 
 revisions = Table(

@@ -3,8 +3,21 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from urllib.parse import quote
+
 from pipeline.config import Settings
 from pipeline.model import Published
+
+# Extensions an attachment keeps on the site; anything else (html, svg, js …) could run
+# as active content from the site's origin, so it is downloaded as ``.bin`` instead.
+SAFE_EXTENSIONS = {
+    "pdf", "ofd", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "odt", "ods",
+    "odp", "rtf", "txt", "csv", "zip", "rar", "7z", "jpg", "jpeg", "png", "gif", "bmp", "tif",
+    "tiff", "webp", "mp3", "mp4",
+}  # fmt: skip
+MAX_NAME = 80
 
 
 def site_root(settings: Settings) -> str:
@@ -20,5 +33,30 @@ def item_url(settings: Settings, item: Published) -> str:
     return f"{site_root(settings)}/{item_path(item)}"
 
 
+def attachment_name(position: int, name: str) -> str:
+    """The file name of an item's attachment on the site: safe on disk and in a URL,
+    still recognisable: ``01-方案.pdf``.
+
+    Directory parts, control characters and anything but letters (CJK included),
+    digits, ``.``, ``-`` and ``_`` are dropped or replaced; leading dots go; the
+    position (1-based) keeps names unique within an item and never empty."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.UNICODE).strip("._-")[:MAX_NAME] or "file"
+    ext = ext.lower() if ext.lower() in SAFE_EXTENSIONS else "bin"
+    return f"{position:02d}-{stem}.{ext}"
+
+
+def attachment_path(item: Published, position: int, name: str) -> str:
+    """Attachments live in a folder named like the item's page, beside it."""
+    return f"items/{item.key}/{attachment_name(position, name)}"
+
+
+def attachment_url(settings: Settings, item: Published, position: int, name: str) -> str:
+    return f"{site_root(settings)}/{quote(attachment_path(item, position, name))}"
+
+
 def feed_url(settings: Settings, name: str, fmt: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/feeds/{name}.{fmt}"
+    return f"{settings.public_url.rstrip('/')}/feeds/{quote(name)}.{fmt}"

@@ -1,0 +1,86 @@
+"""Regenerate feeds: read the newest entries, render both formats, replace the files.
+
+Every regeneration of a channel's feeds runs under one lock of its folder, so the
+query and the write of one worker never interleave with another's (see
+:mod:`channels.feed.catalogue` for why that keeps every item in). Files are
+replaced atomically and only when their bytes change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from channels.feed.catalogue import Catalogue, Entry
+from channels.feed.render import FeedInfo, Links, render
+from channels.feed.scopes import Scope
+from pipeline.files import folder_lock, write_if_changed
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed nothing was ever in
+
+
+def in_scope(entry: Entry, scope: Scope) -> bool:
+    if scope.kind == "category":
+        return entry.item.category == scope.value
+    if scope.kind == "agency":
+        return entry.item.agency.code == scope.value
+    return True
+
+
+@dataclass
+class FeedBuilder:
+    catalogue: Catalogue
+    folder: Path
+    length: int
+    title: str
+    tz: ZoneInfo
+    full_text: bool
+    lock_timeout: float
+
+    def path(self, scope: Scope, fmt: str) -> Path:
+        return self.folder / f"{scope.name}.{fmt}"
+
+    def regenerate(
+        self, scopes: list[Scope], links: Links, current: Entry | None = None, exclude: int | None = None
+    ) -> list[Path]:
+        """Rewrite the feeds of ``scopes``; ``current`` is the entry being delivered now
+        (merged in by hand), ``exclude`` an item to leave out. Returns what changed."""
+        changed = []
+        with folder_lock(self.folder, self.lock_timeout):
+            for scope in scopes:
+                entries = self.entries(scope, current, exclude)
+                info = self.info(scope, entries)
+                for fmt, data in render(info, entries, links, self.tz, self.full_text).items():
+                    if write_if_changed(self.path(scope, fmt), data):
+                        changed.append(self.path(scope, fmt))
+        return changed
+
+    def entries(self, scope: Scope, current: Entry | None, exclude: int | None) -> list[Entry]:
+        if current is not None:
+            exclude = current.key[1]
+        entries = self.catalogue.newest(scope, self.length, exclude)
+        if current is not None and in_scope(current, scope):
+            entries = sorted([*entries, current], key=lambda e: e.key, reverse=True)[: self.length]
+        return entries
+
+    def info(self, scope: Scope, entries: list[Entry]) -> FeedInfo:
+        """Title and times of the feed; its ``updated`` is its newest change: the newest
+        revision shown, or a later retraction that took an entry out."""
+        oldest = entries[-1].key if len(entries) >= self.length else None
+        changes = [e.updated for e in entries]
+        retracted = self.catalogue.last_retraction(scope, oldest)
+        if retracted is not None:
+            changes.append(retracted)
+        label = {"all": "", "category": scope.value}.get(scope.kind)
+        if label is None:  # an agency: named as its newest item names it
+            label = entries[0].item.agency.name if entries else scope.value
+        title = f"{self.title} · {label}" if label else self.title
+        return FeedInfo(
+            name=scope.name,
+            title=title,
+            description=f"{title}：最新主动公开的政府信息",
+            author=label if scope.kind == "agency" else self.title,
+            updated=max(changes, default=NEVER),
+        )

@@ -1,0 +1,174 @@
+"""The ``feed`` channel: RSS 2.0 and Atom 1.0 of the newest items, in all, per 主题分类
+and (when the installation serves several agencies) per 发布机构.
+
+Configuration (``[channels.feed]``, see docs/channels/feed.md): ``kind = "feed"``,
+options checked by :class:`~channels.feed.options.FeedOptions`.
+
+A publication regenerates every feed the item is in (and, for a new revision, the
+feeds its previous revision was in, should its category have changed); a retraction
+regenerates them without it. Feeds are read from the database, not patched, so a
+redelivered task writes the same bytes again: idempotent by construction. Each entry
+is keyed by a ``tag:`` URI of the item's 索引号, the same across revisions.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from channels.base import Channel, DeliveryContext, Health, Ref
+from channels.feed import scopes
+from channels.feed.builder import FeedBuilder
+from channels.feed.catalogue import Catalogue, Entry
+from channels.feed.options import parse_options
+from channels.feed.render import FORMATS, Enclosure, Links
+from channels.feed.scopes import Scope
+from channels.feed.served import Served, ServedFiles
+from channels.feed.websub import ping
+from pipeline.errors import PermanentError
+from pipeline.files import write_if_changed
+from pipeline.model import Published
+from pipeline.urls import attachment_url, feed_url, item_url, site_root
+
+
+class FeedChannel(Channel):
+    kind = "feed"
+
+    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
+        super().__init__(name, options, services)
+        self.opts = parse_options(name, options)
+        self.settings = services.settings
+        self.folder = self.opts.folder(self.settings.data_dir)
+        self.catalogue = Catalogue(services.engine, name)
+        self.builder = FeedBuilder(
+            catalogue=self.catalogue,
+            folder=self.folder,
+            length=self.opts.entries,
+            title=self.opts.title or self.settings.site_name,
+            tz=ZoneInfo(self.settings.timezone),
+            full_text=self.opts.full_text,
+            lock_timeout=self.opts.lock_timeout_seconds,
+        )
+        self.files = ServedFiles()
+        self.authority = self.opts.tag_authority or urlsplit(self.settings.public_url).hostname or "localhost"
+
+    # -- the channel contract -----------------------------------------------------
+    def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
+        return self._show(item, None)
+
+    def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
+        return self._show(item, previous)
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        if previous is None:
+            return None
+        key = self.catalogue.item_key(item.index_no)
+        touched = self._with_previous(self.scopes_of(item), previous)
+        self.builder.regenerate(touched, self.links, exclude=key[1] if key else None)
+        self._announce(touched)
+        return {"entry_id": self.entry_id(item), "removed_from": [s.name for s in touched]}
+
+    def health(self) -> Health:
+        try:
+            write_if_changed(self.folder / ".health", b"ok")
+        except OSError as exc:
+            return Health(False, f"cannot write {self.folder}: {exc}")
+        return Health(True, f"feeds in {self.folder}")
+
+    def _show(self, item: Published, previous: Ref | None) -> Ref:
+        key = self.catalogue.item_key(item.index_no)
+        if key is None:
+            raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
+        current = Entry(item=item, published=key[0], updated=item.accepted_at, key=key)
+        shown_in = self.scopes_of(item)
+        touched = self._with_previous(shown_in, previous)
+        self.builder.regenerate(touched, self.links, current=current)
+        self._announce(touched)
+        return {
+            "entry_id": self.entry_id(item),
+            "url": item_url(self.settings, item),
+            "feeds": [s.name for s in shown_in],
+        }
+
+    # -- which feeds ----------------------------------------------------------------
+    def per_agency(self) -> bool:
+        mode = self.opts.agency_feeds
+        return mode == "always" or (mode == "auto" and self.catalogue.several_agencies())
+
+    def scopes_of(self, item: Published) -> list[Scope]:
+        return scopes.of_item(item.category, item.agency.code, self.per_agency())
+
+    def _with_previous(self, found: list[Scope], previous: Ref | None) -> list[Scope]:
+        """Also the feeds the previous revision was in (it may have had another category)."""
+        names = (previous or {}).get("feeds") or []
+        earlier = [scopes.parse(n, self.settings.taxonomy) for n in names]
+        return list(dict.fromkeys([*found, *(s for s in earlier if s is not None)]))
+
+    def all_scopes(self) -> list[Scope]:
+        """Every feed there is: all, each category of the taxonomy, each agency."""
+        found = [scopes.ALL, *(Scope("category", c) for c in self.settings.taxonomy)]
+        if self.per_agency():
+            found += [Scope("agency", code) for code in self.catalogue.agencies()]
+        return found
+
+    def rebuild(self) -> list[str]:
+        """Regenerate every feed (after changing options such as ``entries``)."""
+        every = self.all_scopes()
+        self.builder.regenerate(every, self.links)
+        return [s.name for s in every]
+
+    # -- addresses --------------------------------------------------------------------
+    def entry_id(self, item: Published) -> str:
+        """``tag:example.gov.cn,2017:113703030000000000/2017-00001``: never changes."""
+        year = item.index_no.rsplit("/", 1)[-1][:4]
+        return f"tag:{self.authority},{self.opts.tag_date or year}:{item.index_no}"
+
+    @cached_property
+    def links(self) -> Links:
+        settings = self.settings
+
+        def enclosures(entry: Entry) -> list[Enclosure]:
+            item = entry.item
+            return [
+                Enclosure(attachment_url(settings, item, n, a.name), a.size, a.media_type)
+                for n, a in enumerate(item.attachments, start=1)
+            ]
+
+        return Links(
+            site=site_root(settings) + "/",
+            feed=lambda name, fmt: feed_url(settings, name, fmt),
+            entry_id=lambda entry: self.entry_id(entry.item),
+            page=lambda entry: item_url(settings, entry.item),
+            enclosures=enclosures,
+            hub=self.opts.websub_hub,
+        )
+
+    # -- WebSub -------------------------------------------------------------------------
+    @cached_property
+    def http(self) -> httpx.Client:
+        return httpx.Client(timeout=self.opts.timeout_seconds, headers={"user-agent": "govpub-feed"})
+
+    def _announce(self, touched: list[Scope]) -> None:
+        if self.opts.websub_hub:
+            topics = [feed_url(self.settings, s.name, fmt) for s in touched for fmt in FORMATS]
+            ping(self.http, self.opts.websub_hub, topics)
+
+    # -- serving ------------------------------------------------------------------------
+    def served(self, name: str, fmt: str) -> Served | None:
+        """A feed file for ``govpub serve``; a feed nobody has written yet (an empty
+        category, a fresh installation) is generated on first request."""
+        scope = scopes.parse(name, self.settings.taxonomy)
+        if scope is None or fmt not in FORMATS:
+            return None
+        path = self.builder.path(scope, fmt)
+        found = self.files.read(path)
+        if found is not None:
+            return found
+        if scope.kind == "agency" and not (self.per_agency() and self.catalogue.agency_exists(scope.value)):
+            return None
+        self.builder.regenerate([scope], self.links)
+        return self.files.read(path)

@@ -1,0 +1,166 @@
+"""One feed as RSS 2.0 and Atom 1.0 bytes, with feedgen.
+
+The output depends only on what it is given (no clock): regenerating an unchanged
+feed gives the same bytes, so its file, ETag and Last-Modified stay as they were.
+Titles are text (feedgen escapes them for XML); a summary is text too, but RSS
+readers render a description as HTML, so it goes out HTML-escaped (``type="html"``)
+and reads exactly as written; the body is the item's sanitised HTML (Atom
+``type="html"``, RSS ``content:encoded``).
+Characters XML cannot carry are dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from channels.feed.catalogue import Entry
+from pipeline import __version__
+
+ATOM = "http://www.w3.org/2005/Atom"
+DC = "http://purl.org/dc/elements/1.1/"
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+FORMATS = ("rss", "atom")
+
+
+def xml_text(text: str) -> str:
+    return NOT_XML.sub("", text)
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    url: str
+    length: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Links:
+    """Addresses the renderer needs, computed by the channel from the settings."""
+
+    site: str  # the website (every feed's alternate link)
+    feed: Callable[[str, str], str]  # (feed name, format) → the feed's own URL
+    entry_id: Callable[[Entry], str]
+    page: Callable[[Entry], str]
+    enclosures: Callable[[Entry], list[Enclosure]]
+    hub: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    name: str
+    title: str
+    description: str
+    author: str
+    updated: datetime
+
+
+def render(
+    info: FeedInfo, entries: list[Entry], links: Links, tz: ZoneInfo, full_text: bool
+) -> dict[str, bytes]:
+    """``{"rss": …, "atom": …}`` for ``entries`` (newest first)."""
+    gen = FeedGenerator()
+    gen.register_extension("govpub", _FeedExtras, _EntryExtras)
+    gen.id(links.feed(info.name, "atom"))
+    gen.title(xml_text(info.title))
+    gen.description(xml_text(info.description))
+    gen.author(name=xml_text(info.author))
+    gen.language("zh-CN")
+    gen.generator("govpub", version=__version__)
+    gen.updated(_local(info.updated, tz))
+    gen.govpub.hub = links.hub
+    for entry in entries:
+        _add(gen, entry, links, tz, full_text)
+    out = {}
+    for fmt in FORMATS:
+        own = [{"href": links.feed(info.name, fmt), "rel": "self", "type": f"application/{fmt}+xml"}]
+        if links.hub:
+            own.append({"href": links.hub, "rel": "hub"})
+        # feedgen takes the last link as RSS's <link>: the website
+        gen.link([*own, {"href": links.site, "rel": "alternate"}], replace=True)
+        out[fmt] = gen.rss_str(pretty=True) if fmt == "rss" else gen.atom_str(pretty=True)
+    return out
+
+
+def _add(gen: FeedGenerator, entry: Entry, links: Links, tz: ZoneInfo, full_text: bool) -> None:
+    item = entry.item
+    node = gen.add_entry(order="append")
+    entry_id = links.entry_id(entry)
+    node.id(entry_id)
+    node.guid(entry_id, permalink=False)
+    node.title(xml_text(item.title))
+    node.link(href=links.page(entry), rel="alternate")
+    node.published(_local(entry.published, tz))
+    node.updated(_local(entry.updated, tz))
+    node.author(name=xml_text(item.agency.name))
+    if item.summary:  # text, carried as escaped HTML: RSS readers render a description as HTML
+        node.summary(html.escape(xml_text(item.summary), quote=False), type="html")
+    if full_text and item.body_html:
+        node.content(xml_text(item.body_html), type="html")
+    terms = dict.fromkeys(t for t in (item.category, item.subcategory, item.genre, *item.keywords) if t)
+    if terms:
+        node.category([{"term": xml_text(term)} for term in terms])
+    node.govpub.creator = xml_text(item.agency.name)
+    node.govpub.enclosures = links.enclosures(entry)
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """China time, to the second: ``2017-04-10T09:10:00+08:00``."""
+    return moment.astimezone(tz).replace(microsecond=0)
+
+
+class _FeedExtras(BaseExtension):
+    """RSS has no hub link of its own: WebSub discovery uses ``atom:link rel="hub"``."""
+
+    def __init__(self) -> None:
+        self.hub: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": DC}
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        if self.hub:
+            etree.SubElement(feed[0], f"{{{ATOM}}}link", href=self.hub, rel="hub")
+        return feed
+
+
+class _EntryExtras(BaseEntryExtension):
+    """The agency as ``dc:creator`` in RSS (whose ``author`` must be an e-mail address),
+    and enclosures: every attachment in Atom, the first in RSS (one per item there)."""
+
+    def __init__(self) -> None:
+        self.creator = ""
+        self.enclosures: list[Enclosure] = []
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        if self.creator:
+            etree.SubElement(item, f"{{{DC}}}creator").text = self.creator
+        for enclosure in self.enclosures[:1]:
+            etree.SubElement(
+                item,
+                "enclosure",
+                url=enclosure.url,
+                length=str(enclosure.length),
+                type=enclosure.media_type,
+            )
+        return item
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        for enclosure in self.enclosures:
+            etree.SubElement(
+                entry,
+                "link",
+                rel="enclosure",
+                href=enclosure.url,
+                length=str(enclosure.length),
+                type=enclosure.media_type,
+            )
+        return entry
