@@ -42,37 +42,33 @@ class FeedBuilder:
     def path(self, scope: Scope, fmt: str) -> Path:
         return self.folder / f"{scope.name}.{fmt}"
 
-    def regenerate(
-        self, scopes: list[Scope], links: Links, current: Entry | None = None, exclude: int | None = None
-    ) -> list[Path]:
+    def regenerate(self, scopes: list[Scope], links: Links, current: Entry | None = None) -> list[Path]:
         """Rewrite the feeds of ``scopes``; ``current`` is the entry being delivered now
-        (merged in by hand), ``exclude`` an item to leave out. Returns what changed."""
+        (its delivery is not marked delivered yet: merged in by hand). Returns what changed."""
         changed = []
         with folder_lock(self.folder, self.lock_timeout):
             for scope in scopes:
-                entries = self.entries(scope, current, exclude)
-                info = self.info(scope, entries)
+                entries, updated = self.entries(scope, current)
+                info = self.info(scope, entries, updated)
                 for fmt, data in render(info, entries, links, self.tz, self.full_text).items():
                     if write_if_changed(self.path(scope, fmt), data):
                         changed.append(self.path(scope, fmt))
         return changed
 
-    def entries(self, scope: Scope, current: Entry | None, exclude: int | None) -> list[Entry]:
-        if current is not None:
-            exclude = current.key[1]
-        entries = self.catalogue.newest(scope, self.length, exclude)
+    def entries(self, scope: Scope, current: Entry | None) -> tuple[list[Entry], datetime]:
+        """The feed's entries, and its newest change: the newest revision shown, or a
+        later retraction that took an entry out (of an item newer than the oldest one
+        shown; any, when the feed is not full)."""
+        window = self.catalogue.newest(scope, self.length, exclude=current.key[1] if current else None)
+        entries = window.entries
         if current is not None and in_scope(current, scope):
             entries = sorted([*entries, current], key=lambda e: e.key, reverse=True)[: self.length]
-        return entries
-
-    def info(self, scope: Scope, entries: list[Entry]) -> FeedInfo:
-        """Title and times of the feed; its ``updated`` is its newest change: the newest
-        revision shown, or a later retraction that took an entry out."""
         oldest = entries[-1].key if len(entries) >= self.length else None
         changes = [e.updated for e in entries]
-        retracted = self.catalogue.last_retraction(scope, oldest)
-        if retracted is not None:
-            changes.append(retracted)
+        changes += [when for key, when in window.retractions if oldest is None or key > oldest]
+        return entries, max(changes, default=NEVER)
+
+    def info(self, scope: Scope, entries: list[Entry], updated: datetime) -> FeedInfo:
         label = {"all": "", "category": scope.value}.get(scope.kind)
         if label is None:  # an agency: named as its newest item names it
             label = entries[0].item.agency.name if entries else scope.value
@@ -82,5 +78,5 @@ class FeedBuilder:
             title=title,
             description=f"{title}：最新主动公开的政府信息",
             author=label if scope.kind == "agency" else self.title,
-            updated=max(changes, default=NEVER),
+            updated=updated,
         )

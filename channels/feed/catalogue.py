@@ -3,15 +3,20 @@
 An item is in a feed channel's feeds when a publish delivery of the channel is
 delivered (or is being sent: see below) and the item is not retracted; the entry
 shows the newest such revision. Items are ordered newest first by their first
-acceptance (``items.created_at``, then ``pk``), walked backwards along an index
-and cut at the feed's length, so the cost follows the number of entries, not
-the number of items ever published.
+acceptance (``items.created_at``, then ``pk``).
+
+The read walks the items backwards along that index in windows (twice the feed's
+length, then doubling up to 2,000), looks up the deliveries and revisions of just those items
+by key, and stops as soon as the feed is full: its cost follows the number of
+entries (divided by the share of items a category or agency holds), never the
+number of items ever published. Each query touches one table or joins on a primary
+key, so no plan can turn quadratic, even before the planner has statistics.
 
 Two refinements keep concurrent regenerations consistent (each runs under the
-feeds folder lock, see :mod:`channels.feed.channel`):
+feeds folder lock, see :mod:`channels.feed.builder`):
 
-- the item being delivered is left out of the query and merged in by the caller:
-  its own delivery is only marked delivered after the channel returns;
+- the item being delivered is left out and merged in by the caller: its own
+  delivery is only marked delivered after the channel returns;
 - publications that another worker is sending count as live: that worker will
   regenerate after us (it waits for the lock), and until then our file already
   holds its item, so whichever regeneration writes last, no item goes missing.
@@ -19,13 +24,11 @@ feeds folder lock, see :mod:`channels.feed.channel`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from channels.feed.scopes import Scope
 from pipeline import db
@@ -35,6 +38,7 @@ D, R, ITEMS = db.deliveries, db.revisions, db.items
 LIVE_STATES = ("delivered", "sending")
 
 SortKey = tuple[datetime, int]  # (first acceptance, item pk): newest first
+MAX_WINDOW = 2000  # items looked up at once (their keys go into IN lists)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,22 @@ class Entry:
     key: SortKey
 
 
+@dataclass
+class Window:
+    """The newest entries of a feed, and the retractions met on the way (items of the
+    feed that were taken out, with where they sorted and when they went)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    retractions: list[tuple[SortKey, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    revision_pk: int
+    category: str
+    accepted_at: datetime
+
+
 class Catalogue:
     """Queries of one feed channel's entries."""
 
@@ -54,76 +74,61 @@ class Catalogue:
         self.engine = engine
         self.channel = channel
 
-    def _publication(self, table: Any) -> ColumnElement[bool]:
-        return and_(table.c.channel == self.channel, table.c.action == "publish")
-
-    def newest(self, scope: Scope, limit: int, exclude: int | None = None) -> list[Entry]:
+    def newest(self, scope: Scope, limit: int, exclude: int | None = None) -> Window:
         """The newest ``limit`` live entries of the scope, without item ``exclude``."""
-        newer = aliased(D)
-        superseded = exists(
-            select(newer.c.id).where(
-                newer.c.item_pk == D.c.item_pk,
-                self._publication(newer),
-                newer.c.state.in_(LIVE_STATES),
-                newer.c.revision > D.c.revision,
-            )
-        )
-        query = (
-            select(ITEMS.c.pk, ITEMS.c.created_at, R.c.accepted_at, R.c.document)
-            .select_from(ITEMS.join(D, D.c.item_pk == ITEMS.c.pk).join(R, R.c.pk == D.c.revision_pk))
+        found = Window()
+        after: SortKey | None = None
+        size = max(2 * limit, 64)
+        with self.engine.connect() as conn:
+            while len(found.entries) < limit:
+                heads = conn.execute(_heads(scope, after, size)).all()
+                shown = self._shown(conn, [h.pk for h in heads if h.pk != exclude])
+                chosen: list[tuple[SortKey, _Shown]] = []
+                for head in heads:
+                    live = shown.get(head.pk)
+                    if live is None or (scope.kind == "category" and live.category != scope.value):
+                        continue
+                    key = (head.created_at, head.pk)
+                    if head.retracted_at is not None:
+                        found.retractions.append((key, head.retracted_at))
+                    elif len(chosen) + len(found.entries) < limit:
+                        chosen.append((key, live))
+                found.entries += _entries(conn, chosen)
+                if len(heads) < size:
+                    break
+                after = (heads[-1].created_at, heads[-1].pk)
+                size = min(2 * size, MAX_WINDOW)
+        return found
+
+    def _shown(self, conn: Connection, item_pks: list[int]) -> dict[int, _Shown]:
+        """The newest live revision of each item on this channel, if any."""
+        if not item_pks:
+            return {}
+        rows = conn.execute(
+            select(D.c.item_pk, D.c.revision, D.c.revision_pk, R.c.category, R.c.accepted_at)
+            .join(R, R.c.pk == D.c.revision_pk)
             .where(
-                self._publication(D),
+                D.c.item_pk.in_(item_pks),
+                D.c.channel == self.channel,
+                D.c.action == "publish",
                 D.c.state.in_(LIVE_STATES),
-                ITEMS.c.retracted_at.is_(None),
-                ~superseded,
-                *_in_scope(scope),
             )
-            .order_by(ITEMS.c.created_at.desc(), ITEMS.c.pk.desc())
-            .limit(limit)
-        )
-        if exclude is not None:
-            query = query.where(ITEMS.c.pk != exclude)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            Entry(
-                item=Published.model_validate(row.document),
-                published=row.created_at,
-                updated=row.accepted_at,
-                key=(row.created_at, row.pk),
-            )
-            for row in rows
-        ]
+        ).all()
+        newest: dict[int, Any] = {}
+        for row in rows:
+            if row.item_pk not in newest or row.revision > newest[row.item_pk].revision:
+                newest[row.item_pk] = row
+        return {pk: _Shown(row.revision_pk, row.category, row.accepted_at) for pk, row in newest.items()}
 
-    def last_retraction(self, scope: Scope, oldest: SortKey | None) -> datetime | None:
-        """When an item that was in this feed was last retracted: a retraction changes
-        the feed (its entry goes) when the item sorts after the ``oldest`` entry shown
-        (None: the feed is not full, so any retraction changed it)."""
-        was_shown = exists(
-            select(D.c.id)
-            .select_from(D.join(R, R.c.pk == D.c.revision_pk))
-            .where(
-                D.c.item_pk == ITEMS.c.pk, self._publication(D), D.c.state.in_(LIVE_STATES), *_in_scope(scope)
-            )
-        )
-        # Driven by the retractions (few, indexed), never by the revisions of a category.
-        query = select(func.max(ITEMS.c.retracted_at)).where(ITEMS.c.retracted_at.is_not(None), was_shown)
-        if oldest is not None:
-            created, pk = oldest
-            query = query.where(
-                or_(ITEMS.c.created_at > created, and_(ITEMS.c.created_at == created, ITEMS.c.pk > pk))
-            )
-        with self.engine.connect() as conn:
-            value: datetime | None = conn.execute(query).scalar_one_or_none()
-        return value
-
-    def item_key(self, index_no: str) -> SortKey | None:
-        """Where the item sorts (None if the pipeline never stored it)."""
+    def item_key(self, index_no: str) -> tuple[SortKey, bool] | None:
+        """Where the item sorts and whether it is retracted (None if never stored)."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(ITEMS.c.created_at, ITEMS.c.pk).where(ITEMS.c.index_no == index_no)
+                select(ITEMS.c.created_at, ITEMS.c.pk, ITEMS.c.retracted_at).where(
+                    ITEMS.c.index_no == index_no
+                )
             ).first()
-        return (row.created_at, row.pk) if row else None
+        return ((row.created_at, row.pk), row.retracted_at is not None) if row else None
 
     def several_agencies(self) -> bool:
         """Whether items of more than one agency exist (two probes of the agency index)."""
@@ -147,9 +152,33 @@ class Catalogue:
             return list(conn.execute(query).scalars())
 
 
-def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    if scope.kind == "category":
-        return [R.c.category == scope.value]
+def _heads(scope: Scope, after: SortKey | None, size: int) -> Any:
+    """The next ``size`` items, newest first, from one index of the items table."""
+    query = select(ITEMS.c.pk, ITEMS.c.created_at, ITEMS.c.retracted_at)
     if scope.kind == "agency":
-        return [ITEMS.c.agency_code == scope.value]
-    return []
+        query = query.where(ITEMS.c.agency_code == scope.value)
+    if after is not None:
+        query = query.where(tuple_(ITEMS.c.created_at, ITEMS.c.pk) < tuple_(*after))
+    return query.order_by(ITEMS.c.created_at.desc(), ITEMS.c.pk.desc()).limit(size)
+
+
+def _entries(conn: Connection, chosen: list[tuple[SortKey, _Shown]]) -> list[Entry]:
+    """The documents of the chosen revisions, only those (each up to a body's size)."""
+    if not chosen:
+        return []
+    documents = dict(
+        conn.execute(
+            select(R.c.pk, R.c.document).where(R.c.pk.in_([shown.revision_pk for _, shown in chosen]))
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        Entry(
+            item=Published.model_validate(documents[shown.revision_pk]),
+            published=key[0],
+            updated=shown.accepted_at,
+            key=key,
+        )
+        for key, shown in chosen
+    ]

@@ -66,9 +66,8 @@ class FeedChannel(Channel):
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
         if previous is None:
             return None
-        key = self.catalogue.item_key(item.index_no)
         touched = self._with_previous(self.scopes_of(item), previous)
-        self.builder.regenerate(touched, self.links, exclude=key[1] if key else None)
+        self.builder.regenerate(touched, self.links)  # the item is retracted: it is left out
         self._announce(touched)
         return {"entry_id": self.entry_id(item), "removed_from": [s.name for s in touched]}
 
@@ -80,10 +79,12 @@ class FeedChannel(Channel):
         return Health(True, f"feeds in {self.folder}")
 
     def _show(self, item: Published, previous: Ref | None) -> Ref:
-        key = self.catalogue.item_key(item.index_no)
-        if key is None:
+        found = self.catalogue.item_key(item.index_no)
+        if found is None:
             raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
-        current = Entry(item=item, published=key[0], updated=item.accepted_at, key=key)
+        key, retracted = found
+        # retracted while this publication was under way: its retraction follows, show nothing
+        current = None if retracted else Entry(item=item, published=key[0], updated=item.accepted_at, key=key)
         shown_in = self.scopes_of(item)
         touched = self._with_previous(shown_in, previous)
         self.builder.regenerate(touched, self.links, current=current)

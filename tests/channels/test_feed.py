@@ -349,3 +349,18 @@ def test_feeds_build_command_regenerates_every_feed(
     assert result.exit_code == 0, result.output
     assert "5 feeds regenerated" in result.output  # all and the four default categories
     assert [e.title for e in feeds.parsed("all", "rss").entries] == ["测试公开信息 1"]
+
+
+def test_an_item_retracted_while_its_publication_runs_is_not_shown(feeds: Feeds, services: Services) -> None:
+    from channels.base import DeliveryContext
+    from pipeline.model import ItemIn
+
+    channel = services.channel("feed")
+    accepted = services.store.accept(ItemIn.model_validate({**make_item(1), "source": "test"}), {})
+    item = stored_item(services, accepted.index_no)
+    services.store.retract("test", "t-1", "撤回")  # before the worker got to it
+    ref = channel.publish(
+        item, DeliveryContext(delivery_id=1, attempt=1, channel="feed", now=item.accepted_at)
+    )
+    assert ref["entry_id"].endswith(accepted.index_no)
+    assert feeds.parsed("all", "atom").entries == []
