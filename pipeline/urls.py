@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from urllib.parse import quote
@@ -18,6 +19,15 @@ SAFE_EXTENSIONS = {
     "tiff", "webp", "mp3", "mp4",
 }  # fmt: skip
 MAX_NAME = 80
+
+
+def segment(name: str) -> str:
+    """A path segment for a taxonomy entry (category page folders, category feed names):
+    the name itself when it is plain letters and digits, else a hash, so that no name
+    can climb out of its folder."""
+    if re.fullmatch(r"[^\W_][\w-]{0,63}", name):
+        return name
+    return "x" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def site_root(settings: Settings) -> str:

@@ -8,19 +8,13 @@ replaced by a hash, so no name can climb out of the feeds folder.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.urls import segment
+
 AGENCY_CODE = re.compile(r"[0-9A-Za-z]{6,32}")
-
-
-def segment(name: str) -> str:
-    """A file-name-safe form of a taxonomy entry: the name itself when it is plain."""
-    if re.fullmatch(r"[^\W_][\w-]{0,63}", name):
-        return name
-    return "x" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

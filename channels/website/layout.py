@@ -19,20 +19,12 @@ out of the folder.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from pipeline.model import Published
-
-
-def segment(name: str) -> str:
-    """A folder name for a taxonomy entry: the name itself when it is plain."""
-    if re.fullmatch(r"[^\W_][\w-]{0,63}", name):
-        return name
-    return "x" + hashlib.sha256(name.encode()).hexdigest()[:12]
+from pipeline.urls import segment
 
 
 def item_page(key: str) -> str:

@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo
 from channels.base import DeliveryContext, Health, Ref
 from channels.website import catalogue, layout, pages, paging
 from channels.website.catalogue import Catalogue, Entry
-from channels.website.files import remove, safe_name, site_lock, write_if_changed
+from channels.website.files import remove
 from channels.website.layout import IndexSpec
 from channels.website.options import StaticOptions
 from pipeline.errors import PermanentError
+from pipeline.files import folder_lock, write_if_changed
 from pipeline.model import Published
-from pipeline.urls import feed_url, item_path, item_url, site_root
+from pipeline.urls import attachment_name, feed_url, item_path, item_url, site_root
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -117,7 +118,7 @@ class StaticSite:
         """Copy each attachment next to the page under a safe name; drop stale ones."""
         links = []
         for position, att in enumerate(item.attachments, start=1):
-            file_name = safe_name(position, att.name)
+            file_name = attachment_name(position, att.name)
             path = layout.attachment_path(item.key, file_name)
             try:
                 data = ctx.blob(att.sha256)
@@ -138,7 +139,7 @@ class StaticSite:
 
     # -- listings --------------------------------------------------------------------
     def _reindex(self, item_pk: int, old: Entry | None, new: Entry | None) -> None:
-        with site_lock(self.folder, self.lock_timeout):
+        with folder_lock(self.folder, self.lock_timeout):
             cat = Catalogue(self.services.engine, self.name, item_pk, self._sending_ok(item_pk))
             self._ensure_skeleton(cat)
             for year in sorted({e.generated_on.year for e in (old, new) if e}):
@@ -287,7 +288,7 @@ class StaticSite:
     def rebuild(self) -> None:
         """Every listing, search index and sitemap from the database (item pages stay as
         they are): a repair after a lost or hand-edited folder."""
-        with site_lock(self.folder, self.lock_timeout):
+        with folder_lock(self.folder, self.lock_timeout):
             cat = Catalogue(self.services.engine, self.name, 0, self._sending_ok(0))
             self._skeleton_done = False
             self._ensure_skeleton(cat)
