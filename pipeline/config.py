@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -26,6 +26,8 @@ from pydantic_settings import (
 )
 
 from pipeline.errors import ConfigError
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 SUBCLASSES = [
     "综合性业务",
@@ -67,6 +69,17 @@ class ConsoleSettings(BaseModel):
     poll_seconds: float = Field(
         default=5.0, ge=1, description="how often console pages refresh their live parts"
     )
+
+
+def channel_options(model: type[OptionsT], name: str, options: dict[str, Any]) -> OptionsT:
+    """A channel's options validated by its pydantic model, or a ConfigError that names
+    the key (``channels.NAME.options.KEY``), the value and what would be valid."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(["channels", name, "options", *(str(p) for p in first["loc"])])
+        raise ConfigError(key, first.get("input"), first["msg"]) from exc
 
 
 def default_channels() -> dict[str, ChannelConfig]:

@@ -23,11 +23,7 @@ TYPES = {
 
 def feed_channel(services: Any) -> Any:
     """The enabled feed channel (the one named feed first), or None."""
-    enabled = services.settings.enabled_channels()
-    for name in sorted(enabled, key=lambda n: n != "feed"):
-        if enabled[name].kind == "feed":
-            return services.channel(name)
-    return None
+    return next(services.channels_of_kind("feed"), None)
 
 
 def not_modified(request: Request, etag: str, modified: Any) -> bool:

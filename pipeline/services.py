@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -46,6 +46,14 @@ class Services:
             cfg = self.settings.channels[name]
             self._channels[name] = channel_class(cfg.kind)(name, cfg.options, self)
         return self._channels[name]
+
+    def channels_of_kind(self, kind: str) -> Iterator[Channel]:
+        """The enabled channels of one kind, the one named like the kind first (each
+        created only when the caller gets to it)."""
+        enabled = self.settings.enabled_channels()
+        for name in sorted(enabled, key=lambda n: n != kind):
+            if enabled[name].kind == kind:
+                yield self.channel(name)
 
     def wanted_channels(self, requested: list[str] | None) -> dict[str, bool]:
         """Every enabled channel, and whether this item asked for it. A request may

@@ -30,13 +30,8 @@ TYPES = {
 
 def site_channel(services: Any) -> Any:
     """The enabled website channel that renders a folder (the one named website first)."""
-    enabled = services.settings.enabled_channels()
-    for name in sorted(enabled, key=lambda n: n != "website"):
-        if enabled[name].kind == "website":
-            channel = services.channel(name)
-            if getattr(channel, "site_dir", None) is not None:
-                return channel
-    return None
+    folders = (c for c in services.channels_of_kind("website") if getattr(c, "site_dir", None) is not None)
+    return next(folders, None)
 
 
 def resolve(folder: Path, path: str) -> tuple[Path, str] | None:

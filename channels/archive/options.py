@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from channels.archive.periods import Schedule
-from pipeline.errors import ConfigError
+from pipeline.config import channel_options
 
 
 class _Options(BaseModel):
@@ -65,9 +65,4 @@ class ArchiveOptions(_Options):
 
 def parse_options(name: str, options: dict[str, Any]) -> ArchiveOptions:
     """Validate, or stop start-up naming the key, the value and what would be valid."""
-    try:
-        return ArchiveOptions.model_validate(options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(["channels", name, "options", *(str(p) for p in first["loc"])])
-        raise ConfigError(key, first.get("input"), first["msg"]) from exc
+    return channel_options(ArchiveOptions, name, options)

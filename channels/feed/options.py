@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import ConfigError
+from pipeline.config import channel_options
 
 
 class FeedOptions(BaseModel):
@@ -36,10 +36,4 @@ class FeedOptions(BaseModel):
 
 
 def parse_options(name: str, options: dict[str, Any]) -> FeedOptions:
-    """Validate, or stop start-up naming the key, the value and what would be valid."""
-    try:
-        return FeedOptions.model_validate(options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(["channels", name, "options", *(str(p) for p in first["loc"])])
-        raise ConfigError(key, first.get("input"), first["msg"]) from exc
+    return channel_options(FeedOptions, name, options)

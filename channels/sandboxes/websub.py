@@ -21,6 +21,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from channels.sandboxes import in_background, until_interrupted
+
 
 class Handler(BaseHTTPRequestHandler):
     server: HubServer
@@ -100,14 +102,9 @@ class HubServer(ThreadingHTTPServer):
 def start(host: str = "127.0.0.1", port: int = 0, fetch: bool = True) -> HubServer:
     """A hub serving in a background thread (tests); ``shutdown()`` ends it."""
     server = HubServer(host, port, fetch)
-    threading.Thread(target=server.serve_forever, name="websub-sandbox", daemon=True).start()
-    return server
+    return in_background(server, "websub-sandbox")
 
 
 def serve(host: str, port: int, fetch: bool) -> None:
     """``govpub sandbox websub``: serve until interrupted."""
-    server = HubServer(host, port, fetch)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    until_interrupted(HubServer(host, port, fetch))

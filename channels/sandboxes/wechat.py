@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -31,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from channels.sandboxes import in_background, until_interrupted
 from channels.sandboxes.wechat_account import Account, ApiError, Config
 
 JSON_API = {
@@ -263,14 +263,9 @@ class SandboxServer(ThreadingHTTPServer):
 def start(host: str = "127.0.0.1", port: int = 0, config: Config | None = None) -> SandboxServer:
     """A sandbox serving in a background thread (tests, the demo); ``shutdown()`` ends it."""
     server = SandboxServer(host, port, config)
-    threading.Thread(target=server.serve_forever, name="wechat-sandbox", daemon=True).start()
-    return server
+    return in_background(server, "wechat-sandbox")
 
 
 def serve(host: str, port: int, config: Config) -> None:
     """``govpub sandbox wechat``: serve until interrupted."""
-    server = SandboxServer(host, port, config)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    until_interrupted(SandboxServer(host, port, config))

@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from pipeline.config import channel_options
 from pipeline.errors import ConfigError
 
 # CMS field ← item field (a dotted path into the item as JSON, or one of the computed
@@ -100,9 +101,4 @@ def parse_options(channel: str, options: dict[str, Any]) -> StaticOptions | Http
         model = HttpOptions
     else:
         raise ConfigError(f"channels.{channel}.options.adapter", adapter, '"static" or "http"')
-    try:
-        return model.model_validate(options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"channels.{channel}.options.{key}", first.get("input"), first["msg"]) from exc
+    return channel_options(model, channel, options)

@@ -13,8 +13,9 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.config import channel_options
 from pipeline.errors import ConfigError
 
 DEFAULT_API = "https://api.weixin.qq.com/cgi-bin/"
@@ -91,12 +92,7 @@ def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
             "never put the AppSecret in configuration: set secret_env (an environment variable) "
             "or secret_file",
         )
-    try:
-        options = WeChatOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = f"channels.{name}.options." + ".".join(str(p) for p in first["loc"])
-        raise ConfigError(key, first.get("input"), first["msg"]) from exc
+    options = channel_options(WeChatOptions, name, raw)
     for key in ("secret_file", "default_cover", "cover_font"):
         path = getattr(options, key)
         if path is not None and not path.is_file():
