@@ -42,18 +42,15 @@ class FeedBuilder:
     def path(self, scope: Scope, fmt: str) -> Path:
         return self.folder / f"{scope.name}.{fmt}"
 
-    def regenerate(self, scopes: list[Scope], links: Links, current: Entry | None = None) -> list[Path]:
+    def regenerate(self, scopes: list[Scope], links: Links, current: Entry | None = None) -> None:
         """Rewrite the feeds of ``scopes``; ``current`` is the entry being delivered now
-        (its delivery is not marked delivered yet: merged in by hand). Returns what changed."""
-        changed = []
+        (its delivery is not marked delivered yet: merged in by hand)."""
         with folder_lock(self.folder, self.lock_timeout):
             for scope in scopes:
                 entries, updated = self.entries(scope, current)
                 info = self.info(scope, entries, updated)
                 for fmt, data in render(info, entries, links, self.tz, self.full_text).items():
-                    if write_if_changed(self.path(scope, fmt), data):
-                        changed.append(self.path(scope, fmt))
-        return changed
+                    write_if_changed(self.path(scope, fmt), data)
 
     def entries(self, scope: Scope, current: Entry | None) -> tuple[list[Entry], datetime]:
         """The feed's entries, and its newest change: the newest revision shown, or a

@@ -6,10 +6,10 @@ shows the newest such revision. Items are ordered newest first by their first
 acceptance (``items.created_at``, then ``pk``).
 
 The read walks the items backwards along that index in windows (twice the feed's
-length, then doubling up to 2,000), looks up the deliveries and revisions of just those items
-by key, and stops as soon as the feed is full: its cost follows the number of
-entries (divided by the share of items a category or agency holds), never the
-number of items ever published. Each query touches one table or joins on a primary
+length, then doubling up to 2,000), looks up the deliveries and revisions of just
+those items by key, and stops as soon as the feed is full: its cost follows the
+number of entries (divided by the share of items a category or agency holds), never
+the number of items ever published. Each query touches one table or joins on a primary
 key, so no plan can turn quadratic, even before the planner has statistics.
 
 Two refinements keep concurrent regenerations consistent (each runs under the
