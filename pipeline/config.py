@@ -83,8 +83,9 @@ def channel_options(model: type[OptionsT], name: str, options: dict[str, Any]) -
 
 
 def default_channels() -> dict[str, ChannelConfig]:
-    """With no configuration: the static disclosure column (served at /site/)."""
-    return {"website": ChannelConfig(kind="website")}
+    """With no configuration: the static disclosure column (served at /site/) and its
+    RSS/Atom feeds (served at /feeds/)."""
+    return {"website": ChannelConfig(kind="website"), "feed": ChannelConfig(kind="feed")}
 
 
 class Settings(BaseSettings):

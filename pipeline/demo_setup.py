@@ -107,6 +107,8 @@ def demo_channels(settings: Settings, sandboxes: DemoSandboxes) -> dict[str, Cha
 
 def demo_settings(settings: Settings, port: int) -> tuple[Settings, DemoSandboxes | None]:
     """The settings to run the demo with, and the sandboxes started for it (if any)."""
+    if "public_url" not in settings.model_fields_set:  # links must point at this instance
+        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     if set(settings.channels) != set(default_channels()):
         return settings, None
     sandboxes = start_sandboxes(Path(settings.data_dir), port)
