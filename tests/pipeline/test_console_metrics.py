@@ -47,10 +47,11 @@ def parked_client(services: Services) -> Iterator[TestClient]:
 
 WORKER = """
 import sys
-from pipeline.config import Settings
+from pipeline.config import ChannelConfig, Settings
 from pipeline.runner import run_delivery
 from pipeline.services import build_services
-services = build_services(Settings(database_url=sys.argv[1], data_dir=sys.argv[2]))
+channels = {"memory": ChannelConfig(kind="memory")}
+services = build_services(Settings(database_url=sys.argv[1], data_dir=sys.argv[2], channels=channels))
 print(run_delivery(services, int(sys.argv[3]), "memory"))
 """
 
