@@ -55,6 +55,9 @@ def figures(quick: bool) -> list[Row]:
     pool = ThreadPoolExecutor(2)
 
     class Dispatcher:  # what the callback wakes runs beside it, as a worker would
+        def depth(self, channel: str) -> int | None:
+            return None
+
         def send(self, work: list[tuple[int, str]]) -> None:
             for delivery_id, channel in work:
                 pool.submit(run_delivery, services, delivery_id, channel)

@@ -346,10 +346,15 @@ class Deliveries:
     def due(self, now: datetime, requeue_after: float, limit: int = 1000) -> list[tuple[int, str]]:
         """Deliveries that need a (new) task: retries that are due, rows left in
         pending/queued too long (the broker lost them), sending past the lease."""
+        return [(i, channel) for i, channel, _ in self.due_rows(now, requeue_after, limit)]
+
+    def due_rows(self, now: datetime, requeue_after: float, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """:meth:`due` with each row's state, so the sweeper can tell a lost message
+        (pending/queued) from a wake-up (retrying, or sending past its lease)."""
         stale = now - timedelta(seconds=requeue_after)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(D.c.id, D.c.channel)
+                select(D.c.id, D.c.channel, D.c.state)
                 .where(
                     or_(
                         and_(D.c.state == "retrying", D.c.next_attempt_at <= now),
@@ -364,7 +369,7 @@ class Deliveries:
                 .order_by(D.c.next_attempt_at)
                 .limit(limit)
             ).all()
-        return [(r.id, r.channel) for r in rows]
+        return [(r.id, r.channel, r.state) for r in rows]
 
     def due_for_channel(self, channel: str, now: datetime, limit: int = 500) -> list[int]:
         """Claimable deliveries of one (batched) channel, oldest first."""

@@ -47,6 +47,11 @@ class LocalDispatcher:
         for thread in self.threads:
             thread.start()
 
+    def depth(self, channel: str) -> int | None:
+        """The in-process queue is shared by every channel; it loses nothing while the
+        process lives, so its size stands for each channel's backlog."""
+        return self.tasks.qsize()
+
     def send(self, work: list[tuple[int, str]]) -> None:
         for item in work:
             self.tasks.put(item)

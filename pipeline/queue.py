@@ -30,6 +30,10 @@ def task_name(channel: str) -> str:
 class Dispatcher(Protocol):
     def send(self, work: list[tuple[int, str]]) -> None: ...
 
+    def depth(self, channel: str) -> int | None:
+        """Messages waiting in the channel's queue, None when unknown."""
+        ...
+
 
 def create_celery(services: Services) -> Celery:
     settings = services.settings
@@ -75,6 +79,13 @@ class CeleryDispatcher:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
+
+    def depth(self, channel: str) -> int | None:
+        try:
+            with self.app.connection_for_read() as conn:
+                return int(conn.default_channel.client.llen(queue_name(channel)))
+        except Exception:  # the broker is down: no opinion, the sweeper sends anyway
+            return None
 
     def send(self, work: list[tuple[int, str]]) -> None:
         with self.app.producer_or_acquire() as producer:

@@ -24,12 +24,31 @@ PeriodicJob = Callable[[Services], None]
 
 def sweep_once(services: Services, dispatcher: Dispatcher) -> int:
     now = services.clock()
-    due = services.deliveries.due(now, services.settings.requeue_after_seconds)
+    rows = services.deliveries.due_rows(now, services.settings.requeue_after_seconds)
+    due = [
+        (i, channel)
+        for i, channel, state in rows
+        if not _message_still_queued(services, dispatcher, channel, state)
+    ]
     if due:
         services.deliveries.requeued([d for d, _ in due], now)
         dispatcher.send(due)
         log.info("swept", count=len(due))
     return len(due)
+
+
+def _message_still_queued(services: Services, dispatcher: Dispatcher, channel: str, state: str) -> bool:
+    """A row waiting in pending/queued is only re-sent when its channel's queue holds
+    fewer messages than it has waiting rows: then some message was lost (Redis flushed
+    or restarted empty). Otherwise its message is just behind a backlog, and sending
+    another every ``requeue_after_seconds`` would flood the queue with duplicates."""
+    if state not in ("pending", "queued"):
+        return False
+    depth = dispatcher.depth(channel)
+    if depth is None:
+        return False
+    waiting = services.store.counts().get(channel, {})
+    return depth >= waiting.get("pending", 0) + waiting.get("queued", 0)
 
 
 def run_forever(

@@ -28,6 +28,10 @@ class Parked:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
 
+    def depth(self, channel: str) -> int | None:
+
+        return None
+
     def send(self, work: list[tuple[int, str]]) -> None:
         self.sent += work
 

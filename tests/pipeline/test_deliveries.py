@@ -101,3 +101,31 @@ def test_retraction_withdraws_what_was_published_and_cancels_what_waits(settings
     actions = [r["action"] for r in services.channel("memory").records()]  # type: ignore[attr-defined]
     assert sorted(actions) == ["publish", "retract"]
     assert services.store.retract("test", "t-1", "again") == []
+
+
+class Recorder:
+    """A dispatcher whose queue depth the test sets; records what the sweeper sends."""
+
+    def __init__(self, depth: int | None) -> None:
+        self.queued, self.sent = depth, []  # type: list[tuple[int, str]]
+
+    def depth(self, channel: str) -> int | None:
+        return self.queued
+
+    def send(self, work: list[tuple[int, str]]) -> None:
+        self.sent += work
+
+
+def test_the_sweeper_resends_waiting_rows_only_when_messages_were_lost(settings_for: Any) -> None:
+    from pipeline.sweeper import sweep_once
+
+    services = setup(settings_for)
+    work = accept(services, 1) + accept(services, 2)
+    services.deliveries.mark_queued([d for d, _ in work], services.clock())
+    later = services.clock() + timedelta(hours=1)
+    services.clock = lambda: later
+    backlog = Recorder(depth=2)  # both messages still wait behind others: no duplicates
+    assert sweep_once(services, backlog) == 0 and backlog.sent == []
+    flushed = Recorder(depth=0)  # the broker lost them: send again
+    assert sweep_once(services, flushed) == 2
+    assert sorted(flushed.sent) == sorted(work)

@@ -31,6 +31,10 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
 
+    def depth(self, channel: str) -> int | None:
+
+        return None
+
     def send(self, work: list[tuple[int, str]]) -> None:
         self.sent.extend(work)
 
