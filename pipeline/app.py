@@ -22,6 +22,7 @@ from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
 from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
+from pipeline.report import router as report_router
 from pipeline.services import Services, build_services
 
 log = structlog.get_logger("govpub.app")
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(wechat_callback.router)
     app.include_router(site.router)
+    app.include_router(report_router.router)
     ops.install(app, services)
     install_console(app, services)
     _error_handlers(app)

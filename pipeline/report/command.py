@@ -1,0 +1,58 @@
+"""What ``govpub report`` does, apart from parsing its options (pipeline/cli.py).
+
+Without ``--out`` the report goes to stdout in one text format. With ``--out DIR``
+every chosen format (all of them when none is chosen) is written into DIR with the
+chart beside it, and the text report is printed. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from time import perf_counter
+
+import click
+
+from pipeline.config import Settings
+from pipeline.report.build import build_report, figures_for
+from pipeline.report.figures import TEMPLATE
+from pipeline.report.output import BINARY, FORMATS, render, write_files
+
+
+def figures_template(year: int) -> str:
+    return TEMPLATE.read_text("utf-8").replace("year = 2017", f"year = {year}", 1)
+
+
+def run_report(
+    settings: Settings,
+    year: int,
+    agency: str | None,
+    formats: list[str],
+    figures_path: Path | None,
+    out: Path | None,
+) -> None:
+    def say(message: str) -> None:
+        click.echo(f"report {year}: {message}", err=True)
+
+    if out is None and len(formats) > 1:
+        raise click.UsageError("several --format need --out DIR")
+    if out is None and formats and formats[0] in BINARY:
+        raise click.UsageError(f"--format {formats[0]} writes a file: add --out DIR")
+    from pipeline.services import build_services
+
+    started = perf_counter()
+    services = build_services(settings)
+    figures, source = figures_for(settings, year, agency, figures_path)
+    say(f"figures from {source}" if source else "no figures file; tables 三 and 四 are zero")
+    report = build_report(
+        services.engine, settings, year, agency=agency, figures=figures, figures_source=source, progress=say
+    )
+    services.engine.dispose()
+    if out is None:
+        click.echo(render(report, formats[0] if formats else "text"), nl=False)
+    else:
+        for path in write_files(report, formats or list(FORMATS), out, agency, say):
+            say(f"wrote {path}")
+        click.echo(render(report, "text"), nl=False)
+    for warning in report.warnings:
+        say(f"warning: {warning}")
+    say(f"done in {perf_counter() - started:.2f}s")

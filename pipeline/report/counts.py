@@ -1,0 +1,217 @@
+"""The year's counts, straight from the delivery log, each one SQL aggregation.
+
+The counting rule (docs/report.md): an item counts once per channel, in the year of
+its *first* successful publish delivery to that channel (``MIN(delivered_at)`` of
+the ``publish`` deliveries in state ``delivered``). Retried attempts are events of
+one delivery and a redelivered task cannot deliver a row twice, so neither can count
+twice; a later revision is a later delivery of an item already counted, so it does
+not count again; a retraction is an item fact of its own, counted apart, and leaves
+the disclosure counted. The year filter compares stored UTC instants with the UTC
+bounds of the local year, so it runs on the ``delivered_at`` index, and "first" is
+an ``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, select, true
+from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import ColumnElement
+
+from pipeline import db
+from pipeline.report.model import CategoryCount, ChannelCount, LogOutcome, Retraction, Retractions, RoleTotals
+from pipeline.report.scope import ROLES, ChannelRoles, Role, Scope, as_int
+
+D, ITEMS, R, E = db.deliveries, db.items, db.revisions, db.delivery_events
+LIST_LIMIT = 2000  # rows listed in a report (late items, retractions); the counts stay exact
+
+ChannelFilter = Callable[[Any], ColumnElement[bool]]
+
+
+def delivered(table: Any) -> ColumnElement[bool]:
+    """A publish delivery that reached its channel."""
+    return and_(table.c.action == "publish", table.c.state == "delivered", table.c.delivered_at.is_not(None))
+
+
+def of_agency(scope: Scope, item_pk: Any) -> ColumnElement[bool] | None:
+    if scope.agency is None:
+        return None
+    return item_pk.in_(select(ITEMS.c.pk).where(ITEMS.c.agency_code == scope.agency))
+
+
+def first_deliveries(
+    scope: Scope, channels: ChannelFilter | None = None, per_channel: bool = True
+) -> Subquery:
+    """``(item_pk[, channel], first_at)`` of every item first delivered in the year:
+    per channel instance, or (``per_channel=False``) to any channel of ``channels``."""
+    d, e = D.alias("d"), D.alias("e")
+    same = e.c.channel == d.c.channel if per_channel else channels(e) if channels else true()
+    earlier = exists().where(e.c.item_pk == d.c.item_pk, delivered(e), e.c.delivered_at < scope.start, same)
+    columns = [d.c.item_pk, d.c.channel] if per_channel else [d.c.item_pk]
+    query = (
+        select(*columns, func.min(d.c.delivered_at).label("first_at"))
+        .where(delivered(d), d.c.delivered_at >= scope.start, d.c.delivered_at < scope.end, ~earlier)
+        .group_by(*columns)
+    )
+    if channels is not None:
+        query = query.where(channels(d))
+    agency = of_agency(scope, d.c.item_pk)
+    if agency is not None:
+        query = query.where(agency)
+    return query.subquery("firsts")
+
+
+def role_firsts(scope: Scope, roles: ChannelRoles, role: Role) -> Subquery:
+    """Items first delivered in the year to any channel playing ``role``."""
+    return first_deliveries(scope, lambda t: roles.plays(t.c.channel, role), per_channel=False)
+
+
+def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[ChannelCount]:
+    """Per channel instance: items first delivered in the year, by local month."""
+    firsts = first_deliveries(scope)
+    months = select(firsts.c.channel, scope.month_of(firsts.c.first_at).label("month")).subquery()
+    rows = conn.execute(
+        select(months.c.channel, months.c.month, func.count())
+        .group_by(months.c.channel, months.c.month)
+        .order_by(months.c.channel)
+    ).all()
+    monthly: dict[str, list[int]] = {}
+    for channel, month, count in rows:
+        monthly.setdefault(channel, [0] * 12)[int(month) - 1] = int(count)
+    order = {role: i for i, role in enumerate(ROLES)}
+    counts = [
+        ChannelCount(
+            channel=name, kind=roles.kind(name), role=roles.role(name), items=sum(by_month), monthly=by_month
+        )
+        for name, by_month in monthly.items()
+    ]
+    return sorted(counts, key=lambda c: (order[c.role], c.channel))
+
+
+def role_totals(conn: Connection, scope: Scope, roles: ChannelRoles) -> RoleTotals:
+    totals = {}
+    for role in ROLES:
+        firsts = role_firsts(scope, roles, role)
+        totals[role] = as_int(conn.execute(select(func.count()).select_from(firsts)).scalar_one())
+    return RoleTotals(**totals)
+
+
+def revision_at(item_pk: Any, moment: Any) -> Any:
+    """The item's latest revision accepted before ``moment`` (the catalogue as it
+    stood then), as a scalar subquery on the ``(item_pk, revision)`` key."""
+    r = R.alias("r_at")
+    return (
+        select(func.max(r.c.revision))
+        .where(r.c.item_pk == item_pk, r.c.accepted_at < moment)
+        .scalar_subquery()
+    )
+
+
+def category_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[CategoryCount]:
+    """Website items of the year by 主题分类 and sub-class, as catalogued at year end."""
+    firsts = role_firsts(scope, roles, "website")
+    rows = conn.execute(
+        select(R.c.category, R.c.subcategory, func.count())
+        .select_from(
+            firsts.join(
+                R,
+                and_(
+                    R.c.item_pk == firsts.c.item_pk, R.c.revision == revision_at(firsts.c.item_pk, scope.end)
+                ),
+            )
+        )
+        .group_by(R.c.category, R.c.subcategory)
+        .order_by(R.c.category, R.c.subcategory)
+    ).all()
+    return [CategoryCount(category=c, subcategory=s, items=int(n)) for c, s, n in rows]
+
+
+def latest_title(item_pk: Any) -> Any:
+    return (
+        select(R.c.title)
+        .where(R.c.item_pk == item_pk, R.c.revision == ITEMS.c.latest_revision)
+        .scalar_subquery()
+    )
+
+
+def retractions(conn: Connection, scope: Scope) -> Retractions:
+    """Items retracted in the year: counted apart; their disclosure still counts."""
+    where = [ITEMS.c.retracted_at >= scope.start, ITEMS.c.retracted_at < scope.end]
+    if scope.agency is not None:
+        where.append(ITEMS.c.agency_code == scope.agency)
+    count = conn.execute(select(func.count()).select_from(ITEMS).where(*where)).scalar_one()
+    first = (
+        select(func.min(D.c.delivered_at)).where(D.c.item_pk == ITEMS.c.pk, delivered(D)).scalar_subquery()
+    )
+    rows = conn.execute(
+        select(
+            ITEMS.c.index_no,
+            latest_title(ITEMS.c.pk).label("title"),
+            ITEMS.c.retracted_at,
+            ITEMS.c.retract_reason,
+            first.label("first_delivered_at"),
+        )
+        .where(*where)
+        .order_by(ITEMS.c.retracted_at, ITEMS.c.index_no)
+        .limit(LIST_LIMIT)
+    ).all()
+    return Retractions(
+        count=as_int(count),
+        items=[
+            Retraction(
+                index_no=r.index_no,
+                title=r.title,
+                retracted_at=r.retracted_at.astimezone(scope.tz),
+                reason=r.retract_reason or "",
+                first_delivered_at=_aware(r.first_delivered_at, scope),
+            )
+            for r in rows
+        ],
+    )
+
+
+def _aware(value: Any, scope: Scope) -> Any:
+    """A MIN() over a UTC column comes back untyped on SQLite: make it aware, local."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(scope.tz)
+
+
+def log_outcomes(conn: Connection, scope: Scope) -> list[LogOutcome]:
+    """Attempts logged in the year, per channel and outcome (delivered, retry, dead …)."""
+    query = (
+        select(D.c.channel, E.c.outcome, func.count())
+        .select_from(E.join(D, D.c.id == E.c.delivery_id))
+        .where(E.c.at >= scope.start, E.c.at < scope.end)
+        .group_by(D.c.channel, E.c.outcome)
+        .order_by(D.c.channel, E.c.outcome)
+    )
+    agency = of_agency(scope, D.c.item_pk)
+    if agency is not None:
+        query = query.where(agency)
+    return [LogOutcome(channel=c, outcome=o, events=int(n)) for c, o, n in conn.execute(query).all()]
+
+
+def agency_name(conn: Connection, scope: Scope) -> tuple[str | None, str | None]:
+    """(code, name) of the reporting agency: the one asked for, or the only one in the
+    store; ``(None, None)`` when several agencies share the installation."""
+    code = scope.agency
+    if code is None:
+        codes = conn.execute(select(ITEMS.c.agency_code).distinct().limit(2)).scalars().all()
+        if len(codes) != 1:
+            return None, None
+        code = codes[0]
+    document = conn.execute(
+        select(R.c.document)
+        .join(ITEMS, ITEMS.c.pk == R.c.item_pk)
+        .where(ITEMS.c.agency_code == code)
+        .order_by(R.c.pk.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    name = (document or {}).get("agency", {}).get("name")
+    return code, name

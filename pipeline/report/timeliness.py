@@ -1,0 +1,149 @@
+"""Timeliness: working days from 生成日期 to the first website publication.
+
+The working-day calendar is computed once in Python (a few hundred days) and handed
+to the database as a ``VALUES`` table of (day, working-day ordinal); the working days
+of an item are then ``ordinal(published) - ordinal(formed)``, so the average, the
+maximum, the count over the limit and the list of late items are each one query
+however many items the year has.
+
+The date formed is that of the revision the website received first; the publication
+date is the local date of that delivery. Items formed more than ten years before the
+year are measured from the calendar's first day, and marked as "at least".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Date, Integer, and_, case, column, func, select, values
+
+from pipeline.report.counts import ITEMS, LIST_LIMIT, D, R, delivered, latest_title, role_firsts
+from pipeline.report.model import LateItem, Timeliness
+from pipeline.report.scope import ChannelRoles, Scope, as_int
+from pipeline.report.workdays import DISCLOSURE_LIMIT, WorkdayCalendar
+
+LOOKBACK_YEARS = 10
+
+
+def published_items(scope: Scope, roles: ChannelRoles, dialect: str) -> Any:
+    """``(item_pk, formed, published_on)`` for each item first on the website in the year."""
+    firsts = role_firsts(scope, roles, "website")
+    x = D.alias("x")
+    first_revision = (
+        select(firsts.c.item_pk, firsts.c.first_at, func.min(R.c.generated_on).label("formed"))
+        .select_from(
+            firsts.join(
+                x,
+                and_(
+                    x.c.item_pk == firsts.c.item_pk,
+                    x.c.delivered_at == firsts.c.first_at,
+                    delivered(x),
+                    roles.plays(x.c.channel, "website"),
+                ),
+            ).join(R, R.c.pk == x.c.revision_pk)
+        )
+        .group_by(firsts.c.item_pk, firsts.c.first_at)
+        .subquery("first_revision")
+    )
+    return select(
+        first_revision.c.item_pk,
+        first_revision.c.formed,
+        scope.local_date(first_revision.c.first_at, dialect).label("published_on"),
+    ).subquery("published")
+
+
+def timeliness(
+    conn: Connection,
+    scope: Scope,
+    roles: ChannelRoles,
+    calendar: WorkdayCalendar,
+    limit: int = DISCLOSURE_LIMIT,
+) -> Timeliness:
+    pub = published_items(scope, roles, conn.dialect.name)
+    earliest, published = conn.execute(select(func.min(pub.c.formed), func.count()).select_from(pub)).one()
+    if not published:
+        return Timeliness(
+            limit_workdays=limit,
+            published=0,
+            late=0,
+            average_workdays=None,
+            max_workdays=None,
+            late_items=[],
+            assumed_years=[],
+        )
+    first_day = max(_as_date(earliest), date(scope.year - LOOKBACK_YEARS, 1, 1))
+    last_day = scope.last_day
+    ordinals = calendar.ordinals(first_day, last_day)
+    cal = (
+        values(column("day", Date), column("ord", Integer), name="workdays")
+        .data(list(ordinals.items()))
+        .cte()
+    )
+    formed_at, published_at = cal.alias("formed_at"), cal.alias("published_at")
+    formed = case(
+        (pub.c.formed < first_day, first_day), (pub.c.formed > last_day, last_day), else_=pub.c.formed
+    )
+    span = published_at.c.ord - formed_at.c.ord
+    workdays = case((span < 0, 0), else_=span)
+    measured = (
+        select(
+            pub.c.item_pk,
+            pub.c.formed,
+            pub.c.published_on,
+            workdays.label("workdays"),
+            (pub.c.formed < first_day).label("at_least"),
+        )
+        .select_from(
+            pub.join(formed_at, formed_at.c.day == formed).join(
+                published_at, published_at.c.day == pub.c.published_on
+            )
+        )
+        .subquery("measured")
+    )
+    late = measured.c.workdays > limit
+    n_late, average, longest = conn.execute(
+        select(
+            func.sum(case((late, 1), else_=0)),
+            func.avg(measured.c.workdays),
+            func.max(measured.c.workdays),
+        )
+    ).one()
+    rows = conn.execute(
+        select(
+            ITEMS.c.index_no,
+            latest_title(ITEMS.c.pk).label("title"),
+            measured.c.formed,
+            measured.c.published_on,
+            measured.c.workdays,
+            measured.c.at_least,
+        )
+        .join_from(measured, ITEMS, ITEMS.c.pk == measured.c.item_pk)
+        .where(late)
+        .order_by(measured.c.workdays.desc(), ITEMS.c.index_no)
+        .limit(LIST_LIMIT)
+    ).all()
+    return Timeliness(
+        limit_workdays=limit,
+        published=as_int(published),
+        late=as_int(n_late),
+        average_workdays=None if average is None else round(float(average), 1),
+        max_workdays=None if longest is None else int(longest),
+        late_items=[
+            LateItem(
+                index_no=r.index_no,
+                title=r.title,
+                generated_on=_as_date(r.formed),
+                published_on=_as_date(r.published_on),
+                workdays=int(r.workdays),
+                at_least=bool(r.at_least),
+            )
+            for r in rows
+        ],
+        assumed_years=sorted(calendar.assumed_years),
+    )
+
+
+def _as_date(value: Any) -> date:
+    """SQLite hands back computed dates as ISO text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
