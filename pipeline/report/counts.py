@@ -7,8 +7,10 @@ one delivery and a redelivered task cannot deliver a row twice, so neither can c
 twice; a later revision is a later delivery of an item already counted, so it does
 not count again; a retraction is an item fact of its own, counted apart, and leaves
 the disclosure counted. The year filter compares stored UTC instants with the UTC
-bounds of the local year, so it runs on the ``delivered_at`` index, and "first" is
-an ``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier delivery.
+bounds of the local year, so it runs on the ``delivered_at`` index; the items found
+and "first" is a ``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier
+delivery. The website's items of the year are kept in a scratch table (:mod:`.scratch`)
+for the counts that join them further.
 """
 
 from __future__ import annotations
@@ -17,17 +19,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select, true
+from sqlalchemy import Connection, and_, exists, func, insert, select, true
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline import db
 from pipeline.report.model import CategoryCount, ChannelCount, LogOutcome, Retraction, Retractions, RoleTotals
 from pipeline.report.scope import ROLES, ChannelRoles, Role, Scope, as_int
+from pipeline.report.scratch import WEBSITE, analyze
 
 D, ITEMS, R, E = db.deliveries, db.items, db.revisions, db.delivery_events
 LIST_LIMIT = 2000  # rows listed in a report (late items, retractions); the counts stay exact
-
 ChannelFilter = Callable[[Any], ColumnElement[bool]]
 
 
@@ -46,7 +48,10 @@ def first_deliveries(
     scope: Scope, channels: ChannelFilter | None = None, per_channel: bool = True
 ) -> Subquery:
     """``(item_pk[, channel], first_at)`` of every item first delivered in the year:
-    per channel instance, or (``per_channel=False``) to any channel of ``channels``."""
+    per channel instance, or (``per_channel=False``) to any channel of ``channels``.
+
+    The year's deliveries come from the ``delivered_at`` index; an earlier delivery
+    of the same item (to the same channel, or to any of ``channels``) rules it out."""
     d, e = D.alias("d"), D.alias("e")
     same = e.c.channel == d.c.channel if per_channel else channels(e) if channels else true()
     earlier = exists().where(e.c.item_pk == d.c.item_pk, delivered(e), e.c.delivered_at < scope.start, same)
@@ -65,8 +70,17 @@ def first_deliveries(
 
 
 def role_firsts(scope: Scope, roles: ChannelRoles, role: Role) -> Subquery:
-    """Items first delivered in the year to any channel playing ``role``."""
+    """Items first delivered in the year to any channel playing ``role`` (an item on
+    two website instances is one item, of the year the first of them had it)."""
     return first_deliveries(scope, lambda t: roles.plays(t.c.channel, role), per_channel=False)
+
+
+def collect_website(conn: Connection, scope: Scope, roles: ChannelRoles) -> None:
+    """Fill :data:`WEBSITE` with the items first on a website in the year: the
+    categories and the timeliness both start from them."""
+    website = role_firsts(scope, roles, "website")
+    conn.execute(insert(WEBSITE).from_select(["item_pk", "first_at"], select(website)))
+    analyze(conn, WEBSITE)
 
 
 def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[ChannelCount]:
@@ -92,36 +106,33 @@ def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[
 
 
 def role_totals(conn: Connection, scope: Scope, roles: ChannelRoles) -> RoleTotals:
-    totals = {}
-    for role in ROLES:
+    """Distinct items per role (the website's from :data:`WEBSITE`)."""
+    totals = {"website": as_int(conn.execute(select(func.count()).select_from(WEBSITE)).scalar_one())}
+    for role in ("other", "archive"):
         firsts = role_firsts(scope, roles, role)
         totals[role] = as_int(conn.execute(select(func.count()).select_from(firsts)).scalar_one())
     return RoleTotals(**totals)
 
 
-def revision_at(item_pk: Any, moment: Any) -> Any:
-    """The item's latest revision accepted before ``moment`` (the catalogue as it
-    stood then), as a scalar subquery on the ``(item_pk, revision)`` key."""
+def revisions_at(items: Any, moment: Any) -> Any:
+    """``(item_pk, revision)``: each item's latest revision accepted before ``moment``
+    (the catalogue as it stood then), for the items of the ``items`` subquery."""
     r = R.alias("r_at")
     return (
-        select(func.max(r.c.revision))
-        .where(r.c.item_pk == item_pk, r.c.accepted_at < moment)
-        .scalar_subquery()
+        select(r.c.item_pk, func.max(r.c.revision).label("revision"))
+        .where(r.c.item_pk.in_(items), r.c.accepted_at < moment)
+        .group_by(r.c.item_pk)
+        .subquery("in_force")
     )
 
 
-def category_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[CategoryCount]:
+def category_counts(conn: Connection, scope: Scope) -> list[CategoryCount]:
     """Website items of the year by 主题分类 and sub-class, as catalogued at year end."""
-    firsts = role_firsts(scope, roles, "website")
+    in_force = revisions_at(select(WEBSITE.c.item_pk), scope.end)
     rows = conn.execute(
         select(R.c.category, R.c.subcategory, func.count())
         .select_from(
-            firsts.join(
-                R,
-                and_(
-                    R.c.item_pk == firsts.c.item_pk, R.c.revision == revision_at(firsts.c.item_pk, scope.end)
-                ),
-            )
+            in_force.join(R, and_(R.c.item_pk == in_force.c.item_pk, R.c.revision == in_force.c.revision))
         )
         .group_by(R.c.category, R.c.subcategory)
         .order_by(R.c.category, R.c.subcategory)

@@ -32,7 +32,9 @@ AGENCY = r"^[0-9A-Za-z]{6,32}$"
 )
 def annual_report(
     request: Request,
-    year: Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="the year, in the agency's time zone")],
+    year: Annotated[
+        int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="the year, in the agency's time zone")
+    ],
     agency: Annotated[str | None, Query(pattern=AGENCY, description="one agency's code (默认: all)")] = None,
 ) -> Any:
     """Counts per channel, category and month, timeliness, retractions, table 二's

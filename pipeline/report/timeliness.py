@@ -1,10 +1,10 @@
 """Timeliness: working days from 生成日期 to the first website publication.
 
 The working-day calendar is computed once in Python (a few hundred days) and handed
-to the database as a ``VALUES`` table of (day, working-day ordinal); the working days
-of an item are then ``ordinal(published) - ordinal(formed)``, so the average, the
-maximum, the count over the limit and the list of late items are each one query
-however many items the year has.
+to the database as a table of (day, working-day ordinal); the working days of an
+item are then ``ordinal(published) - ordinal(formed)``, so the average, the maximum,
+the count over the limit and the list of late items are each one query however many
+items the year has.
 
 The date formed is that of the revision the website received first; the publication
 date is the local date of that delivery. Items formed more than ten years before the
@@ -16,11 +16,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, Integer, and_, case, column, func, select, values
+from sqlalchemy import Connection, and_, case, func, insert, select
 
-from pipeline.report.counts import ITEMS, LIST_LIMIT, D, R, delivered, latest_title, role_firsts
+from pipeline.report.counts import ITEMS, LIST_LIMIT, D, R, delivered, latest_title
 from pipeline.report.model import LateItem, Timeliness
 from pipeline.report.scope import ChannelRoles, Scope, as_int
+from pipeline.report.scratch import PUBLISHED, WEBSITE, WORKDAYS, analyze, scratch
 from pipeline.report.workdays import DISCLOSURE_LIMIT, WorkdayCalendar
 
 LOOKBACK_YEARS = 10
@@ -28,7 +29,7 @@ LOOKBACK_YEARS = 10
 
 def published_items(scope: Scope, roles: ChannelRoles, dialect: str) -> Any:
     """``(item_pk, formed, published_on)`` for each item first on the website in the year."""
-    firsts = role_firsts(scope, roles, "website")
+    firsts = WEBSITE
     x = D.alias("x")
     first_revision = (
         select(firsts.c.item_pk, firsts.c.first_at, func.min(R.c.generated_on).label("formed"))
@@ -60,8 +61,19 @@ def timeliness(
     calendar: WorkdayCalendar,
     limit: int = DISCLOSURE_LIMIT,
 ) -> Timeliness:
+    """Working days of every item first on the website in the year (reads
+    :data:`~pipeline.report.scratch.WEBSITE`; fills and drops its own scratch tables)."""
+    with scratch(conn, PUBLISHED, WORKDAYS):
+        return _measure(conn, scope, roles, calendar, limit)
+
+
+def _measure(
+    conn: Connection, scope: Scope, roles: ChannelRoles, calendar: WorkdayCalendar, limit: int
+) -> Timeliness:
     pub = published_items(scope, roles, conn.dialect.name)
-    earliest, published = conn.execute(select(func.min(pub.c.formed), func.count()).select_from(pub)).one()
+    conn.execute(insert(PUBLISHED).from_select(["item_pk", "formed", "published_on"], select(pub)))
+    analyze(conn, PUBLISHED)
+    earliest, published = conn.execute(select(func.min(PUBLISHED.c.formed), func.count())).one()
     if not published:
         return Timeliness(
             limit_workdays=limit,
@@ -75,28 +87,26 @@ def timeliness(
     first_day = max(_as_date(earliest), date(scope.year - LOOKBACK_YEARS, 1, 1))
     last_day = scope.last_day
     ordinals = calendar.ordinals(first_day, last_day)
-    cal = (
-        values(column("day", Date), column("ord", Integer), name="workdays")
-        .data(list(ordinals.items()))
-        .cte()
-    )
-    formed_at, published_at = cal.alias("formed_at"), cal.alias("published_at")
+    conn.execute(insert(WORKDAYS), [{"day": day, "ord": n} for day, n in ordinals.items()])
+    analyze(conn, WORKDAYS)
+    formed_at, published_at = WORKDAYS.alias("formed_at"), WORKDAYS.alias("published_at")
     formed = case(
-        (pub.c.formed < first_day, first_day), (pub.c.formed > last_day, last_day), else_=pub.c.formed
+        (PUBLISHED.c.formed < first_day, first_day),
+        (PUBLISHED.c.formed > last_day, last_day),
+        else_=PUBLISHED.c.formed,
     )
     span = published_at.c.ord - formed_at.c.ord
-    workdays = case((span < 0, 0), else_=span)
     measured = (
         select(
-            pub.c.item_pk,
-            pub.c.formed,
-            pub.c.published_on,
-            workdays.label("workdays"),
-            (pub.c.formed < first_day).label("at_least"),
+            PUBLISHED.c.item_pk,
+            PUBLISHED.c.formed,
+            PUBLISHED.c.published_on,
+            case((span < 0, 0), else_=span).label("workdays"),
+            (PUBLISHED.c.formed < first_day).label("at_least"),
         )
         .select_from(
-            pub.join(formed_at, formed_at.c.day == formed).join(
-                published_at, published_at.c.day == pub.c.published_on
+            PUBLISHED.join(formed_at, formed_at.c.day == formed).join(
+                published_at, published_at.c.day == PUBLISHED.c.published_on
             )
         )
         .subquery("measured")
