@@ -184,7 +184,8 @@ def narrative(report: AnnualReport) -> str:
     ]
     others = report.channels_of("other")
     if others:
-        ways = "、".join(f"{L.KIND_LABELS.get(c.kind, c.channel)}{c.items}条" for c in others)
+        labels = [(L.KIND_LABELS.get(c.kind, c.channel), c.items) for c in others]
+        ways = "、".join(f"{label}{' ' if label[-1].isascii() else ''}{n}条" for label, n in labels)
         parts.append(f"通过其他渠道公开{counts.totals.other}条（{ways}）")
     else:
         parts.append("通过其他渠道公开0条")

@@ -8,8 +8,9 @@ twice; a later revision is a later delivery of an item already counted, so it do
 not count again; a retraction is an item fact of its own, counted apart, and leaves
 the disclosure counted. The year filter compares stored UTC instants with the UTC
 bounds of the local year, so it runs on the ``delivered_at`` index, and "first" is a
-``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier delivery. The website's items of the year are kept in a scratch table (:mod:`.scratch`)
-for the counts that join them further.
+``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier delivery. The
+website's items of the year are kept in a scratch table (:mod:`.scratch`) for the
+counts that join them further.
 """
 
 from __future__ import annotations
