@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import statistics
 import tempfile
@@ -25,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import insert
 
 from channels.website import WebsiteChannel
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--no-item-pages", action="store_true")
     args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     work = Path(tempfile.mkdtemp(prefix="govpub-website-bench-")) if args.folder is None else args.folder
     settings = Settings(
         database_url=args.database_url or f"sqlite:///{work / 'bench.db'}",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, exists, func, or_, select, true
+from sqlalchemy import Engine, and_, case, exists, func, or_, select, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -70,7 +70,7 @@ NEWEST_FIRST = (R.c.generated_on.desc(), R.c.item_pk.desc())
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(**row._mapping)
+    return Entry(*row)
 
 
 class Catalogue:
@@ -143,6 +143,23 @@ class Catalogue:
         query = self._live(spec, *ENTRY_COLUMNS).order_by(*NEWEST_FIRST).offset(offset).limit(limit)
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query)]
+
+    def beside(
+        self, spec: IndexSpec, key: tuple[date, int], newer: bool, offset: int, limit: int
+    ) -> list[Entry]:
+        """Entries next to ``key``: the ``offset``-th to ``offset+limit``-th newer ones,
+        nearest first (``newer``), or older ones, newest first. A range walk from the
+        key, so a page deep in a listing costs its own length, not its depth."""
+        if limit <= 0:
+            return []
+        sort = tuple_(R.c.generated_on, R.c.item_pk)
+        if newer:
+            query = self._live(spec, *ENTRY_COLUMNS).where(sort > tuple_(*key))
+            query = query.order_by(R.c.generated_on, R.c.item_pk)
+        else:
+            query = self._live(spec, *ENTRY_COLUMNS).where(sort < tuple_(*key)).order_by(*NEWEST_FIRST)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(query.offset(offset).limit(limit))]
 
     def years(self) -> list[int]:
         """Every year (of 生成日期) with a listed item; walks the whole listing."""

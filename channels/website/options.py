@@ -45,7 +45,7 @@ class _Options(BaseModel):
 class StaticOptions(_Options):
     adapter: Literal["static"] = "static"
     output_dir: Path | None = None
-    page_size: int = Field(default=20, ge=5, le=500)
+    page_size: int = Field(default=20, ge=2, le=500)
     column_name: str = Field(default="政府信息公开", min_length=1, max_length=40)
     lock_timeout_seconds: float = Field(default=120.0, gt=0)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,8 @@ from pipeline.model import Published
 from pipeline.urls import attachment_name, feed_url, item_path, item_url, site_root
 
 ASSETS = Path(__file__).parent / "assets"
+# the changed item's sort key, and how many other listed items are newer than it
+Anchor = tuple[tuple[date, int], int]
 
 
 class StaticSite:
@@ -160,7 +162,13 @@ class StaticSite:
                 old_rank = below.pop(0) if was else None
                 new_rank = below.pop(0) if now else None
                 change = paging.change(self.size, others, old_rank, new_rank)
-                self._write_pages(cat, spec, change, now, new_rank)
+                if now is not None and new_rank is not None:
+                    anchor: Anchor | None = (now.sort_key, others - new_rank)
+                elif was is not None and old_rank is not None:
+                    anchor = (was.sort_key, others - old_rank)
+                else:
+                    anchor = None
+                self._write_pages(cat, spec, change, now, anchor)
             self._write_manifests()
 
     def _sending_ok(self, item_pk: int) -> list[int]:
@@ -174,13 +182,13 @@ class StaticSite:
         ]
 
     def _write_pages(
-        self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, new_rank: int | None
+        self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, anchor: Anchor | None
     ) -> None:
         total, size = change.total, self.size
         last = paging.page_count(total, size)
 
         def rows(start: int, end: int) -> list[Entry]:
-            return _merged(cat, spec, start, end, new, None if new_rank is None else total - 1 - new_rank)
+            return _slice(cat, spec, start, end, anchor, new)
 
         front: list[Entry] | None = None
         if change.write:
@@ -307,19 +315,30 @@ class StaticSite:
             self._write_manifests()
 
 
-def _merged(
-    cat: Catalogue, spec: IndexSpec, start: int, end: int, new: Entry | None, new_position: int | None
+def _slice(
+    cat: Catalogue, spec: IndexSpec, start: int, end: int, anchor: Anchor | None, new: Entry | None
 ) -> list[Entry]:
-    """Newest-first positions ``start``…``end`` of the listing with ``new`` at ``new_position``."""
-    if new is None or new_position is None:
+    """Newest-first positions ``start``…``end`` of a listing after the change.
+
+    ``anchor`` is the changed item's key and how many other items are newer; ``new``,
+    when given, sits right after those. Rows near the anchor are read by a range walk
+    from its key, rows near the top by position, whichever walks fewer rows."""
+    if anchor is None:
         return cat.window(spec, start, end - start)
-    first = max(start - 1, 0)
-    placed = [
-        (s + (1 if s >= new_position else 0), e)
-        for s, e in enumerate(cat.window(spec, first, end - first), first)
-    ]
-    placed.append((new_position, new))
-    return [e for p, e in sorted(placed, key=lambda pe: pe[0]) if start <= p < end]
+    key, above = anchor
+    found: list[Entry] = []
+    first, last = start, min(end, above)
+    if last > first:
+        if last <= above - first:
+            found += cat.window(spec, first, last - first)
+        else:
+            found += reversed(cat.beside(spec, key, True, above - last, last - first))
+    if new is not None and start <= above < end:
+        found.append(new)
+    below = above + (new is not None)
+    if end > max(start, below):
+        found += cat.beside(spec, key, False, max(start, below) - below, end - max(start, below))
+    return found
 
 
 def _entry(item_pk: int, item: Published) -> Entry:

@@ -22,7 +22,7 @@ def build(settings_for: Any, options: dict[str, Any]) -> WebsiteChannel:
     ("options", "key", "says"),
     [
         ({"adapter": "ftp"}, "channels.website.options.adapter", '"static" or "http"'),
-        ({"page_size": 1}, "channels.website.options.page_size", "greater than or equal to 5"),
+        ({"page_size": 1}, "channels.website.options.page_size", "greater than or equal to 2"),
         ({"colour": "red"}, "channels.website.options.colour", "Extra inputs"),
         ({**BASE, "base_url": "cms.example"}, "channels.website.options.base_url", "pattern"),
         ({**BASE, "secret_env": "GOVPUB_TEST_UNSET"}, "channels.website.options.secret", "secret_file"),
