@@ -121,6 +121,9 @@ def seed(services: Services, count: int) -> None:
         if services.engine.dialect.name == "postgresql":
             for sequence in ("items_pk_seq", "revisions_pk_seq", "deliveries_id_seq"):
                 conn.exec_driver_sql(f"SELECT setval('{sequence}', {count + 1})")
+    if services.engine.dialect.name == "postgresql":  # what autovacuum does after a bulk load
+        with services.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def build_site(services: Services, site: StaticSite, item_pages: bool) -> None:

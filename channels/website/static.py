@@ -162,13 +162,7 @@ class StaticSite:
                 old_rank = below.pop(0) if was else None
                 new_rank = below.pop(0) if now else None
                 change = paging.change(self.size, others, old_rank, new_rank)
-                if now is not None and new_rank is not None:
-                    anchor: Anchor | None = (now.sort_key, others - new_rank)
-                elif was is not None and old_rank is not None:
-                    anchor = (was.sort_key, others - old_rank)
-                else:
-                    anchor = None
-                self._write_pages(cat, spec, change, now, anchor)
+                self._write_pages(cat, spec, change, now, _anchor(others, was, old_rank, now, new_rank))
             self._write_manifests()
 
     def _sending_ok(self, item_pk: int) -> list[int]:
@@ -313,6 +307,17 @@ class StaticSite:
                     self.rebuild_listing(cat, IndexSpec("subcategory", category=category, subcategory=sub))
             self.rebuild_listing(cat, IndexSpec("all"))
             self._write_manifests()
+
+
+def _anchor(
+    others: int, was: Entry | None, old_rank: int | None, now: Entry | None, new_rank: int | None
+) -> Anchor | None:
+    """Where the change happens in a listing: the new position, else the old one."""
+    if now is not None and new_rank is not None:
+        return (now.sort_key, others - new_rank)
+    if was is not None and old_rank is not None:
+        return (was.sort_key, others - old_rank)
+    return None
 
 
 def _slice(
