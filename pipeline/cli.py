@@ -297,11 +297,17 @@ def demo(url: str | None, token: str | None, port: int, serve: bool) -> None:
 @click.option("--year", type=click.IntRange(1990, 2999), required=True, help="The year, in local time.")
 @click.option("--agency", default=None, help="One agency's code (default: every agency).")
 @click.option(
-    "--format", "formats", multiple=True, type=click.Choice(["text", "json", "md", "html", "docx", "xlsx"]),
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["text", "json", "md", "html", "docx", "xlsx"]),
     help="Output format; repeatable with --out (default: text, or every format with --out).",
 )
 @click.option(
-    "--figures", "figures_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    "--figures",
+    "figures_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
     help="The operator's figures (TOML); default: <data_dir>/reports/figures-YEAR.toml if present.",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files here.")

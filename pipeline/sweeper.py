@@ -25,10 +25,12 @@ PeriodicJob = Callable[[Services], None]
 def sweep_once(services: Services, dispatcher: Dispatcher) -> int:
     now = services.clock()
     rows = services.deliveries.due_rows(now, services.settings.requeue_after_seconds)
+    waiting = {channel for _, channel, state in rows if state in ("pending", "queued")}
+    backlogged = _backlogged_channels(services, dispatcher, waiting)
     due = [
         (i, channel)
         for i, channel, state in rows
-        if not _message_still_queued(services, dispatcher, channel, state)
+        if not (state in ("pending", "queued") and channel in backlogged)
     ]
     if due:
         services.deliveries.requeued([d for d, _ in due], now)
@@ -37,18 +39,22 @@ def sweep_once(services: Services, dispatcher: Dispatcher) -> int:
     return len(due)
 
 
-def _message_still_queued(services: Services, dispatcher: Dispatcher, channel: str, state: str) -> bool:
-    """A row waiting in pending/queued is only re-sent when its channel's queue holds
-    fewer messages than it has waiting rows: then some message was lost (Redis flushed
-    or restarted empty). Otherwise its message is just behind a backlog, and sending
-    another every ``requeue_after_seconds`` would flood the queue with duplicates."""
-    if state not in ("pending", "queued"):
-        return False
-    depth = dispatcher.depth(channel)
-    if depth is None:
-        return False
-    waiting = services.store.counts().get(channel, {})
-    return depth >= waiting.get("pending", 0) + waiting.get("queued", 0)
+def _backlogged_channels(services: Services, dispatcher: Dispatcher, channels: set[str]) -> set[str]:
+    """Channels whose queue holds at least as many messages as they have rows waiting in
+    pending/queued: their messages are just behind a backlog, and re-sending the waiting
+    rows every ``requeue_after_seconds`` would flood the queue with duplicates. A queue
+    holding fewer has lost messages (Redis flushed or restarted empty): re-send those.
+    Asked once per channel and sweep."""
+    if not channels:
+        return set()
+    counts = services.store.counts()
+    backlogged = set()
+    for channel in channels:
+        depth = dispatcher.depth(channel)
+        states = counts.get(channel, {})
+        if depth is not None and depth >= states.get("pending", 0) + states.get("queued", 0):
+            backlogged.add(channel)
+    return backlogged
 
 
 def run_forever(
