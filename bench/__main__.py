@@ -3,6 +3,7 @@
     python -m bench            # the full run (tens of minutes)
     python -m bench --quick    # a smoke run for CI, under two minutes; not for figures
     python -m bench --json out.json --only 1,2
+    python -m bench --only 1 --profile var/profile   # where a delivery's time goes (py-spy)
 
 Starts what it needs on this machine (PostgreSQL and Redis if not running, fresh
 databases, workers, serve, sandboxes) and prints a table plus the machine's cores
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from bench import measure
@@ -27,12 +29,12 @@ from bench.infra import ensure_services
 Section = Callable[[bool], list[measure.Row]]
 
 
-def sections(rss: dict[str, float]) -> dict[str, Section]:
+def sections(rss: dict[str, float], profile_to: Path | None = None) -> dict[str, Section]:
     """Each section takes ``quick`` and returns its rows."""
     from bench import archive_export, realistic, reports_feeds, wechat
 
     return {
-        "1": lambda quick: measure.queue_overhead(100 if quick else 2000),
+        "1": lambda quick: measure.queue_overhead(100 if quick else 2000, profile_to=profile_to),
         "2": lambda quick: measure.intake(100 if quick else 2000),
         "3": lambda quick: realistic.end_to_end(60 if quick else 5000, rss),
         "4": lambda quick: measure.scaling(40 if quick else 400),
@@ -77,12 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run for CI (no figures)")
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
     parser.add_argument("--json", metavar="FILE", help="also write the rows and machine as JSON")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="sample section 1's workers with py-spy; stacks go to DIR"
+    )
     args = parser.parse_args(argv)
     ensure_services()
     rss: dict[str, float] = {}
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     rows: list[measure.Row] = []
-    available = sections(rss)
+    available = sections(rss, Path(args.profile) if args.profile else None)
     for key in chosen:
         started = time.perf_counter()
         print(f"section {key}…", file=sys.stderr, flush=True)

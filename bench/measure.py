@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import redis
 
+from bench import profile
 from bench.infra import fresh_postgres, fresh_redis, scratch, wait_for
 from bench.spine import demo_like_items
 from pipeline.client import GovpubClient
@@ -54,6 +55,7 @@ def govpub_end_to_end(
     concurrency: int,
     channel_options: dict[str, Any] | None = None,
     rss: dict[str, float] | None = None,
+    profile_to: Path | None = None,
 ) -> float:
     """Items per second from the first batch submitted to the last delivery."""
     with fresh_postgres() as pg, fresh_redis() as broker, scratch() as root:
@@ -65,10 +67,11 @@ def govpub_end_to_end(
             serve, url = cluster.serve()
             token = cluster.services.store.add_source("bench")
             started = time.perf_counter()
-            with GovpubClient(url, token, timeout=300) as client:
-                client.submit_many(demo_like_items(items))
-            wait_for(lambda: delivered(cluster, "memory") == items, 1800, "govpub delivery", every=0.1)
-            elapsed = time.perf_counter() - started
+            with profile.sampled([w.pid for w in pool], profile_to, "queue"):
+                with GovpubClient(url, token, timeout=300) as client:
+                    client.submit_many(demo_like_items(items))
+                wait_for(lambda: delivered(cluster, "memory") == items, 1800, "govpub delivery", every=0.1)
+                elapsed = time.perf_counter() - started
             if rss is not None:
                 rss["serve"] = max(rss.get("serve", 0), peak_rss_mb(serve.pid))
                 rss["worker"] = max([rss.get("worker", 0)] + [peak_rss_mb(w.pid) for w in pool])
@@ -124,15 +127,24 @@ def bare_celery(tasks: int, workers: int, concurrency: int) -> float:
                 stop_process(proc)
 
 
-def queue_overhead(items: int, workers: int = 2, concurrency: int = 2) -> list[Row]:
+def queue_overhead(
+    items: int, workers: int = 2, concurrency: int = 2, profile_to: Path | None = None
+) -> list[Row]:
     bare = bare_celery(items, workers, concurrency)
-    ours = govpub_end_to_end(items, workers, concurrency)
+    ours = govpub_end_to_end(items, workers, concurrency, profile_to=profile_to)
     note = f"{items} items, {workers} workers x {concurrency}"
-    return [
+    rows: list[Row] = [
         ("1 queue overhead", "bare Celery no-op tasks", bare, "tasks/s", note),
         ("1 queue overhead", "govpub end to end, instant channel", ours, "items/s", note),
         ("1 queue overhead", "govpub / bare Celery", 100 * ours / bare, "%", "goal >= 50 %"),
     ]
+    if profile_to is not None:
+        stacks = profile.busy_stacks(profile_to, "queue")
+        for kind, share in profile.breakdown(stacks):
+            rows.append(("1 profile", kind, share, "% of a delivery", "py-spy, wall time"))
+        for frame, share in profile.top_pipeline_frames(stacks):
+            rows.append(("1 profile", frame, share, "% inclusive", ""))
+    return rows
 
 
 def intake(items: int, threads: int = 8) -> list[Row]:

@@ -2,13 +2,15 @@
 
     python -m bench.chaos [--items 2000] [--faults 50] [--seed 1]
 
-Starts private PostgreSQL and Redis servers, ``govpub serve``, two workers per
-channel queue and ``govpub beat``, then submits a stream of items while it kills
-workers (SIGKILL), restarts Redis, flushes it once, restarts PostgreSQL and makes
-channels fail or crawl. At the end it counts, from each channel's own records
-(never from govpub's log), that every accepted item arrived exactly once, and
-that govpub's log agrees. Hostile inputs and intruders are tried along the way.
-Exit status 1 when a promise is broken.
+Starts private PostgreSQL and Redis servers, the WeChat, CMS and archive sandboxes,
+``govpub serve``, two workers per channel queue (memory, website via the CMS,
+WeChat, a per-item archive receiver) and ``govpub beat``, then submits a stream of
+items while it kills workers (SIGKILL), restarts Redis, flushes it once, restarts
+PostgreSQL and makes every channel fail, time out after doing the work, or crawl.
+At the end it counts, from each channel's own records (never from govpub's log),
+that every accepted item arrived exactly once, and that govpub's log agrees.
+Hostile inputs and intruders are tried along the way. Exit status 1 when a
+promise is broken.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import httpx
 
 from bench.chaos.campaigns import hostile_inputs, intrusions
 from bench.chaos.servers import PostgresServer, RedisServer
-from bench.chaos.targets import Target, memory_target, wechat_target
+from bench.chaos.targets import Target, archive_target, cms_target, memory_target, wechat_target
 from bench.infra import scratch
 from pipeline.client import GovpubClient
 from pipeline.db import ACTIVE_STATES
@@ -69,10 +71,13 @@ class Chaos:
         self.tally = Tally()
         self.redis = RedisServer(root / "redis")
         self.postgres = PostgresServer(root / "postgres")
-        self.wechat_port = free_port()
+        self.wechat_port, self.cms_port, self.archive_port = free_port(), free_port(), free_port()
+        self.item_of_key: dict[str, str] = {}  # 索引号 (as in a path) → item id, from the receipts
         self.targets: list[Target] = [
             memory_target(root, "memory"),
+            cms_target(self.cms_port),
             wechat_target(self.wechat_port, self.redis.url.replace("/0", "/1")),
+            archive_target(self.archive_port, root, self.item_of_key),
         ]
         self.workers: dict[str, list[Any]] = {}
         self.lock = threading.Lock()
@@ -98,7 +103,15 @@ class Chaos:
         )
         self.cluster.env.update(secret)
         self.cluster.start("sandbox", "wechat", "--port", str(self.wechat_port), "--publish-delay", "0.2")
-        wait_http(f"http://127.0.0.1:{self.wechat_port}/sandbox/record")
+        self.cluster.start("sandbox", "cms", "--port", str(self.cms_port))
+        archive_dir = str(self.root / "archive-sandbox")
+        self.cluster.start("sandbox", "archive", "--port", str(self.archive_port), "--dir", archive_dir)
+        for ready in (
+            f"{self.wechat_port}/sandbox/record",
+            f"{self.cms_port}/health",
+            f"{self.archive_port}/health",
+        ):
+            wait_http(f"http://127.0.0.1:{ready}")
         for target in self.targets:
             self.workers[target.queue] = [self.cluster.worker(target.queue, concurrency=1) for _ in range(2)]
         self.cluster.beat()
@@ -166,6 +179,7 @@ class Chaos:
                 for item, answer in zip(batch, answers, strict=True):
                     if answer["status"] in (200, 202):
                         self.tally.accepted.add(item["id"])
+                        self.item_of_key[answer["receipt"]["index_no"].replace("/", "-")] = item["id"]
 
     def campaigns(self) -> None:
         tried, mishandled = hostile_inputs(self.url, self.token)

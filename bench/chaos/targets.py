@@ -49,10 +49,90 @@ def memory_target(root: Path, name: str) -> Target:
     return Target(name=name, config=config, published=published, faults=faults)
 
 
-def _control(url: str, what: str, body: dict[str, Any]) -> None:
+def _control(url: str, what: str, body: dict[str, Any], prefix: str = "sandbox/") -> None:
     import httpx
 
-    httpx.post(f"{url}/sandbox/{what}", json=body, timeout=10).raise_for_status()
+    httpx.post(f"{url}/{prefix}{what}", json=body, timeout=10).raise_for_status()
+
+
+def _item_id(title: str) -> str:
+    """The run's items are titled "基准测试 N" for item ``b-N``; the campaigns' own keep theirs."""
+    return "b-" + title.split()[-1] if title.startswith("基准测试") else title
+
+
+def cms_target(port: int) -> Target:
+    """The website channel's http adapter against ``govpub sandbox cms``. Documents are
+    keyed by 索引号, so a replayed PUT rewrites one page; an item under two 索引号 would
+    be two public pages, and that is what counts as doubled. Faults: 503s, a CMS that
+    stores the page but answers after the channel gave up, and a crawling CMS."""
+    url = f"http://127.0.0.1:{port}"
+
+    def published() -> Counter[str]:
+        import httpx
+
+        held = httpx.get(f"{url}/record", timeout=30).json()["documents"]
+        return Counter(_item_id(str(doc["title"])) for doc in held.values())
+
+    def plan(**body: Any) -> Callable[[], None]:
+        return lambda: _control(url, "control", body, prefix="")
+
+    def faults() -> dict[str, Callable[[], None]]:
+        return {
+            "CMS 5xx": plan(fail=3, fail_status=503),
+            "CMS answers after the timeout": plan(slow=1, slow_seconds=3.0),
+            "CMS crawling": plan(slow=4, slow_seconds=1.0),
+        }
+
+    config = {
+        "kind": "website",
+        "options": {
+            "adapter": "http",
+            "base_url": f"{url}/documents",
+            "token": "sandbox-token",
+            "secret": "sandbox-secret",
+            "read_timeout": 2.0,
+        },
+    }
+    return Target(name="website", config=config, published=published, faults=faults)
+
+
+def archive_target(port: int, root: Path, item_of_key: dict[str, str]) -> Target:
+    """A per-item archive receiver (``govpub sandbox archive``) over HTTP. Its packages are
+    named ``archive-<索引号>-r<revision>``; ``item_of_key`` maps 索引号 (as in a path) to the
+    item id, filled from the intake's receipts. A package sent again keeps its name, so
+    doubled means one item in two packages. Faults: 503s, an archive that keeps the
+    package but answers after the sender's timeout, and one that crawls."""
+    url = f"http://127.0.0.1:{port}"
+
+    def published() -> Counter[str]:
+        import httpx
+
+        records = httpx.get(f"{url}/packages", timeout=30).json()
+        packages = {r["package_id"] for r in records if r["status"] == "accepted"}
+        keys = [p.removeprefix("archive-").rsplit("-r", 1)[0] for p in packages if not p.endswith("-retract")]
+        return Counter(item_of_key.get(key, key) for key in keys)
+
+    def plan(**body: Any) -> Callable[[], None]:
+        return lambda: _control(url, "control", body, prefix="")
+
+    def faults() -> dict[str, Callable[[], None]]:
+        return {
+            "archive 5xx": plan(fail=2),
+            "archive answers after the timeout": plan(slow=1, slow_seconds=3.0),
+            "archive crawling": plan(slow=3, slow_seconds=1.0),
+        }
+
+    config = {
+        "kind": "archive",
+        "options": {
+            "schedule": "per-item",
+            "settle_seconds": 0,
+            "source_organization": "混沌测试区政务服务数据管理局",
+            "work_dir": str(root / "archive-work"),
+            "transport": {"kind": "http", "url": url, "timeout_seconds": 2.0},
+        },
+    }
+    return Target(name="archive", config=config, published=published, faults=faults)
 
 
 def wechat_target(port: int, redis_url: str) -> Target:
@@ -66,10 +146,7 @@ def wechat_target(port: int, redis_url: str) -> Target:
         import httpx
 
         record = httpx.get(f"{url}/sandbox/record", timeout=30).json()
-        return Counter(
-            "b-" + entry["title"].split()[-1] if entry["title"].startswith("基准测试") else entry["title"]
-            for entry in record["published"]
-        )
+        return Counter(_item_id(entry["title"]) for entry in record["published"])
 
     def fault(**body: Any) -> Callable[[], None]:
         return lambda: _control(url, "faults", body)

@@ -7,15 +7,22 @@ the sender's checksum) answers 201 ``{"status": "accepted", "receipt": …}`` or
 ``{"status": "rejected", "problems": […]}``. The same package sent again gets the
 same receipt (``"duplicate": true``), so it is not counted twice. Every answer is
 appended to ``records.jsonl`` in the folder and served at ``GET /packages``.
+
+``POST /control`` makes it misbehave on purpose, as receivers do: ``{"fail": 2}``
+answers the next two uploads 503 without keeping them; ``{"slow": 1,
+"slow_seconds": 5}`` keeps the next upload and answers only after 5 s, so a
+sender with a shorter timeout gives up on a package that did arrive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import secrets
 import threading
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +36,23 @@ from channels.archive.verify import verify
 ACCEPTED, INCOMING = "accepted", "incoming"
 
 
+@dataclass
+class Plan:
+    """How the next uploads misbehave (see the module's docstring)."""
+
+    fail: int = 0
+    fail_status: int = 503
+    slow: int = 0
+    slow_seconds: float = 0.0
+
+
 class Receiver:
     """The sandbox's state: one folder of accepted packages and the record."""
 
     def __init__(self, folder: Path, token: str | None = None) -> None:
         self.folder = folder
         self.token = token
+        self.plan = Plan()
         self.lock = threading.Lock()
         for sub in (ACCEPTED, INCOMING):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -47,6 +65,14 @@ class Receiver:
         if not self.log.is_file():
             return []
         return [json.loads(line) for line in self.log.read_text("utf-8").splitlines() if line]
+
+    def take(self, what: str) -> bool:
+        """Use up one planned misbehaviour of a kind, if any is left."""
+        with self.lock:
+            left = getattr(self.plan, what)
+            if left > 0:
+                setattr(self.plan, what, left - 1)
+            return bool(left > 0)
 
     def record(self, entry: dict[str, Any]) -> None:
         with self.lock, open(self.log, "a", encoding="utf-8") as fh:
@@ -96,10 +122,27 @@ def create_app(folder: Path, token: str | None = None) -> FastAPI:
     def packages() -> list[dict[str, Any]]:
         return receiver.records()
 
+    @app.get("/control")
+    def show_plan() -> dict[str, Any]:
+        return asdict(receiver.plan)
+
+    @app.post("/control")
+    async def change_plan(request: Request) -> dict[str, Any]:
+        changes = await request.json()
+        with receiver.lock:
+            if changes.pop("reset", False):
+                receiver.plan = Plan()
+            for key, value in changes.items():
+                if hasattr(receiver.plan, key):
+                    setattr(receiver.plan, key, type(getattr(receiver.plan, key))(value))
+        return asdict(receiver.plan)
+
     @app.put("/packages/{package_id}")
     async def upload(package_id: str, request: Request) -> JSONResponse:
         if receiver.token and request.headers.get("authorization") != f"Bearer {receiver.token}":
             return JSONResponse({"status": "refused", "error": "unauthorized"}, status_code=401)
+        if receiver.take("fail"):
+            return JSONResponse({"status": "unavailable"}, status_code=receiver.plan.fail_status)
         name = Path(request.headers.get("x-package-name") or f"{package_id}.tar").name
         incoming = folder / INCOMING / f"{secrets.token_hex(8)}-{name}"
         with open(incoming, "wb") as fh:
@@ -111,6 +154,8 @@ def create_app(folder: Path, token: str | None = None) -> FastAPI:
         finally:
             incoming.unlink(missing_ok=True)
         receiver.record(answer)
+        if receiver.take("slow"):
+            await asyncio.sleep(receiver.plan.slow_seconds)
         return JSONResponse(answer, status_code=status)
 
     return app

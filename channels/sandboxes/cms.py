@@ -7,6 +7,7 @@
     GET    /pages/{index_no}.html  the "published page" whose URL the PUT answers
     GET    /control, POST /control misbehave on purpose, see :class:`Plan`
     GET    /requests               every request seen, with the outcome
+    GET    /record                 what the CMS holds: title, writes and revision per 索引号
 
 Every request under ``/documents`` must carry the bearer token and a valid
 signature (:mod:`channels.website.signing`), else 401 with the reason. Documents
@@ -182,6 +183,22 @@ def create_app(cms: Cms) -> FastAPI:
     @app.get("/requests")
     async def seen() -> list[dict[str, Any]]:
         return cms.requests
+
+    @app.get("/record")
+    async def record() -> dict[str, Any]:
+        """The CMS's own view, for a test or a chaos run to check govpub's log against."""
+        with cms.lock:
+            return {
+                state: {
+                    index_no: {
+                        "title": held["document"].get("title"),
+                        "versions": held["versions"],
+                        "revision": held["revision"],
+                    }
+                    for index_no, held in documents.items()
+                }
+                for state, documents in (("documents", cms.documents), ("withdrawn", cms.withdrawn))
+            }
 
     @app.get("/health")
     async def health() -> dict[str, bool]:
