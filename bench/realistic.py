@@ -1,7 +1,8 @@
 """Section 3: end to end with channels that answer like real ones.
 
-The WeChat channel talks to ``govpub sandbox wechat`` answering every call in 150 ms;
-the website and feed stand-ins answer in 30 ms and 5 ms. Throughput is set beside the
+The WeChat channel talks to ``govpub sandbox wechat`` answering every call in 150 ms,
+the website channel pushes to ``govpub sandbox cms`` answering in 30 ms, and the feed
+stand-in answers in 5 ms. Throughput is set beside the
 limit the workers' concurrency allows (concurrency ÷ latency per item), and the
 approval-to-live latency (accepted → delivered) is read from the delivery log.
 """
@@ -28,9 +29,17 @@ LATENCY = {"website": 0.030, "wechat": 0.150, "feed": 0.005}
 WECHAT_CALLS_PER_ITEM = 3  # draft/add, freepublish/submit, freepublish/get
 
 
-def channels(wechat_port: int, redis_url: str) -> dict[str, dict[str, Any]]:
+def channels(wechat_port: int, cms_port: int, redis_url: str) -> dict[str, dict[str, Any]]:
     return {
-        "website": {"kind": "memory", "options": {"delay_seconds": LATENCY["website"]}},
+        "website": {
+            "kind": "website",
+            "options": {
+                "adapter": "http",
+                "base_url": f"http://127.0.0.1:{cms_port}/documents",
+                "token": "sandbox-token",
+                "secret": "sandbox-secret",
+            },
+        },
         "feed": {"kind": "memory", "options": {"delay_seconds": LATENCY["feed"]}},
         "wechat": {
             "kind": "wechat",
@@ -60,14 +69,23 @@ def latencies(cluster: LocalCluster) -> dict[str, list[float]]:
 
 def end_to_end(items: int, rss: dict[str, float]) -> list[Row]:
     with fresh_postgres() as pg, fresh_redis() as broker, scratch() as root:
-        port = free_port()
+        port, cms_port = free_port(), free_port()
         cluster = LocalCluster.create(
-            root, pg, broker, channels(port, broker.rsplit("/", 1)[0] + "/13"), requeue_after_seconds=120.0
+            root,
+            pg,
+            broker,
+            channels(port, cms_port, broker.rsplit("/", 1)[0] + "/13"),
+            requeue_after_seconds=120.0,
         )
         cluster.env["GOVPUB_WECHAT_SECRET"] = "sandbox-secret"
         try:
             cluster.start("sandbox", "wechat", "--port", str(port), "--publish-delay", "0.5")
+            cluster.start("sandbox", "cms", "--port", str(cms_port))
             wait_http(f"http://127.0.0.1:{port}/sandbox/record")
+            wait_http(f"http://127.0.0.1:{cms_port}/health")
+            httpx.post(
+                f"http://127.0.0.1:{cms_port}/control", json={"latency_seconds": LATENCY["website"]}
+            ).raise_for_status()
             httpx.post(
                 f"http://127.0.0.1:{port}/sandbox/faults",
                 json={"path": "*", "delay": LATENCY["wechat"], "times": 10**9},

@@ -147,10 +147,10 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("revision_pk", "channel", "action", name="uq_deliveries_revision_channel"),
     Index("ix_deliveries_state_next", "state", "next_attempt_at"),
-    Index("ix_deliveries_item_channel", "item_pk", "channel"),
     # (channel, state, created_at) also counts per channel, state and period from the index alone
     Index("ix_deliveries_channel_state_created", "channel", "state", "created_at"),
     Index("ix_deliveries_delivered_at", "delivered_at"),
+    # (item_pk, channel, …) also serves an item's timeline and the per-item ordering checks
     Index("ix_deliveries_item_publications", "item_pk", "channel", "action", "state", "revision"),
     # the console's filtered, paginated lists and each channel's last delivery
     Index("ix_deliveries_state_id", "state", "id"),

@@ -25,6 +25,8 @@ from pipeline.model import Published
 
 D = db.deliveries
 R = db.revisions
+# The claimed revision's document, read by the claim's own UPDATE … RETURNING (one round trip).
+_DOCUMENT = select(R.c.document).where(R.c.pk == D.c.revision_pk).scalar_subquery().label("document")
 
 
 @dataclass
@@ -88,10 +90,10 @@ class Deliveries:
                     lease_until=lease_until,
                     updated_at=now,
                 )
-                .returning(*D.c)
+                .returning(*D.c, _DOCUMENT)
             ).first()
             if fast is not None:
-                return self._claimed(conn, fast, self._document(conn, fast))
+                return self._claimed(conn, fast, fast.document)
             return self._claim_slowly(conn, delivery_id, worker, now, lease_until)
 
     @staticmethod
@@ -165,7 +167,7 @@ class Deliveries:
                 lease_until=lease_until,
                 updated_at=now,
             )
-            .returning(*D.c)
+            .returning(*D.c, _DOCUMENT)
         ).first()
         if claimed is None:
             return None
@@ -179,14 +181,7 @@ class Deliveries:
                 "lost",
                 message="lease expired before the worker reported back",
             )
-        return self._claimed(conn, claimed, self._document(conn, claimed))
-
-    @staticmethod
-    def _document(conn: Connection, row: Any) -> dict[str, Any]:
-        document: dict[str, Any] = conn.execute(
-            select(R.c.document).where(R.c.pk == row.revision_pk)
-        ).scalar_one()
-        return document
+        return self._claimed(conn, claimed, claimed.document)
 
     @staticmethod
     def _claimable(row: Any, now: datetime) -> bool:

@@ -36,8 +36,10 @@ class Plan:
     """How the next requests to ``/documents/…`` misbehave: the next ``fail`` answer
     ``fail_status``; the next ``slow`` wait ``slow_seconds`` (after storing, as a CMS
     that is slow to answer does); the next ``reject`` answer ``reject_status`` with
-    ``reject_message``."""
+    ``reject_message``; and every one takes ``latency_seconds`` at least, like a CMS
+    across a network (the benchmark's realistic website)."""
 
+    latency_seconds: float = 0.0
     fail: int = 0
     fail_status: int = 503
     slow: int = 0
@@ -99,6 +101,8 @@ def create_app(cms: Cms) -> FastAPI:
         return None
 
     async def slowly() -> None:
+        if cms.plan.latency_seconds > 0:
+            await asyncio.sleep(cms.plan.latency_seconds)
         if cms.take("slow"):
             await asyncio.sleep(cms.plan.slow_seconds)
 

@@ -3,8 +3,8 @@
 Lists are keyset-paginated on ``deliveries.id`` (newest first, ``before=<id>`` for
 the next page) so a page costs the same with a hundred rows or millions: the
 state filter walks ``ix_deliveries_state_id``, the date filter
-``ix_deliveries_created_channel_state``, an item's timeline
-``ix_deliveries_item_channel`` and ``ix_delivery_events_delivery_id``.
+``ix_deliveries_created_at``, an item's timeline
+``ix_deliveries_item_publications`` and ``ix_delivery_events_delivery_id``.
 """
 
 from __future__ import annotations
