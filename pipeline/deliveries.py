@@ -343,9 +343,14 @@ class Deliveries:
         pending/queued too long (the broker lost them), sending past the lease."""
         return [(i, channel) for i, channel, _ in self.due_rows(now, requeue_after, limit)]
 
-    def due_rows(self, now: datetime, requeue_after: float, limit: int = 1000) -> list[tuple[int, str, str]]:
+    def due_rows(
+        self, now: datetime, requeue_after: float, limit: int = 1000, backlogged: frozenset[str] = frozenset()
+    ) -> list[tuple[int, str, str]]:
         """:meth:`due` with each row's state, so the sweeper can tell a lost message
-        (pending/queued) from a wake-up (retrying, or sending past its lease)."""
+        (pending/queued) from a wake-up (retrying, or sending past its lease). Rows
+        waiting in ``backlogged`` channels are left out: their messages are only behind
+        others, and leaving them in would fill ``limit`` and starve every other channel.
+        A row is due again ``requeue_after`` after it was last sent (``updated_at``)."""
         stale = now - timedelta(seconds=requeue_after)
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -357,8 +362,9 @@ class Deliveries:
                             D.c.state.in_(("pending", "queued")),
                             D.c.updated_at <= stale,
                             D.c.next_attempt_at <= now,
+                            D.c.channel.not_in(sorted(backlogged)),
                         ),
-                        and_(D.c.state == "sending", D.c.lease_until < now),
+                        and_(D.c.state == "sending", D.c.lease_until < now, D.c.updated_at <= stale),
                     )
                 )
                 .order_by(D.c.next_attempt_at)

@@ -4,7 +4,9 @@ Retry delays live in the database (``next_attempt_at``), not in Celery
 countdowns, so a Redis visibility timeout can never run a retry twice; the
 sweeper re-sends retries that are due, rows stuck in pending/queued (Redis was
 flushed or the intake died between commit and enqueue) and rows left in sending
-by a dead worker. Sending twice is harmless: only one claim can win.
+by a dead worker, each at most once per ``requeue_after_seconds``. Sending twice
+is harmless (only one claim can win) but not free: a flood of duplicates would
+bury the real work, hence the backlog check below.
 """
 
 from __future__ import annotations
@@ -22,16 +24,15 @@ log = structlog.get_logger("govpub.sweeper")
 PeriodicJob = Callable[[Services], None]
 
 
-def sweep_once(services: Services, dispatcher: Dispatcher) -> int:
+def sweep_once(services: Services, dispatcher: Dispatcher, limit: int = 1000) -> int:
     now = services.clock()
-    rows = services.deliveries.due_rows(now, services.settings.requeue_after_seconds)
+    requeue_after = services.settings.requeue_after_seconds
+    rows = services.deliveries.due_rows(now, requeue_after, limit)
     waiting = {channel for _, channel, state in rows if state in ("pending", "queued")}
-    backlogged = _backlogged_channels(services, dispatcher, waiting)
-    due = [
-        (i, channel)
-        for i, channel, state in rows
-        if not (state in ("pending", "queued") and channel in backlogged)
-    ]
+    backlogged = frozenset(_backlogged_channels(services, dispatcher, waiting))
+    if backlogged:  # every row sent must be one we act on, or the window stops moving
+        rows = services.deliveries.due_rows(now, requeue_after, limit, backlogged)
+    due = [(i, channel) for i, channel, _ in rows]
     if due:
         services.deliveries.requeued([d for d, _ in due], now)
         dispatcher.send(due)

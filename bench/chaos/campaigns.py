@@ -6,7 +6,9 @@ never a 2xx), an intruder with 401/403/404 (any 2xx is an unauthorised success).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -122,4 +124,87 @@ def intrusions(url: str, token: str, cluster: Any) -> tuple[int, int]:
         for method, path, headers, body in attempts:
             answer = answer_of(client, method, path, headers=headers, json=body)
             succeeded += answer.is_success
-    return len(attempts), succeeded
+    tried, got_in = console_intrusions(url, cluster)
+    callbacks, forged = wechat_callback_intrusions(url)
+    return len(attempts) + tried + callbacks, succeeded + got_in + forged
+
+
+CONSOLE_PAGES = ["/console/", "/console/deliveries", "/console/items", "/console/items/1"]
+CONSOLE_ACTIONS = [
+    ("/console/deliveries/1/retry", {}),
+    ("/console/deliveries/1/skip", {"reason": "越权跳过"}),
+    ("/console/items/1/retract", {"reason": "越权撤回", "confirm": "yes"}),
+]
+
+
+def got_through(answer: httpx.Response) -> bool:
+    """A 2xx, or a redirect anywhere but the login page (a console action answers 303)."""
+    if answer.is_redirect:
+        return not answer.headers.get("location", "").startswith("/console/login")
+    return answer.is_success
+
+
+def console_intrusions(url: str, cluster: Any) -> tuple[int, int]:
+    """Every page and action without a session; every action with an auditor's session
+    and with an operator's session but a forged CSRF token. Returns (tried, got in)."""
+    from pipeline.console.auth import Accounts
+
+    accounts = Accounts(cluster.services.engine, cluster.services.clock)
+    password = "chaos-" + "x" * 16
+    until_up(lambda: accounts.add("chaos.audit", "auditor", password))
+    until_up(lambda: accounts.add("chaos.ops", "operator", password))
+    tried = got_in = 0
+
+    def attempt(client: httpx.Client, method: str, path: str, **kwargs: Any) -> None:
+        nonlocal tried, got_in
+        tried += 1
+        got_in += got_through(answer_of(client, method, path, **kwargs))
+
+    with httpx.Client(base_url=url, timeout=30) as stranger:
+        for page in CONSOLE_PAGES:
+            attempt(stranger, "GET", page)
+        for action, fields in CONSOLE_ACTIONS:
+            attempt(stranger, "POST", action, data={**fields, "csrf": "0" * 64})
+    for user, forged in (("chaos.audit", False), ("chaos.ops", True)):
+        with httpx.Client(base_url=url, timeout=30) as session:
+            csrf = _log_in(session, user, password)
+            for action, fields in CONSOLE_ACTIONS:
+                for token in ("", "f" * 64) if forged else (csrf,):
+                    attempt(session, "POST", action, data={**fields, "csrf": token})
+    return tried, got_in
+
+
+def _log_in(client: httpx.Client, user: str, password: str) -> str:
+    """The console's login form, as a browser fills it; returns the session's CSRF token."""
+
+    def csrf_of(page: httpx.Response) -> str:
+        found = re.search(r'name="csrf" value="([^"]*)"', page.text)
+        if found is None:
+            raise RuntimeError(f"no CSRF field in {page.url}")
+        return found.group(1)
+
+    login_page = answer_of(client, "GET", "/console/login")
+    form = {"username": user, "password": password, "csrf": csrf_of(login_page)}
+    answer = answer_of(client, "POST", "/console/login", data=form)
+    if answer.status_code != 303:
+        raise RuntimeError(f"login as {user} answered {answer.status_code}")
+    return csrf_of(answer_of(client, "GET", "/console/"))
+
+
+def wechat_callback_intrusions(url: str, token: str = "chaos-callback-token") -> tuple[int, int]:
+    """Callbacks that did not come from WeChat: no signature, another token's signature,
+    and a correctly signed one replayed an hour later. Each must be refused (403)."""
+    body = "<xml><MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event></xml>"
+
+    def signed(timestamp: int, key: str = token) -> dict[str, str]:
+        nonce = "n0nce"
+        digest = hashlib.sha1("".join(sorted([key, str(timestamp), nonce])).encode()).hexdigest()
+        return {"signature": digest, "timestamp": str(timestamp), "nonce": nonce}
+
+    now = int(time.time())
+    forgeries: list[dict[str, str]] = [{}, signed(now, "not-our-token"), signed(now - 3600)]
+    with httpx.Client(base_url=url, timeout=30) as client:
+        answers = [
+            answer_of(client, "POST", "/wechat/callback/wechat", params=p, content=body) for p in forgeries
+        ]
+    return len(forgeries), sum(a.is_success for a in answers)

@@ -169,6 +169,7 @@ def wechat_target(port: int, redis_url: str) -> Target:
             "redis_url": redis_url,
             "timeout_seconds": 2.0,
             "poll_seconds": 1.0,
+            "token": "chaos-callback-token",  # the callback endpoint is live, for the intruders
         },
     }
     return Target(name="wechat", config=config, published=published, faults=faults)

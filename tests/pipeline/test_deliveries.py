@@ -129,3 +129,28 @@ def test_the_sweeper_resends_waiting_rows_only_when_messages_were_lost(settings_
     flushed = Recorder(depth=0)  # the broker lost them: send again
     assert sweep_once(services, flushed) == 2
     assert sorted(flushed.sent) == sorted(work)
+
+
+def test_a_backlogged_channel_never_starves_another_channels_retries(settings_for: Any) -> None:
+    from pipeline.sweeper import sweep_once
+
+    channels = {"backed": ChannelConfig(kind="memory"), "other": ChannelConfig(kind="memory")}
+    services = build_services(settings_for(channels=channels))
+    upgrade(services.engine)
+
+    def submit(n: int, channel: str) -> list[tuple[int, str]]:
+        item = ItemIn.model_validate({**make_item(n), "source": "test"})
+        return services.store.accept(item, {channel: True}).work
+
+    for n in range(1, 6):
+        submit(n, "backed")  # five messages waiting behind a backlog, the oldest rows
+    [(retry, _)] = submit(6, "other")
+    now = services.clock()
+    claim = services.deliveries.claim(retry, "w", now, 60)
+    assert claim is not None
+    services.deliveries.failed(claim, "w", now, RuntimeError("refused"), retry_at=now + timedelta(minutes=1))
+    later = now + timedelta(hours=1)
+    services.clock = lambda: later
+    backlog = Recorder(depth=99)
+    assert sweep_once(services, backlog, limit=3) == 1
+    assert backlog.sent == [(retry, "other")]
