@@ -55,6 +55,21 @@ def _control(url: str, what: str, body: dict[str, Any], prefix: str = "sandbox/"
     httpx.post(f"{url}/{prefix}{what}", json=body, timeout=10).raise_for_status()
 
 
+def _planned_faults(url: str, name: str) -> Callable[[], dict[str, Callable[[], None]]]:
+    """Faults planned through a sandbox's ``POST /control`` (the CMS and the archive
+    receiver share the words): 503s, keeping the work but answering after the
+    channel's 2 s timeout, and crawling at 1 s an answer."""
+
+    def plan(**body: Any) -> Callable[[], None]:
+        return lambda: _control(url, "control", body, prefix="")
+
+    return lambda: {
+        f"{name} 5xx": plan(fail=3, fail_status=503),
+        f"{name} answers after the timeout": plan(slow=1, slow_seconds=3.0),
+        f"{name} crawling": plan(slow=4, slow_seconds=1.0),
+    }
+
+
 def _item_id(title: str) -> str:
     """The run's items are titled "基准测试 N" for item ``b-N``; the campaigns' own keep theirs."""
     return "b-" + title.split()[-1] if title.startswith("基准测试") else title
@@ -73,16 +88,6 @@ def cms_target(port: int) -> Target:
         held = httpx.get(f"{url}/record", timeout=30).json()["documents"]
         return Counter(_item_id(str(doc["title"])) for doc in held.values())
 
-    def plan(**body: Any) -> Callable[[], None]:
-        return lambda: _control(url, "control", body, prefix="")
-
-    def faults() -> dict[str, Callable[[], None]]:
-        return {
-            "CMS 5xx": plan(fail=3, fail_status=503),
-            "CMS answers after the timeout": plan(slow=1, slow_seconds=3.0),
-            "CMS crawling": plan(slow=4, slow_seconds=1.0),
-        }
-
     config = {
         "kind": "website",
         "options": {
@@ -93,7 +98,7 @@ def cms_target(port: int) -> Target:
             "read_timeout": 2.0,
         },
     }
-    return Target(name="website", config=config, published=published, faults=faults)
+    return Target(name="website", config=config, published=published, faults=_planned_faults(url, "CMS"))
 
 
 def archive_target(port: int, root: Path, item_of_key: dict[str, str]) -> Target:
@@ -112,16 +117,6 @@ def archive_target(port: int, root: Path, item_of_key: dict[str, str]) -> Target
         keys = [p.removeprefix("archive-").rsplit("-r", 1)[0] for p in packages if not p.endswith("-retract")]
         return Counter(item_of_key.get(key, key) for key in keys)
 
-    def plan(**body: Any) -> Callable[[], None]:
-        return lambda: _control(url, "control", body, prefix="")
-
-    def faults() -> dict[str, Callable[[], None]]:
-        return {
-            "archive 5xx": plan(fail=2),
-            "archive answers after the timeout": plan(slow=1, slow_seconds=3.0),
-            "archive crawling": plan(slow=3, slow_seconds=1.0),
-        }
-
     config = {
         "kind": "archive",
         "options": {
@@ -132,7 +127,7 @@ def archive_target(port: int, root: Path, item_of_key: dict[str, str]) -> Target
             "transport": {"kind": "http", "url": url, "timeout_seconds": 2.0},
         },
     }
-    return Target(name="archive", config=config, published=published, faults=faults)
+    return Target(name="archive", config=config, published=published, faults=_planned_faults(url, "archive"))
 
 
 def wechat_target(port: int, redis_url: str) -> Target:

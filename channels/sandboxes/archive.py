@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.archive.bag import file_sha256
 from channels.archive.verify import verify
+from channels.sandboxes.misbehaviour import replan, use_up
 
 ACCEPTED, INCOMING = "accepted", "incoming"
 
@@ -67,12 +68,7 @@ class Receiver:
         return [json.loads(line) for line in self.log.read_text("utf-8").splitlines() if line]
 
     def take(self, what: str) -> bool:
-        """Use up one planned misbehaviour of a kind, if any is left."""
-        with self.lock:
-            left = getattr(self.plan, what)
-            if left > 0:
-                setattr(self.plan, what, left - 1)
-            return bool(left > 0)
+        return use_up(self.plan, what, self.lock)
 
     def record(self, entry: dict[str, Any]) -> None:
         with self.lock, open(self.log, "a", encoding="utf-8") as fh:
@@ -128,13 +124,7 @@ def create_app(folder: Path, token: str | None = None) -> FastAPI:
 
     @app.post("/control")
     async def change_plan(request: Request) -> dict[str, Any]:
-        changes = await request.json()
-        with receiver.lock:
-            if changes.pop("reset", False):
-                receiver.plan = Plan()
-            for key, value in changes.items():
-                if hasattr(receiver.plan, key):
-                    setattr(receiver.plan, key, type(getattr(receiver.plan, key))(value))
+        receiver.plan = replan(receiver.plan, await request.json(), receiver.lock)
         return asdict(receiver.plan)
 
     @app.put("/packages/{package_id}")

@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from channels.sandboxes.misbehaviour import replan, use_up
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
@@ -60,12 +61,7 @@ class Cms:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, what: str) -> bool:
-        """Use up one planned misbehaviour of a kind, if any is left."""
-        with self.lock:
-            left = getattr(self.plan, what)
-            if left > 0:
-                setattr(self.plan, what, left - 1)
-            return bool(left > 0)
+        return use_up(self.plan, what, self.lock)
 
     def refusal(self, request: Request, body: bytes) -> str | None:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -175,13 +171,7 @@ def create_app(cms: Cms) -> FastAPI:
 
     @app.post("/control")
     async def change_plan(request: Request) -> dict[str, Any]:
-        changes = await request.json()
-        with cms.lock:
-            if changes.pop("reset", False):
-                cms.plan = Plan()
-            for key, value in changes.items():
-                if hasattr(cms.plan, key):
-                    setattr(cms.plan, key, type(getattr(cms.plan, key))(value))
+        cms.plan = replan(cms.plan, await request.json(), cms.lock)
         return {"plan": asdict(cms.plan)}
 
     @app.get("/requests")

@@ -106,6 +106,28 @@ def test_http_rejection_names_the_damaged_file_and_is_retried(
         http(url).send(honest_sender_wrong_bytes)
 
 
+def test_a_receiver_that_fails_or_answers_late_is_retried_and_keeps_one_package(
+    package: Shipment, sandbox: tuple[str, Path]
+) -> None:
+    url, folder = sandbox
+    httpx.post(f"{url}/control", json={"fail": 1, "slow": 1, "slow_seconds": 2.0}).raise_for_status()
+    transport = HttpTransport(
+        HttpUpload(kind="http", url=url, token="s3cret", timeout_seconds=0.5)  # type: ignore[arg-type]
+    )
+    with pytest.raises(TransientError, match="503"):
+        transport.send(package)
+    assert httpx.get(f"{url}/packages").json() == [], "a 503 keeps nothing"
+    with pytest.raises(TransientError):
+        transport.send(package)  # kept, but the answer comes after the sender gave up
+    receipt = transport.send(package)
+    records = httpx.get(f"{url}/packages").json()
+    assert [(r["status"], r["duplicate"]) for r in records] == [("accepted", False), ("accepted", True)]
+    assert {r["receipt"] for r in records} == {receipt}
+    assert [f.name for f in (folder / "accepted").iterdir()] == [package.name]
+    plan_left = httpx.get(f"{url}/control").json()
+    assert plan_left == {"fail": 0, "fail_status": 503, "slow": 0, "slow_seconds": 2.0}
+
+
 def test_http_wrong_token_is_permanent_and_a_dead_receiver_transient(
     package: Shipment, sandbox: tuple[str, Path]
 ) -> None:

@@ -131,7 +131,9 @@ def test_retraction_deletes_the_document(api: TestClient, auth: dict[str, str], 
 
 
 @SQLITE_ONLY
-def test_a_redelivered_task_does_not_duplicate_the_document(services: Services, cms: Cms) -> None:
+def test_a_redelivered_task_does_not_duplicate_the_document(
+    services: Services, cms: Cms, sandbox: tuple[str, Cms]
+) -> None:
     raw = make_item(1, source="test")
     accepted = services.store.accept(ItemIn.model_validate(raw), {"website": True})
     [(delivery_id, channel)] = accepted.work
@@ -144,3 +146,18 @@ def test_a_redelivered_task_does_not_duplicate_the_document(services: Services, 
     assert run_delivery(services, delivery_id, channel) == "delivered"
     assert list(cms.documents) == [INDEX_NO] and cms.documents[INDEX_NO]["versions"] == 2
     assert outcomes(services, delivery_id) == ["lost", "delivered"]
+    record = httpx.get(sandbox[0].replace("/documents", "/record")).json()
+    assert record == {
+        "documents": {INDEX_NO: {"title": raw["title"], "versions": 2, "revision": "1"}},
+        "withdrawn": {},
+    }, "the sandbox's own record, as a chaos run reads it"
+
+
+def test_every_request_takes_the_planned_latency(sandbox: tuple[str, Cms], services: Services) -> None:
+    control(sandbox, latency_seconds=0.3)
+    [(delivery_id, channel)] = services.store.accept(
+        ItemIn.model_validate(make_item(1, source="test")), {"website": True}
+    ).work
+    started = time.monotonic()
+    assert run_delivery(services, delivery_id, channel) == "delivered"
+    assert time.monotonic() - started >= 0.3
