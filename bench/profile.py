@@ -1,8 +1,10 @@
 """``--profile``: where a worker's wall time goes, sampled by py-spy.
 
-py-spy attaches to running processes from outside (no code change, no slowdown
-worth the name), so the figures it explains are the ones the table prints. Idle
-samples are kept: a worker waiting on PostgreSQL or Redis is the point.
+py-spy attaches to running processes from outside (no code change) and, with
+``--nonblocking``, reads their stacks without pausing them. Sampling still costs
+CPU on a small machine, so section 1 measures its figure in a run of its own and
+samples a second run. Idle samples are kept: a worker waiting on PostgreSQL or
+Redis is the point.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def sampled(pids: list[int], folder: Path | None, name: str) -> Iterator[None]:
     if spy is None:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
     folder.mkdir(parents=True, exist_ok=True)
-    sampling = ["--subprocesses", "--idle", "--rate", "250", "--format", "raw"]
+    sampling = ["--subprocesses", "--idle", "--nonblocking", "--rate", "250", "--format", "raw"]
     recorders = [
         subprocess.Popen(
             [spy, "record", "--pid", str(pid), *sampling, "--output", str(folder / f"{name}-{pid}.txt")],
