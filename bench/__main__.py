@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import sys
@@ -25,6 +26,7 @@ from typing import Any
 
 from bench import measure
 from bench.infra import ensure_services
+from pipeline.logs import configure as configure_logs
 
 Section = Callable[[bool], list[measure.Row]]
 
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", metavar="DIR", help="sample section 1's workers with py-spy; stacks go to DIR"
     )
     args = parser.parse_args(argv)
+    configure_logs(level=logging.ERROR)  # sections that run govpub in this process: no log per delivery
     ensure_services()
     rss: dict[str, float] = {}
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]

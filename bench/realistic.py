@@ -26,7 +26,9 @@ from pipeline.localcluster import LocalCluster, free_port, wait_http
 
 CONCURRENCY = 4
 LATENCY = {"website": 0.030, "wechat": 0.150, "feed": 0.005}
-WECHAT_CALLS_PER_ITEM = 3  # draft/add, freepublish/submit, freepublish/get
+# material/add_material (each title gets its own rendered cover), draft/add,
+# freepublish/submit, freepublish/get
+WECHAT_CALLS_PER_ITEM = 4
 
 
 def channels(wechat_port: int, cms_port: int, redis_url: str) -> dict[str, dict[str, Any]]:
