@@ -7,6 +7,7 @@
     │   ├── Unauthorized             401: no or wrong token
     │   ├── Forbidden                403: another source's item
     │   ├── Conflict                 409: same revision, different body
+    │   │   └── IndexNoTaken         409: an explicit 索引号 another item holds
     │   ├── StaleRevision            409: lower revision than the stored one
     │   └── NotFound                 404
     └── DeliveryError                raised by channels, classified once here
@@ -69,6 +70,10 @@ class Forbidden(IntakeError):
 
 class Conflict(IntakeError):
     status, code = 409, "conflict"
+
+
+class IndexNoTaken(Conflict):
+    code = "index_no_taken"
 
 
 class StaleRevision(IntakeError):

@@ -68,7 +68,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "no or unknown token",
         403: "another source's item",
         404: "no such item",
-        409: "conflicting or stale revision",
+        409: "conflicting or stale revision, or an index_no another item holds",
         413: "body too large",
         422: "invalid or unapproved item",
     }.items()

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from pipeline import db
 from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
     Forbidden,
+    IndexNoTaken,
     IntakeError,
     NotFound,
     StaleRevision,
@@ -30,7 +32,20 @@ from pipeline.errors import (
 )
 from pipeline.model import ItemIn, Published, StoredAttachment, content_hash, sanitize_html
 
+log = structlog.get_logger("govpub.store")
 Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
+MAX_SERIAL = 99999  # 索引号 serials have five digits
+
+
+def serial_key(index_no: str) -> tuple[str, int]:
+    """``(agency code, year)`` of a 索引号 ``CODE/YYYY-NNNNN``: the serial row it belongs to."""
+    code, _, rest = index_no.partition("/")
+    return code, int(rest.split("-", 1)[0])
+
+
+def lock_key(item: ItemIn) -> tuple[str, int]:
+    """The serial row a new item locks: its explicit 索引号's, else its agency and year's."""
+    return serial_key(item.index_no) if item.index_no else (item.agency.code, item.generated_on.year)
 
 
 def utcnow() -> datetime:
@@ -113,27 +128,35 @@ class Store:
         now = now or utcnow()
         # Locks (serial rows, new item keys) are taken in one global order, so two
         # concurrent batches queue behind each other instead of deadlocking.
-        order = sorted(
-            range(len(batch)),
-            key=lambda i: (batch[i][0].agency.code, batch[i][0].generated_on.year),
-        )
+        order = sorted(range(len(batch)), key=lambda i: lock_key(batch[i][0]))
         answers: dict[int, Accepted | IntakeError] = {}
         with self.engine.begin() as conn:
             for index in order:
                 item, channels = batch[index]
-                body_hash = content_hash(item.model_dump(mode="json"))
-                for attempt in (1, 2):
-                    try:
-                        with conn.begin_nested():
-                            answers[index] = self._accept(conn, item, body_hash, channels, now)
-                        break
-                    except IntakeError as exc:
-                        answers[index] = exc
-                        break
-                    except IntegrityError:
-                        if attempt == 2:
-                            raise
+                answers[index] = self._accept_one(conn, item, channels, now)
         return [answers[i] for i in range(len(batch))]
+
+    def _accept_one(
+        self, conn: Connection, item: ItemIn, channels: dict[str, bool], now: datetime
+    ) -> Accepted | IntakeError:
+        """One item in its own savepoint. A unique key lost to a concurrent request is
+        retried once (then the other request's item is there to answer against); any
+        refusal of the database is this item's 4xx, never the batch's 500."""
+        body_hash = content_hash(item.model_dump(mode="json"))
+        for attempt in (1, 2):
+            try:
+                with conn.begin_nested():
+                    return self._accept(conn, item, body_hash, channels, now)
+            except IntakeError as exc:
+                return exc
+            except IntegrityError as exc:
+                if attempt == 2:
+                    log.warning("unique key lost twice", item=item.id, error=str(exc.orig)[:200])
+                    return Conflict(f"{item.source}/{item.id} collided with a concurrent submission; retry")
+            except DataError as exc:
+                log.warning("value refused by the database", item=item.id, error=str(exc.orig)[:200])
+                return ValidationFailed("item refused", ["a value cannot be stored (too long or invalid)"])
+        raise AssertionError("unreachable")
 
     def _accept(
         self,
@@ -174,12 +197,7 @@ class Store:
                 update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
             )
         else:
-            index_no = item.index_no or self._next_index_no(conn, item)
-            if (
-                item.index_no
-                and conn.execute(select(db.items.c.pk).where(db.items.c.index_no == item.index_no)).first()
-            ):
-                raise ValidationFailed("index_no in use", [f"index_no: {item.index_no} is taken"])
+            index_no = self._new_index_no(conn, item)
             item_pk = conn.execute(
                 insert(db.items)
                 .values(
@@ -216,19 +234,51 @@ class Store:
         work = self._create_deliveries(conn, item_pk, revision_pk, item.revision, channels, now)
         return Accepted(item_pk, index_no, item.revision, True, work)
 
-    def _next_index_no(self, conn: Connection, item: ItemIn) -> str:
-        year = item.generated_on.year
-        code = item.agency.code
+    def _new_index_no(self, conn: Connection, item: ItemIn) -> str:
+        """The 索引号 of a new item: its own if free, else the next free serial.
+
+        Both paths hold the (agency, year) serial row locked, so an explicit number and
+        the allocator never race for the same 索引号: whichever comes second sees the
+        first one's item (a taken explicit number is a 409 for that item alone)."""
+        if item.index_no:
+            self._lock_serials(conn, *serial_key(item.index_no))
+            if self._taken(conn, item.index_no):
+                raise IndexNoTaken(
+                    f"index_no {item.index_no} is already taken",
+                    ["index_no: omit it to have the next free 索引号 assigned, or choose another"],
+                )
+            return item.index_no
+        return self._next_index_no(conn, item.agency.code, item.generated_on.year)
+
+    def _lock_serials(self, conn: Connection, code: str, year: int) -> None:
         insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
-        serial = conn.execute(
-            update(db.index_serials)
+        conn.execute(
+            select(db.index_serials.c.last_serial)
             .where(db.index_serials.c.agency_code == code, db.index_serials.c.year == year)
-            .values(last_serial=db.index_serials.c.last_serial + 1)
-            .returning(db.index_serials.c.last_serial)
-        ).scalar_one()
-        if serial > 99999:
-            raise ValidationFailed("index_no serials exhausted", [f"{code}/{year} has 99999 items"])
-        return f"{code}/{year}-{serial:05d}"
+            .with_for_update()
+        )
+
+    @staticmethod
+    def _taken(conn: Connection, index_no: str) -> bool:
+        return conn.execute(select(db.items.c.pk).where(db.items.c.index_no == index_no)).first() is not None
+
+    def _next_index_no(self, conn: Connection, code: str, year: int) -> str:
+        """The next serial of (agency, year) that no item holds. Numbers a source gave
+        its items explicitly are stepped over once: the counter moves past them."""
+        insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
+        while True:
+            serial = conn.execute(
+                update(db.index_serials)
+                .where(db.index_serials.c.agency_code == code, db.index_serials.c.year == year)
+                .values(last_serial=db.index_serials.c.last_serial + 1)
+                .returning(db.index_serials.c.last_serial)
+            ).scalar_one()
+            if serial > MAX_SERIAL:
+                full = [f"{code}/{year} has {MAX_SERIAL} items"]
+                raise ValidationFailed("index_no serials exhausted", full)
+            index_no = f"{code}/{year}-{serial:05d}"
+            if not self._taken(conn, index_no):
+                return index_no
 
     def _published(self, conn: Connection, item: ItemIn, index_no: str, now: datetime) -> Published:
         def keep(att: Any) -> StoredAttachment:
