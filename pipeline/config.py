@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1, le=100)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_seconds: float = Field(default=3600.0, gt=0)
-    lease_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=30.0, ge=1)
     requeue_after_seconds: float = Field(default=60.0, gt=0)
     sweep_interval_seconds: float = Field(default=2.0, gt=0)
     embedded_workers: int = Field(default=2, ge=1, le=64)

@@ -50,7 +50,10 @@ MEANINGS: dict[str, str] = {
     "max_attempts": "attempts before a delivery is dead and waits for an operator",
     "retry_base_seconds": "retry delay scale: attempt n waits a random time up to base × 2ⁿ⁻¹",
     "retry_max_seconds": "longest retry delay",
-    "lease_seconds": "how long a claim on a delivery lasts; a dead worker's delivery is retried after it",
+    "lease_seconds": (
+        "how long a claim on a delivery lasts; the working worker renews it every third of it, "
+        "so a dead worker's delivery is taken over about this long after it died"
+    ),
     "requeue_after_seconds": "the sweeper re-sends deliveries waiting in pending/queued longer than this",
     "sweep_interval_seconds": "how often the beat sweeps",
     "embedded_workers": "threads of the in-process worker (embedded mode only)",

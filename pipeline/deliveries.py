@@ -320,6 +320,23 @@ class Deliveries:
                 )
         return state
 
+    def renew(self, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:
+        """Extend the leases of claims this worker still holds; returns their ids. A claim
+        taken over since (``claim_no`` moved on) or finished is not touched. ``updated_at``
+        stays as it was: it tells the sweeper when the row was last handed out."""
+        lease_until = now + timedelta(seconds=lease_seconds)
+        kept: set[int] = set()
+        with self.engine.begin() as conn:
+            for claim in claims:
+                renewed = conn.execute(
+                    update(D)
+                    .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == "sending")
+                    .values(lease_until=lease_until)
+                ).rowcount
+                if renewed:
+                    kept.add(claim.id)
+        return kept
+
     def checkpoint(self, claim: Claim, progress: dict[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -347,7 +364,8 @@ class Deliveries:
         self, now: datetime, requeue_after: float, limit: int = 1000, backlogged: frozenset[str] = frozenset()
     ) -> list[tuple[int, str, str]]:
         """:meth:`due` with each row's state, so the sweeper can tell a lost message
-        (pending/queued) from a wake-up (retrying, or sending past its lease). Rows
+        (pending/queued) from a wake-up (retrying, or sending past its lease: its worker
+        died, so it goes out as soon as the lease runs out, not ``requeue_after`` later). Rows
         waiting in ``backlogged`` channels are left out: their messages are only behind
         others, and leaving them in would fill ``limit`` and starve every other channel.
         A row is due again ``requeue_after`` after it was last sent (``updated_at``)."""
@@ -364,7 +382,12 @@ class Deliveries:
                             D.c.next_attempt_at <= now,
                             D.c.channel.not_in(sorted(backlogged)),
                         ),
-                        and_(D.c.state == "sending", D.c.lease_until < now, D.c.updated_at <= stale),
+                        and_(
+                            D.c.state == "sending",
+                            D.c.lease_until < now,
+                            # at once when the lease ran out; then once per requeue_after
+                            or_(D.c.updated_at < D.c.lease_until, D.c.updated_at <= stale),
+                        ),
                     )
                 )
                 .order_by(D.c.next_attempt_at)

@@ -1,7 +1,8 @@
 """Run one delivery attempt: claim, call the channel, classify, record.
 
-This is the one place that wraps every channel: claims and leases, retries with
-backoff, the delivery log, metrics and logs. Celery tasks and the in-process
+This is the one place that wraps every channel: claims and leases (renewed by a
+heartbeat while the channel works, :mod:`pipeline.lease`), retries with backoff, the
+delivery log, metrics and logs. Celery tasks and the in-process
 worker both call :func:`run_delivery`; neither holds any logic of its own.
 """
 
@@ -13,10 +14,11 @@ from typing import Any
 
 import structlog
 
-from channels.base import BatchEntry, DeliveryContext, Ref
+from channels.base import BatchEntry, Channel, DeliveryContext, Ref
 from pipeline import metrics
 from pipeline.deliveries import Claim, backoff
 from pipeline.errors import AwaitingConfirmation, NotDue, PermanentError, TransientError
+from pipeline.lease import LeaseKeeper
 from pipeline.services import Services
 
 log = structlog.get_logger("govpub.runner")
@@ -38,17 +40,21 @@ def run_delivery(services: Services, delivery_id: int, channel_name: str) -> str
     ctx = _context(services, claim)
     started = time.perf_counter()
     try:
-        if claim.action == "retract":
-            ref = channel.retract(claim.item, claim.previous, claim.reason, ctx)
-        elif claim.previous is not None:
-            ref = channel.update(claim.item, claim.previous, ctx)
-        else:
-            ref = channel.publish(claim.item, ctx)
+        with LeaseKeeper(services, [claim]):
+            ref = _call(channel, claim, ctx)
     except Exception as exc:  # classified below; anything unknown is transient
         return _record_failure(services, claim, exc)
     finally:
         metrics.observe_attempt(claim.channel, time.perf_counter() - started)
     return _record_success(services, claim, ref)
+
+
+def _call(channel: Channel, claim: Claim, ctx: DeliveryContext) -> Ref | None:
+    if claim.action == "retract":
+        return channel.retract(claim.item, claim.previous, claim.reason, ctx)
+    if claim.previous is not None:
+        return channel.update(claim.item, claim.previous, ctx)
+    return channel.publish(claim.item, ctx)
 
 
 def run_batch(services: Services, channel_name: str) -> str:
@@ -71,7 +77,8 @@ def run_batch(services: Services, channel_name: str) -> str:
         for c in claims
     ]
     try:
-        answers = channel.publish_batch(entries)
+        with LeaseKeeper(services, claims):
+            answers = channel.publish_batch(entries)
     except Exception as exc:
         answers = {c.id: exc for c in claims}
     for claim in claims:

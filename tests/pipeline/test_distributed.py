@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from pipeline.app import create_app
+from pipeline.config import Settings
 from pipeline.localcluster import LocalCluster as Cluster
 from tests.helpers import kill, make_item, wait_until
 
@@ -98,3 +100,69 @@ def test_redis_flushed_after_intake_loses_nothing(cluster_for: Any, tmp_path: Pa
     cluster.beat()
     wait_until(lambda: states(cluster) == {"delivered": 20}, 60, f"sweeper\n{cluster.logs()}")
     assert len(received(tmp_path)) == 20
+
+
+def events_of(cluster: Cluster, item_id: str) -> list[dict[str, Any]]:
+    (delivery,) = cluster.services.store.item_status("test", item_id)["deliveries"]
+    return list(cluster.services.store.events(delivery["id"]))
+
+
+def test_a_dead_workers_delivery_is_taken_over_within_one_default_lease(
+    cluster_for: Any, tmp_path: Path
+) -> None:
+    """The default lease is short because the living worker renews it: a SIGKILLed
+    worker's delivery goes to another worker about one lease later, and only once."""
+    default_lease = Settings.model_fields["lease_seconds"].default
+    cluster = cluster_for(delay_seconds=5.0, settings={"lease_seconds": default_lease})
+    doomed = cluster.worker("govpub.memory", concurrency=1)
+    cluster.beat()
+    token = cluster.services.store.add_source("test")
+    with TestClient(create_app(cluster.settings, cluster.services)) as client:
+        submit(client, token, [make_item(1)])
+        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
+        kill(doomed, signal.SIGKILL)
+        cluster.worker("govpub.memory", concurrency=1)
+        # the promise is "about 30 s": a 30 s lease, a sweep and a worker's start on a busy machine
+        wait_until(lambda: states(cluster) == {"delivered": 1}, 45, f"take-over\n{cluster.logs()}")
+    assert received(tmp_path) == ["test~t-1~r1~publish.json"]
+    lost, delivered = events_of(cluster, "t-1")
+    assert (lost["outcome"], delivered["outcome"]) == ("lost", "delivered")
+    assert lost["worker"] != delivered["worker"]
+
+
+def test_a_delivery_longer_than_its_lease_is_not_taken_over_while_its_worker_lives(
+    cluster_for: Any, tmp_path: Path
+) -> None:
+    cluster = cluster_for(delay_seconds=10.0, settings={"lease_seconds": 3.0})
+    for _ in range(2):  # an idle worker stands by to take over, were the lease let go
+        cluster.worker("govpub.memory", concurrency=1)
+    cluster.beat()
+    token = cluster.services.store.add_source("test")
+    with TestClient(create_app(cluster.settings, cluster.services)) as client:
+        submit(client, token, [make_item(1)])
+        wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"delivery\n{cluster.logs()}")
+    assert received(tmp_path) == ["test~t-1~r1~publish.json"]
+    assert [e["outcome"] for e in events_of(cluster, "t-1")] == ["delivered"]
+    (delivery,) = cluster.services.store.item_status("test", "t-1")["deliveries"]
+    assert delivery["attempts"] == 1
+
+
+def test_a_frozen_worker_loses_its_claim_and_cannot_record_or_publish_again(
+    cluster_for: Any, tmp_path: Path
+) -> None:
+    """SIGSTOP freezes the worker with its heartbeat: the lease runs out, another worker
+    delivers; woken, the first one finds its claim gone (fenced by claim_no)."""
+    cluster = cluster_for(delay_seconds=4.0, settings={"lease_seconds": 3.0})
+    frozen = cluster.worker("govpub.memory", concurrency=1)
+    cluster.beat()
+    token = cluster.services.store.add_source("test")
+    with TestClient(create_app(cluster.settings, cluster.services)) as client:
+        submit(client, token, [make_item(1)])
+        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
+        os.killpg(frozen.pid, signal.SIGSTOP)
+        cluster.worker("govpub.memory", concurrency=1)
+        wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"take-over\n{cluster.logs()}")
+        os.killpg(frozen.pid, signal.SIGCONT)
+        wait_until(lambda: "lost-lease" in cluster.logs(tail=100_000), 30, "the frozen worker's verdict")
+    assert received(tmp_path) == ["test~t-1~r1~publish.json"]
+    assert [e["outcome"] for e in events_of(cluster, "t-1")] == ["lost", "delivered"]
