@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 from pipeline import db
 from pipeline.config import DEFAULT_TAXONOMY
 from pipeline.db import insert_ignore
-from pipeline.model import ItemIn, Published, sanitize_html
+from pipeline.model import ItemIn, Published
+from pipeline.sanitize import sanitize_html
 
 SERIALS_PER_YEAR = 99_999
 START = datetime(2020, 1, 1, tzinfo=UTC)

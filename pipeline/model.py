@@ -14,7 +14,6 @@ import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-import nh3
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -23,56 +22,6 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=6
 CHECK_KINDS = ("confidentiality", "legality", "authenticity")
 CHECK_LABELS = {"confidentiality": "保密审查", "legality": "合法性审查", "authenticity": "真实性审查"}
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-
-# Tags and attributes an official disclosure body may carry; everything else is dropped.
-BODY_TAGS = {
-    "p",
-    "br",
-    "strong",
-    "b",
-    "em",
-    "i",
-    "u",
-    "span",
-    "div",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "ul",
-    "ol",
-    "li",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-    "caption",
-    "a",
-    "img",
-    "blockquote",
-    "sub",
-    "sup",
-    "hr",
-}
-BODY_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-}
-
-
-def sanitize_html(html: str) -> str:
-    """Allow-list sanitisation shared by intake and channels."""
-    return nh3.clean(
-        html,
-        tags=BODY_TAGS,
-        attributes=BODY_ATTRIBUTES,
-        url_schemes={"http", "https", "data", "mailto"},
-        link_rel="noopener noreferrer",
-    )
 
 
 class Strict(BaseModel):

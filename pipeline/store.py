@@ -30,7 +30,8 @@ from pipeline.errors import (
     StaleRevision,
     ValidationFailed,
 )
-from pipeline.model import ItemIn, Published, StoredAttachment, content_hash, sanitize_html
+from pipeline.model import ItemIn, Published, StoredAttachment, content_hash
+from pipeline.sanitize import sanitize_html
 
 log = structlog.get_logger("govpub.store")
 Work = tuple[int, str]  # (delivery id, channel name): what the queue needs

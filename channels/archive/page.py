@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipeline.model import Published, StoredAttachment, sanitize_html
+from pipeline.model import Published, StoredAttachment
+from pipeline.sanitize import sanitize_html
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent),

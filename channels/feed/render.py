@@ -2,10 +2,11 @@
 
 The output depends only on what it is given (no clock): regenerating an unchanged
 feed gives the same bytes, so its file, ETag and Last-Modified stay as they were.
-Titles are text (feedgen escapes them for XML); a summary is text too, but RSS
-readers render a description as HTML, so it goes out HTML-escaped (``type="html"``)
-and reads exactly as written; the body is the item's sanitised HTML (Atom
-``type="html"``, RSS ``content:encoded``).
+Titles, the feed's description and an item's summary are text, and RSS readers
+render them as HTML: every one goes out HTML-escaped and then XML-escaped (Atom
+``type="html"``), the same rule everywhere, so each reads exactly as written in
+every reader. The body is the item's HTML through the one sanitising rule
+(:mod:`pipeline.sanitize`; Atom ``type="html"``, RSS ``content:encoded``).
 Characters XML cannot carry are dropped.
 """
 
@@ -24,6 +25,7 @@ from lxml import etree
 
 from channels.feed.catalogue import Entry
 from pipeline import __version__
+from pipeline.sanitize import sanitize_html
 
 ATOM = "http://www.w3.org/2005/Atom"
 DC = "http://purl.org/dc/elements/1.1/"
@@ -33,6 +35,21 @@ FORMATS = ("rss", "atom")
 
 def xml_text(text: str) -> str:
     return NOT_XML.sub("", text)
+
+
+def as_html(text: str) -> str:
+    """Text as HTML that shows it as written (XML escaping comes on top of this)."""
+    return html.escape(text, quote=False)
+
+
+def _text_as_html(parent: etree._Element, *names: str, atom: bool = False) -> None:
+    """Titles and descriptions that feedgen wrote as text, rewritten as escaped HTML."""
+    for name in names:
+        node = parent.find(name)
+        if node is not None and node.text:
+            node.text = as_html(node.text)
+            if atom:
+                node.set("type", "html")
 
 
 @dataclass(frozen=True)
@@ -102,9 +119,9 @@ def _add(gen: FeedGenerator, entry: Entry, links: Links, tz: ZoneInfo, full_text
     node.updated(_local(entry.updated, tz))
     node.author(name=xml_text(item.agency.name))
     if item.summary:  # text, carried as escaped HTML: RSS readers render a description as HTML
-        node.summary(html.escape(xml_text(item.summary), quote=False), type="html")
+        node.summary(as_html(xml_text(item.summary)), type="html")
     if full_text and item.body_html:
-        node.content(xml_text(item.body_html), type="html")
+        node.content(xml_text(sanitize_html(item.body_html)), type="html")
     terms = dict.fromkeys(t for t in (item.category, item.subcategory, item.genre, *item.keywords) if t)
     if terms:
         node.category([{"term": xml_text(term)} for term in terms])
@@ -118,7 +135,8 @@ def _local(moment: datetime, tz: ZoneInfo) -> datetime:
 
 
 class _FeedExtras(BaseExtension):
-    """RSS has no hub link of its own: WebSub discovery uses ``atom:link rel="hub"``."""
+    """Titles as escaped HTML; RSS has no hub link of its own: WebSub discovery uses
+    ``atom:link rel="hub"``."""
 
     def __init__(self) -> None:
         self.hub: str | None = None
@@ -126,7 +144,12 @@ class _FeedExtras(BaseExtension):
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC}
 
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        _text_as_html(feed, "title", "subtitle", atom=True)
+        return feed
+
     def extend_rss(self, feed: etree._Element) -> etree._Element:
+        _text_as_html(feed[0], "title", "description")
         if self.hub:
             etree.SubElement(feed[0], f"{{{ATOM}}}link", href=self.hub, rel="hub")
         return feed
@@ -141,6 +164,7 @@ class _EntryExtras(BaseEntryExtension):
         self.enclosures: list[Enclosure] = []
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
+        _text_as_html(item, "title")
         if self.creator:
             etree.SubElement(item, f"{{{DC}}}creator").text = self.creator
         for enclosure in self.enclosures[:1]:
@@ -154,6 +178,7 @@ class _EntryExtras(BaseEntryExtension):
         return item
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
+        _text_as_html(entry, "title", atom=True)
         for enclosure in self.enclosures:
             etree.SubElement(
                 entry,

@@ -2,9 +2,9 @@
 
 Jinja2 with autoescaping: every text field (title, summary, names, the retraction
 reason) is escaped; only the body is inserted as markup, after a second pass of
-an nh3 allow-list narrower than the intake's (no ``data:`` links, images only as
-``data:image/…``). Pages carry no render time, so re-rendering unchanged content
-gives the same bytes and leaves the file alone.
+the one sanitising rule (:mod:`pipeline.sanitize`: no ``data:`` links, inline
+images only as ``data:image/png|jpeg|gif|webp``). Pages carry no render time, so
+re-rendering unchanged content gives the same bytes and leaves the file alone.
 """
 
 from __future__ import annotations
@@ -17,35 +17,18 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
-import nh3
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from channels.website.catalogue import Entry
 from channels.website.layout import IndexSpec, href, item_page
-from pipeline.model import BODY_ATTRIBUTES, BODY_TAGS, Published
-
-IMAGE_DATA = ("data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp")
-
-
-def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    lowered = value.strip().lower()
-    if lowered.startswith("data:") and not (tag == "img" and lowered.startswith(IMAGE_DATA)):
-        return None
-    return value
+from pipeline.model import Published
+from pipeline.sanitize import sanitize_html
 
 
 def clean_body(html: str) -> Markup:
-    """The body as markup the page may carry (allow-list, never a deny-list)."""
-    cleaned = nh3.clean(
-        html,
-        tags=BODY_TAGS,
-        attributes=BODY_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto", "data"},
-        attribute_filter=_keep_attribute,
-        link_rel="noopener noreferrer",
-    )
-    return Markup(cleaned)  # nh3 output: the allow-listed subset
+    """The body as markup the page may carry: the one rule of :mod:`pipeline.sanitize`."""
+    return Markup(sanitize_html(html))  # nh3 output: the allow-listed subset
 
 
 def human_size(size: int) -> str:

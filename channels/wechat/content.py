@@ -29,7 +29,8 @@ from channels.wechat import images
 from channels.wechat.options import WeChatOptions
 from channels.wechat.records import Records
 from pipeline.errors import PermanentError, TransientError
-from pipeline.model import BODY_ATTRIBUTES, BODY_TAGS, Published, sanitize_html
+from pipeline.model import Published
+from pipeline.sanitize import BODY_ATTRIBUTES, BODY_TAGS, sanitize_html
 
 TITLE_MAX, DIGEST_MAX, CONTENT_MAX_CHARS, CONTENT_MAX_BYTES, SOURCE_URL_MAX = 32, 128, 20_000, 1_000_000, 1024
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
