@@ -169,6 +169,16 @@ def _one_line(value: Any) -> str:
     return " ".join(str(value).split())
 
 
+def file_digests(path: Any) -> dict[str, str]:
+    """Every algorithm's digest of one file, read once."""
+    hashers = {alg: new_hasher(alg) for alg in ALGORITHMS}
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            for hasher in hashers.values():
+                hasher.update(block)
+    return {alg: hasher.hexdigest() for alg, hasher in hashers.items()}
+
+
 def file_sha256(path: Any) -> str:
     hasher = hashlib.sha256()
     with open(path, "rb") as fh:

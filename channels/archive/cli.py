@@ -164,12 +164,48 @@ def export(receiver: str, label: str, send: bool, out: Path | None) -> None:
 
 @archive.command("verify")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
-def verify(file: Path) -> None:
+@click.option(
+    "--offline", is_flag=True, help="Check the package on its own, without this installation's database."
+)
+def verify(file: Path, offline: bool) -> None:
     """Check a package as an archive does at receipt: bag completeness, every manifest
-    (SHA-256, SHA-512, SM3) and tag manifest, bag-info, metadata against its schema."""
+    (SHA-256, SHA-512, SM3) and tag manifest, bag-info, metadata against its schema and
+    against the payload (SM3, size, 索引号); then, unless --offline, against what this
+    installation's database recorded of the package (checksum, counts, members)."""
     from channels.archive.verify import verify as verify_package
 
-    report = verify_package(file)
+    engine, why_not = (None, "not compared with any database (--offline)") if offline else _database()
+    try:
+        report = verify_package(file, database=engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    report.database = report.database or why_not
     click.echo(report.text())
     if not report.ok:
         raise SystemExit(1)
+
+
+def _database() -> tuple[Any, str]:
+    """This installation's database, or (None, why there is none): a SQLite file that
+    does not exist is not created just to find nothing in it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipeline.cli import settings_or_exit
+    from pipeline.db import make_engine
+
+    url = settings_or_exit().database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if not path or path == ":memory:" or not Path(path).is_file():
+            return None, f"no database at {url}: not compared with any record"
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise click.ClickException(
+            f"cannot reach the database ({exc}); use --offline to check without it"
+        ) from exc
+    return engine, ""

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from channels.archive.channel import ArchiveChannel
 from pipeline import db
-from pipeline.config import ChannelConfig
+from pipeline.config import ChannelConfig, load_settings
 from pipeline.model import ItemIn
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
@@ -69,6 +69,43 @@ def archive_services(settings_for: Any, tmp_path: Path) -> Iterator[Callable[...
         services.engine.dispose()
 
 
+CONFIG = """
+database_url = "sqlite:///{tmp}/govpub.db"
+data_dir = "{tmp}/data"
+
+[channels.district]
+kind = "archive"
+[channels.district.options]
+source_organization = "张店区教育局"
+[channels.district.options.transport]
+kind = "directory"
+path = "{tmp}/drop"
+
+[channels.library]
+kind = "archive"
+[channels.library.options]
+source_organization = "张店区教育局"
+schedule = "weekly"
+packing = "zip"
+[channels.library.options.transport]
+kind = "directory"
+path = "{tmp}/library"
+"""
+
+
+@pytest.fixture
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """An installation with a configuration file (``GOVPUB_CONFIG``), as the CLI finds it:
+    receivers ``district`` (monthly tar into ``drop``) and ``library`` (weekly zip)."""
+    config = tmp_path / "govpub.toml"
+    config.write_text(CONFIG.format(tmp=tmp_path), encoding="utf-8")
+    monkeypatch.setenv("GOVPUB_CONFIG", str(config))
+    services = build_services(load_settings())
+    upgrade(services.engine)
+    yield services
+    services.engine.dispose()
+
+
 def accept(services: Services, n: int, at: datetime, attachments: int = 1, **changes: Any) -> Accepted:
     files = [
         {
@@ -103,3 +140,30 @@ def unpack(package: Path, into: Path) -> Path:
         archive.extractall(into, filter="data")
     (root,) = into.iterdir()
     return root
+
+
+def rebag(root: Path) -> None:
+    """Recompute every manifest, the Payload-Oxum and every tag manifest of an unpacked
+    bag, as someone covering up a change would: the bag's own checksums then agree."""
+    from channels.archive.bag import ALGORITHMS, digests
+
+    payload = sorted(p for p in (root / "data").rglob("*") if p.is_file())
+    found = {p: digests(p.read_bytes()) for p in payload}
+    for alg in ALGORITHMS:
+        lines = sorted(f"{found[p][alg]}  {p.relative_to(root).as_posix()}\n" for p in payload)
+        (root / f"manifest-{alg}.txt").write_text("".join(lines), "utf-8")
+    octets = sum(p.stat().st_size for p in payload)
+    info = root / "bag-info.txt"
+    kept = [line for line in info.read_text("utf-8").splitlines() if not line.startswith("Payload-Oxum:")]
+    info.write_text("\n".join([*kept, f"Payload-Oxum: {octets}.{len(payload)}"]) + "\n", "utf-8")
+    tags = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("tagmanifest-"))
+    for alg in ALGORITHMS:
+        lines = [f"{digests(p.read_bytes())[alg]}  {p.name}\n" for p in tags]
+        (root / f"tagmanifest-{alg}.txt").write_text("".join(lines), "utf-8")
+
+
+def repack(root: Path, out: Path) -> Path:
+    """An unpacked bag as a tar file again, its folder at the top."""
+    with tarfile.open(out, "w") as archive:
+        archive.add(root, arcname=root.name)
+    return out

@@ -7,53 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from channels.archive.verify import verify
 from pipeline.app import create_app
 from pipeline.cli import main
-from pipeline.config import ChannelConfig, load_settings
+from pipeline.config import ChannelConfig
 from pipeline.runner import run_batch
 from pipeline.schema import upgrade
 from pipeline.services import build_services
-from tests.channels.archive_support import MARCH_10, accept, deliveries, receiver_options
+from tests.channels.archive_support import MARCH_10, accept, configured, deliveries, receiver_options
 from tests.helpers import make_item, wait_until
 
-CONFIG = """
-database_url = "sqlite:///{tmp}/govpub.db"
-data_dir = "{tmp}/data"
-
-[channels.district]
-kind = "archive"
-[channels.district.options]
-source_organization = "张店区教育局"
-[channels.district.options.transport]
-kind = "directory"
-path = "{tmp}/drop"
-
-[channels.library]
-kind = "archive"
-[channels.library.options]
-source_organization = "张店区教育局"
-schedule = "weekly"
-packing = "zip"
-[channels.library.options.transport]
-kind = "directory"
-path = "{tmp}/library"
-"""
-
-
-@pytest.fixture
-def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    config = tmp_path / "govpub.toml"
-    config.write_text(CONFIG.format(tmp=tmp_path), encoding="utf-8")
-    monkeypatch.setenv("GOVPUB_CONFIG", str(config))
-    services = build_services(load_settings())
-    upgrade(services.engine)
-    yield services
-    services.engine.dispose()
+__all__ = ["configured"]  # the fixture, imported for pytest
 
 
 def govpub(*args: str) -> Any:
