@@ -90,6 +90,9 @@ def verify(path: Path, database: Engine | None = None) -> Report:
 
 def _check(root: Path, package_file: Path | None, report: Report, database: Engine | None) -> None:
     check_bag(root, report)
+    named = report.info.get("External-Identifier")
+    if package_file is not None and named and named != root.name:
+        report.add(root.name, f"the package's folder, but bag-info.txt says the package is {named}")
     if database is not None and (root / "bagit.txt").is_file():
         recorded.cross_check(database, package_file, report)
 

@@ -230,3 +230,12 @@ def _first_index_no(package: Path, tmp_path: Path) -> str:
     first = min(p.parent for p in (root / "data").rglob("metadata.xml"))
     shutil.rmtree(tmp_path / "peek")
     return first.relative_to(root / "data").as_posix()
+
+
+def test_a_package_whose_folder_is_not_its_identifier_fails(archive_services: Any, tmp_path: Path) -> None:
+    package, _ = exported(archive_services(), tmp_path)
+    root = unpack(package, tmp_path / "unpacked")
+    renamed = root.rename(root.with_name("district-2017-04"))
+    report = verify(repack(renamed, tmp_path / "district-2017-04.tar"))
+    said = "the package's folder, but bag-info.txt says the package is district-2017-03"
+    assert ("district-2017-04", said) in report.problems, report.text()
