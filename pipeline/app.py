@@ -13,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.wechat import callback as wechat_callback
 from pipeline import __version__, feeds, intake, ops, site
@@ -26,48 +25,6 @@ from pipeline.report import router as report_router
 from pipeline.services import Services, build_services
 
 log = structlog.get_logger("govpub.app")
-
-
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
-            return
-        seen = 0
-
-        async def counting() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counting, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = f'{{"error":"too_large","message":"body over {limit} bytes"}}'.encode()
-    await send(
-        {"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]}
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(
@@ -96,11 +53,12 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Intake and operations API of govpub, the 主动公开 publishing pipeline.",
+        # Counted while the body streams in (chunked bodies too): 413 at the first byte over.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.services = services
     app.state.dispatcher = dispatcher
     app.state.enqueue = lambda work: _enqueue(app, services, work)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(intake.router)
     app.include_router(feeds.router)
     app.include_router(wechat_callback.router)
@@ -148,12 +106,16 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=503, headers={"retry-after": "2"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Starlette's own refusals (unparseable body, unknown path) in our error shape."""
-        code = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}.get(
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own refusals (unparseable body, unknown path, a body over
+        ``max_body_bytes``) in our error shape."""
+        code = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, f"http_{exc.status_code}"
         )
-        body = {"error": code, "message": str(exc.detail), "details": []}
+        message = str(exc.detail)
+        if exc.status_code == 413:
+            message = f"body over {request.app.state.services.settings.max_body_bytes} bytes"
+        body = {"error": code, "message": message, "details": []}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

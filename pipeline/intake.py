@@ -13,16 +13,17 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
-from pipeline.auth import require_same_source, source_of
+from pipeline.auth import SourceRoute, require_same_source, source_of
 from pipeline.errors import Forbidden, IntakeError, ValidationFailed
 from pipeline.model import ItemIn, problems
 from pipeline.services import Services
 from pipeline.store import Accepted
+from pipeline.text import Str
 
 log = structlog.get_logger("govpub.intake")
-router = APIRouter(prefix="/v1", tags=["intake"])
+router = APIRouter(prefix="/v1", tags=["intake"], route_class=SourceRoute)
 Source = Annotated[str, Depends(source_of)]
 
 
@@ -36,9 +37,10 @@ class Receipt(BaseModel):
 
 
 class BatchIn(BaseModel):
-    items: list[dict[str, Any]] = Field(
+    items: list[dict[Str, Any]] = Field(
         min_length=1,
-        max_length=500,
+        description="at most batch_max_items items (GOVPUB_BATCH_MAX_ITEMS, 500 by default); "
+        "a longer batch is refused whole with 422",
         json_schema_extra={"items": {"$ref": "#/components/schemas/ItemIn"}},
     )
 
@@ -50,7 +52,7 @@ class BatchAnswer(BaseModel):
 
 
 class RetractIn(BaseModel):
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Annotated[Str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 
 
 class ErrorBody(BaseModel):
@@ -85,7 +87,8 @@ def checked(services: Services, source: str, item: ItemIn) -> ItemIn:
     if item.source and item.source != source:
         raise Forbidden(f"token of source {source!r} cannot submit items of {item.source!r}")
     item = item.model_copy(update={"source": source})
-    found = problems(item, services.settings.taxonomy, services.channel_names())
+    settings = services.settings
+    found = problems(item, settings.taxonomy, services.channel_names(), services.clock(), settings.timezone)
     if found:
         raise ValidationFailed("item refused", found)
     return item
@@ -130,8 +133,12 @@ def post_item(request: Request, item: ItemIn, source: Source) -> JSONResponse:
 
 @router.post("/items:batch", response_model=list[BatchAnswer], responses=ERRORS)
 def post_batch(request: Request, batch: BatchIn, source: Source) -> list[BatchAnswer]:
-    """Submit up to 500 items; each is answered on its own, in order."""
+    """Submit up to ``batch_max_items`` items; each is answered on its own, in order."""
     services = services_of(request)
+    limit = services.settings.batch_max_items
+    if len(batch.items) > limit:
+        detail = f"items: {len(batch.items)} items; at most {limit} in one batch (batch_max_items)"
+        raise ValidationFailed("batch refused", [detail])
     answers: list[BatchAnswer | None] = []
     valid: list[tuple[int, ItemIn]] = []
     for raw in batch.items:

@@ -11,17 +11,35 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+from pipeline.text import Str
+
+
+def limited(max_length: int, min_length: int = 0) -> Any:
+    """Constraints of a text field (stripped, bounded); the text rule comes with ``Str``."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+def matching(pattern: str) -> Any:
+    return StringConstraints(pattern=pattern)
+
+
+Text = Annotated[Str, limited(200, min_length=1)]
+ShortText = Annotated[Str, limited(64)]
+LongText = Annotated[Str, limited(2000)]
 
 CHECK_KINDS = ("confidentiality", "legality", "authenticity")
 CHECK_LABELS = {"confidentiality": "保密审查", "legality": "合法性审查", "authenticity": "真实性审查"}
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 
 
 class Strict(BaseModel):
@@ -30,7 +48,7 @@ class Strict(BaseModel):
 
 class Agency(Strict):
     name: Text
-    code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{6,32}$")]
+    code: Annotated[Str, matching(r"^[0-9A-Za-z]{6,32}$")]
 
 
 class Check(Strict):
@@ -38,17 +56,17 @@ class Check(Strict):
     reviewer: Text
     at: datetime
     result: Literal["pass", "fail"]
-    note: str | None = None
+    note: LongText | None = None
 
 
 class Approver(Strict):
     role: Text
-    name: str | None = None
+    name: Text | None = None
     at: datetime
 
 
 class Approval(Strict):
-    form_no: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+    form_no: ShortText = ""
     checks: list[Check] = Field(default_factory=list, max_length=20)
     approver: Approver | None = None
 
@@ -56,9 +74,9 @@ class Approval(Strict):
 class Attachment(Strict):
     """A file of the item, submitted inline; stored once by its SHA-256."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    media_type: Annotated[str, StringConstraints(pattern=r"^[\w.+-]+/[\w.+-]+$")] = "application/octet-stream"
-    content_base64: str = Field(repr=False)
+    name: Annotated[Str, limited(255, min_length=1)]
+    media_type: Annotated[Str, matching(r"^[\w.+-]+/[\w.+-]+$")] = "application/octet-stream"
+    content_base64: Str = Field(repr=False)
 
     @field_validator("content_base64")
     @classmethod
@@ -78,36 +96,35 @@ class Attachment(Strict):
 class ItemIn(Strict):
     """One disclosure item (政府信息公开目录 metadata plus content and approval)."""
 
-    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")] = ""
-    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+    source: Annotated[Str, matching(SOURCE_PATTERN)] = ""
+    id: Annotated[Str, matching(ID_PATTERN)]
     revision: int = Field(ge=1, le=1_000_000)
-    index_no: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{6,32}/\d{4}-\d{5}$")] | None = None
+    index_no: Annotated[Str, matching(r"^[0-9A-Za-z]{6,32}/\d{4}-\d{5}$")] | None = Field(
+        default=None,
+        description="索引号 CODE/YYYY-NNNNN; omitted: the next free serial of the agency and year. "
+        "One that another item holds is refused with 409 index_no_taken.",
+    )
     title: Text
-    wechat_title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    wechat_title: ShortText | None = None
     agency: Agency
-    generated_on: date = Field(ge=date(1949, 10, 1), le=date(2999, 12, 31))
+    generated_on: date = Field(
+        ge=date(1949, 10, 1),
+        le=date(2999, 12, 31),
+        description="生成日期, the date the information was formed: at most one day after today's "
+        "date in the agency's time zone (settings.timezone); a later date is refused with 422.",
+    )
     doc_no: ShortText | None = None
     category: Text
     subcategory: ShortText | None = None
     genre: ShortText | None = None
     validity: Literal["有效", "废止", "失效"] | None = None
     keywords: list[ShortText] = Field(default_factory=list, max_length=20)
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
-    body_html: Annotated[str, StringConstraints(max_length=2_000_000)] = ""
+    summary: LongText = ""
+    body_html: Annotated[Str, StringConstraints(max_length=2_000_000)] = ""
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
     cover_image: Attachment | None = None
     channels: list[ShortText] | None = None
     approval: Approval
-
-    @field_validator("title", "summary", "wechat_title", "doc_no", "genre")
-    @classmethod
-    def _plain_text(cls, value: str | None) -> str | None:
-        """Titles and metadata are text: markup in them is kept as literal text downstream,
-        never interpreted; control characters are refused here."""
-        if value is not None and any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
-            raise ValueError("control characters are not allowed")
-        return value
-
 
 def approval_problems(approval: Approval, now: datetime) -> list[str]:
     """Everything that keeps the approval record from being complete."""
@@ -154,12 +171,34 @@ def channel_problems(item: ItemIn, known: set[str]) -> list[str]:
     return [f"channels: unknown {unknown}; valid: {sorted(known)}"] if unknown else []
 
 
+FUTURE_DAYS = 1  # how far past today (in the agency's zone) a 生成日期 may lie: clocks and zones
+
+
+def date_problems(item: ItemIn, now: datetime, timezone: str) -> list[str]:
+    """生成日期 is when the information was formed: it cannot lie in the future. One
+    day of tolerance past today's date in the agency's time zone absorbs an upstream
+    clock or zone a little ahead of ours; anything later is refused."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    latest = today + timedelta(days=FUTURE_DAYS)
+    if item.generated_on > latest:
+        return [
+            f"generated_on: {item.generated_on} is in the future (today is {today} in {timezone}; "
+            f"at most {latest} is accepted)"
+        ]
+    return []
+
+
 def problems(
-    item: ItemIn, taxonomy: dict[str, list[str]], channels: set[str], now: datetime | None = None
+    item: ItemIn,
+    taxonomy: dict[str, list[str]],
+    channels: set[str],
+    now: datetime | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> list[str]:
     now = now or datetime.now(UTC)
     return (
         approval_problems(item.approval, now)
+        + date_problems(item, now, timezone)
         + taxonomy_problems(item, taxonomy)
         + channel_problems(item, channels)
     )

@@ -15,7 +15,16 @@ from typing import Any, TypeVar
 from pipeline.localcluster import free_port
 from pipeline.localcluster import stop_process as kill
 
-__all__ = ["BASE_ITEM", "LiveServer", "free_port", "govpub", "kill", "make_item", "wait_until"]
+__all__ = [
+    "BASE_ITEM",
+    "LiveServer",
+    "api_routes",
+    "free_port",
+    "govpub",
+    "kill",
+    "make_item",
+    "wait_until",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -82,3 +91,14 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def api_routes(app: Any) -> list[tuple[str, Any]]:
+    """``(path, APIRoute)`` of every FastAPI route of ``app``, included routers' too."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    return [
+        (str(context.path), context.original_route)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
