@@ -84,7 +84,11 @@ def _measure(
             late_items=[],
             assumed_years=[],
         )
-    first_day = max(_as_date(earliest), date(scope.year - LOOKBACK_YEARS, 1, 1))
+    # From the earliest 生成日期 (at most LOOKBACK_YEARS back) and never after 1 January:
+    # an item stored with a 生成日期 after its publication (a future date) is measured
+    # as 0 working days, and the calendar always holds every publication day of the year.
+    lookback = date(scope.year - LOOKBACK_YEARS, 1, 1)
+    first_day = min(max(_as_date(earliest), lookback), date(scope.year, 1, 1))
     last_day = scope.last_day
     ordinals = calendar.ordinals(first_day, last_day)
     conn.execute(insert(WORKDAYS), [{"day": day, "ord": n} for day, n in ordinals.items()])
