@@ -40,3 +40,23 @@ def serve_for(
         yield Served(cluster, url, token, proc.pid)
     finally:
         cluster.stop()
+
+
+def raw_exchange(url: str, head: str, body: bytes = b"", timeout: float = 30.0) -> tuple[int, bytes]:
+    """Send a request head and (part of) a body over a plain socket, then read the answer:
+    ``(status, raw answer)``. The body may be shorter than the head announces: a server
+    that answers without waiting for the rest proves it never read it."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=timeout) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+    return status, answer
