@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Start the services the tests talk to, installing them first where missing:
-# Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (trust auth for local users).
+# Start the services the tests talk to, installing them first where missing
+# (scripts/packages.sh): Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432
+# (trust auth for local users).
 set -euo pipefail
-
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then echo "need root to apt-get install $*" >&2; return 1; fi
-  if [ ! -f /var/lib/apt/.govpub-updated ]; then
-    apt-get update -q >/dev/null && touch /var/lib/apt/.govpub-updated
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
-}
+here="$(dirname "$0")"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -19,7 +13,7 @@ wait_port() {
 }
 
 if ! port_open 6379; then
-  command -v redis-server >/dev/null || apt_install redis-server
+  "$here/packages.sh" redis
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --maxmemory-policy noeviction --dir /var/lib/redis --logfile /var/log/redis/ci.log
@@ -27,9 +21,7 @@ if ! port_open 6379; then
 fi
 
 if ! port_open 5432; then
-  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
-    apt_install postgresql
-  fi
+  "$here/packages.sh" postgresql
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
   conf="/etc/postgresql/$version/main/pg_hba.conf"
   if ! grep -q "govpub-trust" "$conf"; then

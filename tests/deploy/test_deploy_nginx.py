@@ -30,7 +30,7 @@ LISTEN = "listen 80;"
 def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if found is None:
-        pytest.skip("nginx is not installed (.ci/run installs Debian's)")
+        pytest.skip("nginx is not installed (./run check installs Debian's)")
     return found
 
 

@@ -26,7 +26,7 @@ def without_host(argv: list[str]) -> list[str]:
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+        pytest.skip("systemd-analyze is not installed (./run check installs Debian's systemd)")
     stub = tmp_path / "bin" / "govpub"  # verify checks that ExecStart exists
     stub.parent.mkdir()
     stub.write_text("#!/bin/sh\n")

@@ -16,16 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright import sync_api as playwright_api
 
 from pipeline.app import create_app
 from pipeline.config import ChannelConfig, ConsoleSettings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
+from tests.conftest import unavailable
 from tests.helpers import LiveServer, make_item, wait_until
 from tests.pipeline.console_support import CONSOLE_URLS, PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -50,7 +51,7 @@ class Live:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed")
+        unavailable("Chromium", FileNotFoundError(CHROMIUM))
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
