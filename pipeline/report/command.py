@@ -18,6 +18,15 @@ from pipeline.report.figures import TEMPLATE
 from pipeline.report.output import BINARY, FORMATS, render, write_files
 
 
+def machine_warnings() -> list[str]:
+    """What this machine lacks for the report's outputs (a CJK font for the chart). Asked
+    here rather than in ``build_report``: the JSON API draws no chart and need not load
+    matplotlib to find out."""
+    from pipeline.report.chart import font_warning
+
+    return [w for w in (font_warning(),) if w]
+
+
 def figures_template(year: int) -> str:
     return TEMPLATE.read_text("utf-8").replace("year = 2017", f"year = {year}", 1)
 
@@ -47,6 +56,7 @@ def run_report(
         services.engine, settings, year, agency=agency, figures=figures, figures_source=source, progress=say
     )
     services.engine.dispose()
+    report.warnings += machine_warnings()
     if out is None:
         click.echo(render(report, formats[0] if formats else "text"), nl=False)
     else:

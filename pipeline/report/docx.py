@@ -15,7 +15,7 @@ from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Pt, RGBColor
 
 from pipeline.report import layout
 from pipeline.report.chart import Chart, monthly_chart
@@ -62,6 +62,8 @@ def render_docx(report: AnnualReport, chart: Chart | None = None) -> bytes:
         [[layout.channel_label(ch.kind, ch.channel), *ch.monthly, ch.items] for ch in c.channels],
     )
     doc.add_picture(io.BytesIO(chart.png), width=Cm(15.5))
+    if chart.warning:
+        _warning(doc, chart.warning)
     timely = c.timeliness
     _body(
         doc,
@@ -138,6 +140,13 @@ def _body(doc: Any, text: str) -> None:
     paragraph = doc.add_paragraph()
     paragraph.paragraph_format.first_line_indent = Pt(32)
     _run(paragraph, text, BODY_FONT, 16)
+
+
+def _warning(doc: Any, text: str) -> None:
+    """A note for whoever prepares the report, in red, to act on before it goes out."""
+    paragraph = doc.add_paragraph()
+    _run(paragraph, text, HEAD_FONT, 12, bold=True)
+    paragraph.runs[-1].font.color.rgb = RGBColor(0xAA, 0, 0)
 
 
 def _caption(doc: Any, text: str) -> None:

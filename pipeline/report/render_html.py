@@ -13,4 +13,4 @@ from pipeline.report.templating import render
 def render_html(report: AnnualReport, chart: Chart | None = None) -> str:
     chart = chart or monthly_chart(report)
     # The SVG is matplotlib's own drawing (labels are escaped by it), not user HTML.
-    return render("report.html.j2", r=report, chart=Markup(chart.svg_element()))
+    return render("report.html.j2", r=report, chart=Markup(chart.svg_element()), chart_warning=chart.warning)

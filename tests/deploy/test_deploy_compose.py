@@ -147,3 +147,16 @@ def test_the_image_runs_as_a_user_and_holds_no_secret() -> None:
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text("utf-8").splitlines()
     assert ignore[ignore.index("**") + 1 :][:1] == ["!pyproject.toml"]  # everything else is opt-in
     assert not any("secrets" in line for line in ignore if line.startswith("!"))
+
+
+def test_the_image_has_a_font_for_the_report_chart() -> None:
+    """The final stage installs Debian's fonts-noto-cjk, whose Noto Sans CJK SC is the first
+    family the annual report's chart looks for (it warns when it finds none)."""
+    from pipeline.report.chart import CJK_FAMILIES
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text("utf-8")
+    final = dockerfile[dockerfile.rindex("\nFROM ") :]
+    install = re.search(r"apt-get install[^&\n]*\bfonts-noto-cjk\b", final.replace("\\\n", " "))
+    assert install is not None, "the image that runs govpub installs no CJK font"
+    assert final.index("fonts-noto-cjk") < final.index("\nUSER "), "installed as root, before USER"
+    assert CJK_FAMILIES[0] == "Noto Sans CJK SC"
