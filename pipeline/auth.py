@@ -5,6 +5,11 @@ body before it resolves dependencies, so a route that takes a source (``source_o
 is a :class:`SourceRoute`, whose handler looks the token up first and answers 401
 (closing the connection) without reading a byte of the body. An intruder's upload
 then costs a header lookup, not a parse of tens of megabytes.
+
+A source's own large bodies (over ``LARGE_BODY`` bytes, or of unknown length) are
+read and parsed one at a time per process: a parsed batch takes several times its
+size in memory, so ``serve``'s memory stays bounded by one such body however many
+arrive at once. The others wait with their bytes unread in the socket.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import anyio
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
@@ -19,6 +25,8 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.errors import Forbidden, Unauthorized
+
+LARGE_BODY = 1024 * 1024
 
 
 def authenticate(request: Request) -> str:
@@ -44,8 +52,19 @@ def needs_source(dependant: Dependant) -> bool:
     return any(d.call is source_of or needs_source(d) for d in dependant.dependencies)
 
 
+def large(request: Request) -> bool:
+    """A body over LARGE_BODY bytes, or one whose length is not announced (chunked)."""
+    length = request.headers.get("content-length")
+    if length is None:
+        return "chunked" in request.headers.get("transfer-encoding", "").lower()
+    return not length.isdigit() or int(length) > LARGE_BODY
+
+
 class SourceRoute(APIRoute):
-    """A route that takes ``source_of`` authenticates before its body is read."""
+    """A route that takes ``source_of`` authenticates before its body is read, and
+    reads a large body only while no other large body is being read."""
+
+    large_bodies = anyio.Semaphore(1)  # per process: the bound on serve's memory
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -59,7 +78,10 @@ class SourceRoute(APIRoute):
                 # The body is never read: close the connection rather than drain it.
                 headers = {"www-authenticate": "Bearer", "connection": "close"}
                 return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
-            return await handler(request)
+            if not large(request):
+                return await handler(request)
+            async with SourceRoute.large_bodies:
+                return await handler(request)
 
         return token_first
 

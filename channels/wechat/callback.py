@@ -35,6 +35,7 @@ log = structlog.get_logger("govpub.wechat.callback")
 router = APIRouter(tags=["wechat"], include_in_schema=False)
 FORBIDDEN = PlainTextResponse("signature check failed", status_code=403)
 MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
+CALLBACK_BODY_BYTES = 256 * 1024  # read before the signature can be checked: an event is a few KiB
 
 
 def _channel(services: Services, name: str | None) -> Any:
@@ -62,8 +63,8 @@ def verify(request: Request, name: str | None = None) -> Response:
     return PlainTextResponse(q.get("echostr", ""))
 
 
-@router.post("/wechat/callback")
-@router.post("/wechat/callback/{name}")
+@router.post("/wechat/callback", max_body_size=CALLBACK_BODY_BYTES)
+@router.post("/wechat/callback/{name}", max_body_size=CALLBACK_BODY_BYTES)
 async def receive(request: Request, name: str | None = None) -> Response:
     body = await request.body()
     return await run_in_threadpool(_receive, request, name, body)

@@ -24,6 +24,7 @@ from pipeline.overview import build_overview
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+LOGIN_BODY_BYTES = 16 * 1024  # the login form is read before anyone is known: a few fields
 
 
 def safe_next(target: str) -> str:
@@ -63,7 +64,7 @@ def _login_form(request: Request, console: Console, next: str, error: str, statu
     return response
 
 
-@router.post("/login")
+@router.post("/login", max_body_size=LOGIN_BODY_BYTES)
 def login(
     request: Request,
     username: Annotated[str, Form()] = "",

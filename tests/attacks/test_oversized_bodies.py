@@ -82,3 +82,26 @@ def test_every_route_that_takes_a_source_checks_it_before_the_body(api: TestClie
     taking = [(path, route) for path, route in api_routes(api.app) if needs_source(route.dependant)]
     assert {path for path, _ in taking} >= {"/v1/items", "/v1/items:batch", "/v1/items/{source}/{item_id}"}
     assert [path for path, route in taking if not isinstance(route, SourceRoute)] == []
+
+
+def test_every_route_that_reads_a_body_knows_its_sender_first_or_reads_little(api: TestClient) -> None:
+    """A body is read only after the token (SourceRoute) or the console session (the
+    login gate) was checked, or, where the body itself is the credential (the login
+    form, a WeChat callback), up to a small limit of the route's own."""
+    readers = [(p, r) for p, r in api_routes(api.app) if r.methods - {"GET", "HEAD"}]
+    assert len(readers) >= 8
+    unguarded = [
+        path
+        for path, route in readers
+        if not (isinstance(route, SourceRoute) and needs_source(route.dependant))
+        and not (path.startswith("/console/") and path != "/console/login")
+        and not (route.max_body_size is not None and route.max_body_size <= 256 * 1024)
+    ]
+    assert unguarded == []
+
+
+@pytest.mark.parametrize("path", ["/console/login", "/wechat/callback"])
+def test_an_unauthenticated_form_or_callback_is_small(served: Served, path: str) -> None:
+    request = f"POST {path} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/x-www-form-urlencoded\n"
+    status, answer = raw_exchange(served.url, request + f"Content-Length: {LIMIT - 1}\n", b"username=")
+    assert status == 413, answer[:300]

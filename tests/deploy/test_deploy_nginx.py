@@ -105,6 +105,9 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
 def test_the_request_limit_is_the_intakes() -> None:
     (size,) = re.findall(r"client_max_body_size (\d+)m;", NGINX_CONF.read_text("utf-8"))
     assert int(size) * 1024 * 1024 == Settings.model_fields["max_body_bytes"].default
+    ingress = NGINX_CONF.parents[1] / "k8s" / "overlays" / "example" / "ingress.yaml"
+    (proxied,) = re.findall(r"proxy-body-size: (\d+)m", ingress.read_text("utf-8"))
+    assert int(proxied) == int(size)
 
 
 def test_pages_are_served_from_disk_with_validators(nginx: str) -> None:
