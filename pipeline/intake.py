@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
+from pipeline import retraction
 from pipeline.auth import SourceRoute, require_same_source, source_of
 from pipeline.errors import Forbidden, IntakeError, ValidationFailed
 from pipeline.model import ItemIn, problems
@@ -175,10 +176,7 @@ def retract_item(
 ) -> dict[str, Any]:
     """Retract (撤回) an item everywhere, with a reason kept in the record."""
     require_same_source(caller, source)
-    services = services_of(request)
-    work = services.store.retract(source, item_id, body.reason, keep=services.record_keeping_channels())
-    if work:
-        request.app.state.enqueue(work)
+    work = retraction.retract(services_of(request), request.app.state.enqueue, source, item_id, body.reason)
     return {"source": source, "id": item_id, "status": "retracted", "channels": len(work)}
 
 

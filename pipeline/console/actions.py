@@ -16,11 +16,13 @@ import structlog
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from pipeline import retraction
 from pipeline.console import audit, queries
 from pipeline.console.auth import User
 from pipeline.console.views import current_user, forbidden, safe_next
 from pipeline.console.web import PREFIX, console_of
 from pipeline.errors import IntakeError
+from pipeline.text import text_problem
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -69,6 +71,8 @@ def skip(request: Request, delivery_id: int, csrf: Text = "", reason: Text = "",
     reason = reason.strip()[:500]
     if len(reason) < 2:
         return back_to(back, "跳过需要填写原因")
+    if text_problem(reason):
+        return back_to(back, "原因里有不允许的字符（控制字符），请重新填写")
     services = console_of(request).services
     found = queries.delivery_item(services.engine, delivery_id)
     if found is None:
@@ -90,7 +94,7 @@ def retract(
     user = operator(request, csrf)
     if isinstance(user, Response):
         return user
-    reason = reason.strip()[:500]
+    reason = reason.strip()
     if len(reason) < 2 or confirm != "yes":
         return back_to(back, "撤回需要填写原因并勾选确认")
     services = console_of(request).services
@@ -101,11 +105,11 @@ def retract(
         return back_to(back, "这条信息已经撤回过")
     now = services.clock()
     try:
-        work = services.store.retract(head["source"], head["item_id"], reason, now)
+        work = retraction.retract(
+            services, request.app.state.enqueue, head["source"], head["item_id"], reason, now
+        )
     except IntakeError as exc:
-        return back_to(back, f"撤回失败：{exc}")
-    if work:
-        request.app.state.enqueue(work)
+        return back_to(back, f"撤回失败：{exc.message}；{'；'.join(map(str, exc.details))}")
     audit.record(services.engine, user, "retract", now, item_pk=item_pk, detail=reason)
     log.info("console retract", username=user.username, item=head["index_no"], channels=len(work))
     return back_to(back, f"已撤回，{len(work)} 个渠道的撤回已排队")
