@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from pipeline.errors import ConfigError
+from pipeline.outbound import OutboundSettings
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
@@ -120,6 +121,7 @@ class Settings(BaseSettings):
 
     secret_key: SecretStr | None = None
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     log_format: Literal["console", "json"] = "console"
 
     @field_validator("database_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from pipeline.app import create_app
 from pipeline.config import ChannelConfig, Settings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
+from tests.netguard import ConnectGuard, FakeDNS
 from tests.skips import pytest_make_collect_report, pytest_runtest_makereport
 
 __all__ = ["pytest_make_collect_report", "pytest_runtest_makereport"]  # the skip rule's hooks
@@ -116,3 +117,25 @@ def token(services: Services) -> str:
 @pytest.fixture
 def auth(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(autouse=True)
+def connect_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectGuard]:
+    """Every test: a connect to anything but loopback fails the test (tests/netguard.py)."""
+    guard = ConnectGuard()
+    guard.install(monkeypatch)
+    yield guard
+    assert not guard.attempts, f"a connect beyond loopback was attempted: {guard.attempts}"
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, list[str]]], FakeDNS]:
+    """``fake_dns({"metadata.test": ["169.254.169.254"]})``: the resolver answers from
+    the table, and nothing else leaves this machine to resolve a name."""
+
+    def install(names: dict[str, list[str]]) -> FakeDNS:
+        stub = FakeDNS(names)
+        stub.install(monkeypatch)
+        return stub
+
+    return install

@@ -208,3 +208,49 @@ def wechat_callback_intrusions(url: str, token: str = "chaos-callback-token") ->
             answer_of(client, "POST", "/wechat/callback/wechat", params=p, content=body) for p in forgeries
         ]
     return len(forgeries), sum(a.is_success for a in answers)
+
+
+class Tripwire:
+    """A loopback port standing for an internal service: it counts every connection
+    it accepts. Body images of the SSRF campaign point at it; govpub must never connect."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def ssrf_attempts(url: str, token: str, port: int) -> int:
+    """Items whose body images point at an internal service on loopback ``port``, written
+    every way an attacker would; the WeChat channel must fetch none of them. Returns
+    the number of addresses tried (each item still goes out, images as alt text)."""
+    targets = [
+        f"http://127.0.0.1:{port}/latest/meta-data/",
+        f"http://localhost:{port}/a.png",
+        f"http://[::ffff:127.0.0.1]:{port}/a.png",
+        f"http://2130706433:{port}/a.png",
+        f"http://0.0.0.0:{port}/a.png",
+        f"//127.0.0.1:{port}/a.png",
+    ]
+    body = "".join(f'<p><img src="{t}" alt="内网{n}"></p>' for n, t in enumerate(targets, 1))
+    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+        for n in range(1, 4):
+            item = _item(id=f"ssrf-{n}", title=f"内网图片探测 {n}", body_html=body)
+            answer_of(client, "POST", "/v1/items", json=item)
+    return 3 * len(targets)

@@ -9,7 +9,8 @@ items while it kills workers (SIGKILL), restarts Redis, flushes it once, restart
 PostgreSQL and makes every channel fail, time out after doing the work, or crawl.
 At the end it counts, from each channel's own records (never from govpub's log),
 that every accepted item arrived exactly once, and that govpub's log agrees.
-Hostile inputs and intruders are tried along the way. Exit status 1 when a
+Hostile inputs, intruders and body images pointing at an internal service (SSRF)
+are tried along the way. Exit status 1 when a
 promise is broken.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.chaos.campaigns import hostile_inputs, intrusions
+from bench.chaos.campaigns import Tripwire, hostile_inputs, intrusions, ssrf_attempts
 from bench.chaos.servers import PostgresServer, RedisServer
 from bench.chaos.targets import Target, archive_target, cms_target, memory_target, wechat_target
 from bench.infra import scratch
@@ -53,6 +54,8 @@ class Tally:
     notes: list[str] = field(default_factory=list)
     in_flight: int = 0
     operator_retries: int = 0
+    ssrf_tried: int = 0
+    ssrf_reached: int = 0
 
     @property
     def broken(self) -> bool:
@@ -60,6 +63,7 @@ class Tally:
             sum(self.lost.values())
             or sum(self.doubled.values())
             or self.intrusions_succeeded
+            or self.ssrf_reached
             or self.inputs_mishandled
             or sum(self.log_disagrees.values())
         )
@@ -82,6 +86,7 @@ class Chaos:
         ]
         self.workers: dict[str, list[Any]] = {}
         self.lock = threading.Lock()
+        self.tripwire = Tripwire()  # an internal service no body image may reach
 
     # -- the system -----------------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +126,7 @@ class Chaos:
 
     def stop(self) -> None:
         self.cluster.stop()
+        self.tripwire.close()
         self.redis.stop()
         self.postgres.stop(fast=True)
 
@@ -189,6 +195,7 @@ class Chaos:
         tried, succeeded = intrusions(self.url, self.token, self.cluster)
         self.tally.intrusions_tried += tried
         self.tally.intrusions_succeeded += succeeded
+        self.tally.ssrf_tried += ssrf_attempts(self.url, self.token, self.tripwire.port)
 
     # -- the verdict ----------------------------------------------------------------------
     def settle(self, timeout: float) -> None:
@@ -220,6 +227,7 @@ class Chaos:
         return retried
 
     def verify(self) -> None:
+        self.tally.ssrf_reached = self.tripwire.connections
         counts = self.cluster.services.store.counts()
         self.tally.in_flight = sum(n for st in counts.values() for s, n in st.items() if s in ACTIVE_STATES)
         logged = self.logged_deliveries()
@@ -304,6 +312,8 @@ def render(tally: Tally) -> str:
     table.add_row("log disagreeing with channels (must be 0)", str(sum(tally.log_disagrees.values())))
     table.add_row("intrusions tried", str(tally.intrusions_tried))
     table.add_row("unauthorised successes (must be 0)", str(tally.intrusions_succeeded))
+    table.add_row("SSRF: internal addresses in body images", str(tally.ssrf_tried))
+    table.add_row("SSRF: connections reaching the internal service (must be 0)", str(tally.ssrf_reached))
     table.add_row("verdict", "BROKEN" if tally.broken else "all promises kept")
     console = Console(width=100, record=True)
     console.print(table)

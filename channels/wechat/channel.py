@@ -30,6 +30,7 @@ from channels.wechat.errors import answer_of, translate
 from channels.wechat.options import parse_options
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
+from pipeline import outbound
 from pipeline.model import Published
 from pipeline.urls import item_url
 
@@ -57,7 +58,8 @@ class WeChatChannel(Channel):
 
     @cached_property
     def publisher(self) -> Publisher:
-        maker = ArticleMaker(self.client, self.records, self.opts)
+        policy = outbound.Policy.from_settings(self.services.settings.outbound)
+        maker = ArticleMaker(self.client, self.records, self.opts, policy)
         return Publisher(self.client, self.records, maker, self.opts, self.page_url)
 
     @cached_property

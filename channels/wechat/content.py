@@ -2,7 +2,12 @@
 
 - the body narrowed to what WeChat keeps (no script, no external image: WeChat strips
   ``src`` that is not its own, so every image is uploaded with ``media/uploadimg`` and
-  its ``src`` rewritten; an image that cannot be had is replaced by its alt text);
+  its ``src`` rewritten). Images are fetched under the outbound policy
+  (:mod:`pipeline.outbound`: public addresses or the allow-list, 10 MiB read as it
+  arrives, timeouts); one that cannot be had (refused, unreachable, 404, not an image)
+  becomes visible alt text ``[图片：…]`` and the article goes out, unless the option
+  ``missing_images = "fail"`` holds the item. The source is told only that image N
+  could not be fetched; the reason goes to the worker's log;
 - a cover as permanent ``thumb`` material, uploaded once per image and reused;
 - the digest from the summary within 128 characters; 阅读原文 = the website page,
   where the attachments are (WeChat articles cannot carry files): they are listed;
@@ -20,15 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape, unescape
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-import httpx
 import nh3
+import structlog
 
 from channels.wechat import images
 from channels.wechat.options import WeChatOptions
 from channels.wechat.records import Records
-from pipeline.errors import PermanentError, TransientError
+from pipeline import outbound
+from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.sanitize import BODY_ATTRIBUTES, BODY_TAGS, sanitize_html
 
@@ -36,6 +42,7 @@ TITLE_MAX, DIGEST_MAX, CONTENT_MAX_CHARS, CONTENT_MAX_BYTES, SOURCE_URL_MAX = 32
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 ATTR = re.compile(r'\s([a-z]+)="([^"]*)"')
 IMAGE_FETCH_LIMIT = 10 * 1024 * 1024
+log = structlog.get_logger("govpub.wechat")
 
 
 class Uploader(Protocol):
@@ -101,10 +108,13 @@ class ArticleMaker:
     """Builds articles for one channel; uploads go through ``uploader`` and are
     remembered in ``records`` so a retried or revised item uploads nothing twice."""
 
-    def __init__(self, uploader: Uploader, records: Records, options: WeChatOptions) -> None:
+    def __init__(
+        self, uploader: Uploader, records: Records, options: WeChatOptions, policy: outbound.Policy
+    ) -> None:
         self.uploader = uploader
         self.records = records
         self.options = options
+        self.policy = policy
 
     def make(self, item: Published, page_url: str, blob: Any, now: datetime) -> Article:
         title = wechat_title(item)
@@ -141,17 +151,19 @@ class ArticleMaker:
 
     # -- body images ----------------------------------------------------------------
     def _images(self, body_html: str, page_url: str, article: Article, now: datetime) -> str:
-        """Every ``<img>`` uploaded and pointed at WeChat's copy, or replaced by its alt text."""
+        """Every ``<img>`` uploaded and pointed at WeChat's copy, or shown as its alt text."""
         uploaded: set[str] = set()
+        count = 0
 
         def rewrite(match: re.Match[str]) -> str:
+            nonlocal count
+            count += 1
             attrs = {k: unescape(v) for k, v in ATTR.findall(match.group(0))}
-            alt = attrs.get("alt", "")
+            alt = attrs.get("alt", "").strip()
             src = attrs.get("src", "").strip()
-            data = self._image_bytes(urljoin(page_url, src), article) if src else None
-            if data is None:
-                return f"<span>[图片：{escape(alt)}]</span>" if alt else ""
-            url = self._upload(data, now)
+            url = self._upload(data, now) if (data := self._image_bytes(src, page_url)) else None
+            if url is None:
+                return self._missing(count, alt, article)
             uploaded.add(url)
             return f'<img src="{escape(url, quote=True)}" alt="{escape(alt, quote=True)}">'
 
@@ -161,29 +173,38 @@ class ArticleMaker:
             raise PermanentError(f"an image escaped the upload step: {stray[0][:120]}")
         return body
 
-    def _image_bytes(self, src: str, article: Article) -> bytes | None:
+    def _missing(self, number: int, alt: str, article: Article) -> str:
+        """An image that could not be had: visible alt text, unless the operator chose
+        ``missing_images = "fail"``. Neither says why (that is in the worker's log)."""
+        if self.options.missing_images == "fail":
+            raise PermanentError(
+                f"image {number} of the body could not be fetched; the channel option "
+                'missing_images = "fail" holds the item: fix the image and submit a new '
+                "revision, or retry once it can be fetched"
+            )
+        article.notes.append(f"image {number} could not be fetched: shown as its alt text")
+        return f"<span>[图片：{escape(alt)}]</span>" if alt else "<span>[图片]</span>"
+
+    def _image_bytes(self, src: str, page_url: str) -> bytes | None:
+        """The image's bytes: decoded from ``data:``, or fetched under the outbound
+        policy (pipeline.outbound); None when it cannot be had."""
+        if not src:
+            return None
         if src.startswith("data:"):
             try:
                 return base64.b64decode(src.split(",", 1)[1], validate=True)
             except (IndexError, binascii.Error, ValueError):
-                article.notes.append("an undecodable data: image was left out")
+                log.warning("body image not decodable", src=src[:80])
                 return None
-        if urlsplit(src).scheme not in ("http", "https"):
-            article.notes.append(f"image {src[:80]} left out: not an http(s) address")
-            return None
+        url = urljoin(page_url, src)
         try:
-            with httpx.Client(timeout=self.options.timeout_seconds, follow_redirects=True) as http:
-                answer = http.get(src)
-        except httpx.HTTPError as exc:
-            raise TransientError(f"could not fetch body image {src[:120]}: {exc}") from exc
-        if answer.status_code >= 500:
-            raise TransientError(f"body image {src[:120]} answered HTTP {answer.status_code}")
-        if answer.status_code >= 400 or len(answer.content) > IMAGE_FETCH_LIMIT:
-            article.notes.append(f"image {src[:120]} left out: HTTP {answer.status_code}")
+            return outbound.fetch(url, self.policy, IMAGE_FETCH_LIMIT, user_agent="govpub wechat")
+        except outbound.FetchError as exc:
+            log.warning("body image not fetched", url=url[:200], reason=exc.reason)
             return None
-        return answer.content
 
-    def _upload(self, data: bytes, now: datetime) -> str:
+    def _upload(self, data: bytes, now: datetime) -> str | None:
+        """WeChat's URL of the image (uploaded once); None when it is not an image."""
         sha = hashlib.sha256(data).hexdigest()
         known = self.records.media("content", sha)
         if known:
@@ -191,7 +212,8 @@ class ArticleMaker:
         try:
             payload, mime, ext = images.for_upload(data)
         except images.NotAnImage as exc:
-            raise PermanentError(f"a body image is not a readable image: {exc}") from exc
+            log.warning("body image not readable", sha256=sha, reason=str(exc))
+            return None
         url = self.uploader.upload_content_image(f"{sha[:16]}.{ext}", payload, mime)
         self.records.remember_media("content", sha, "", url, now)
         return url

@@ -43,6 +43,9 @@ class WeChatOptions(BaseModel):
     default_cover: Path | None = None
     cover_font: Path | None = None
     author: str = Field(default="", max_length=16)
+    # A body image that cannot be fetched: "alt" shows its alt text ([图片：…]) and the
+    # article goes out; "fail" holds the item (dead, for an operator) until it can be.
+    missing_images: Literal["alt", "fail"] = "alt"
     poll_seconds: float = Field(default=60.0, gt=0, le=86_400)
     lost_submit_checks: int = Field(default=10, ge=1, le=1000)
 

@@ -18,4 +18,5 @@ def test_short_chaos_run_keeps_every_promise() -> None:
     assert len(tally.accepted) == 60, table
     assert sum(tally.faults.values()) >= 2 * 7, table
     assert not tally.broken, table
+    assert tally.ssrf_tried > 0 and tally.ssrf_reached == 0, table
     assert set(tally.delivered.values()) == {60}, table

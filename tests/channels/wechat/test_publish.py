@@ -42,7 +42,7 @@ def settle(driver: Driver, what: str = "wechat deliveries to finish") -> list[di
 
 @pytest.fixture
 def driver(build_driver: Any, sandbox: SandboxServer, wechat_redis: str) -> Driver:
-    result: Driver = build_driver(wechat_channels(sandbox, wechat_redis))
+    result: Driver = build_driver(wechat_channels(sandbox, wechat_redis), outbound={"allow": ["127.0.0.1"]})
     return result
 
 
