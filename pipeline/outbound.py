@@ -171,8 +171,8 @@ class Policy:
         name = host.lower().rstrip(".")
         try:
             infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise Failed(host, f"cannot resolve: {exc}") from exc
+        except (socket.gaierror, UnicodeError) as exc:  # as httpx reports it: a connect error
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         found = list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
         if name in self.allow_hosts or name in {t.lower().rstrip(".") for t in trusted}:
             return found
@@ -181,7 +181,7 @@ class Policy:
             if not is_public(address) and not any(address in net for net in self.allow_networks):
                 raise Refused(host, f"resolves to {address}, which is not a public address")
         if not found:
-            raise Failed(host, "resolves to no address")
+            raise httpcore.ConnectError(f"{host} resolves to no address")
         return found
 
 

@@ -26,6 +26,7 @@ from channels.archive.options import parse_options
 from channels.archive.periods import Period
 from channels.archive.transports import make_transport
 from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
+from pipeline import outbound
 from pipeline.errors import DeliveryError, NotDue, TransientError
 from pipeline.model import Published
 from pipeline.urls import item_url
@@ -54,7 +55,8 @@ class ArchiveChannel(Channel):
             url_of=lambda item: item_url(settings, item),
         )
         folder = self.config.work_dir or Path(settings.data_dir) / "archive" / name
-        self.exporter = Exporter(recipe, make_transport(self.config.transport), folder)
+        policy = outbound.Policy.from_settings(services.settings.outbound)
+        self.exporter = Exporter(recipe, make_transport(self.config.transport, policy), folder)
 
     # -- batched receivers -------------------------------------------------------
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:

@@ -21,6 +21,7 @@ import httpx
 
 from channels.archive.options import DirectoryDrop, HttpUpload, SftpUpload
 from channels.base import Health
+from pipeline import outbound
 from pipeline.errors import PermanentError, RateLimited, TransientError
 
 
@@ -46,11 +47,13 @@ class Transport(Protocol):
     def health(self) -> Health: ...
 
 
-def make_transport(options: DirectoryDrop | HttpUpload | SftpUpload) -> Transport:
+def make_transport(
+    options: DirectoryDrop | HttpUpload | SftpUpload, policy: outbound.Policy | None = None
+) -> Transport:
     if isinstance(options, DirectoryDrop):
         return DirectoryTransport(options)
     if isinstance(options, HttpUpload):
-        return HttpTransport(options)
+        return HttpTransport(options, policy)
     return SftpTransport(options)
 
 
@@ -107,12 +110,14 @@ class HttpTransport:
     answers ``{"receipt": …}`` once it has checked the package, or 422 with the
     problems it found."""
 
-    def __init__(self, options: HttpUpload) -> None:
+    def __init__(self, options: HttpUpload, policy: outbound.Policy | None = None) -> None:
         self.url = options.url.rstrip("/")
         self.timeout = options.timeout_seconds
         self.headers = (
             {"authorization": f"Bearer {options.token.get_secret_value()}"} if options.token else {}
         )
+        # the configured receiver through the outbound policy (pipeline.outbound)
+        self.client = outbound.endpoint_client(self.url, policy or outbound.Policy())
 
     def send(self, shipment: Shipment) -> str:
         headers = {
@@ -125,14 +130,16 @@ class HttpTransport:
         target = f"{self.url}/packages/{shipment.package_id}"
         try:
             with open(shipment.path, "rb") as body:
-                response = httpx.put(target, content=_chunks(body), headers=headers, timeout=self.timeout)
+                response = self.client.put(
+                    target, content=_chunks(body), headers=headers, timeout=self.timeout
+                )
         except (httpx.HTTPError, OSError) as exc:
             raise TransientError(f"upload to {target} failed: {exc}") from exc
         return _receipt(target, response, shipment)
 
     def health(self) -> Health:
         try:
-            response = httpx.get(f"{self.url}/health", headers=self.headers, timeout=10)
+            response = self.client.get(f"{self.url}/health", headers=self.headers, timeout=10)
         except httpx.HTTPError as exc:
             return Health(False, f"{self.url}: {exc}")
         return Health(response.is_success, f"{self.url}: HTTP {response.status_code}")

@@ -29,6 +29,7 @@ from channels.feed.render import FORMATS, Enclosure, Links
 from channels.feed.scopes import Scope
 from channels.feed.served import Served, ServedFiles
 from channels.feed.websub import ping
+from pipeline import outbound
 from pipeline.errors import PermanentError
 from pipeline.files import write_if_changed
 from pipeline.model import Published
@@ -151,7 +152,14 @@ class FeedChannel(Channel):
     # -- WebSub -------------------------------------------------------------------------
     @cached_property
     def http(self) -> httpx.Client:
-        return httpx.Client(timeout=self.opts.timeout_seconds, headers={"user-agent": "govpub-feed"})
+        """The configured hub, through the outbound policy (pipeline.outbound)."""
+        policy = outbound.Policy.from_settings(self.settings.outbound)
+        return outbound.endpoint_client(
+            str(self.opts.websub_hub),
+            policy,
+            timeout=self.opts.timeout_seconds,
+            headers={"user-agent": "govpub-feed"},
+        )
 
     def _announce(self, touched: list[Scope]) -> None:
         if self.opts.websub_hub:

@@ -26,6 +26,7 @@ import httpx
 from channels.base import DeliveryContext, Health, Ref
 from channels.website.options import HttpOptions
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from pipeline import outbound
 from pipeline.errors import ConfigError, PermanentError, RateLimited, TransientError
 from pipeline.model import Published
 from pipeline.urls import item_url
@@ -56,7 +57,9 @@ class CmsPush:
             write=options.read_timeout,
             pool=options.connect_timeout,
         )
-        self.client = httpx.Client(timeout=timeout, headers={"user-agent": "govpub website channel"})
+        policy = outbound.Policy.from_settings(self.settings.outbound)
+        headers = {"user-agent": "govpub website channel"}
+        self.client = outbound.endpoint_client(options.base_url, policy, timeout=timeout, headers=headers)
 
     # -- the channel operations ----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Ref:

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.outbound import Failed, FetchError, OutboundSettings, Policy, Refused, fetch
+from pipeline.outbound import Failed, FetchError, OutboundSettings, Policy, Refused, endpoint_client, fetch
 from tests.listener import Listener
 from tests.netguard import ConnectGuard, FakeDNS
 
@@ -172,3 +172,16 @@ def test_a_bad_allow_list_entry_stops_start_up(settings_for: Any, entry: str) ->
     with pytest.raises(ConfigError, match="GOVPUB_OUTBOUND__ALLOW"):
         load_settings(outbound={"allow": [entry]})
     assert isinstance(settings_for(outbound={"allow": ["10.20.0.0/16", "img.gov.test"]}), Settings)
+
+
+def test_an_endpoint_the_operator_configured_is_trusted_and_nothing_else(
+    site: Listener, dns: FakeDNS
+) -> None:
+    """A CMS, an archive receiver or a WebSub hub on the office network is the
+    operator's choice; the same client still refuses any other internal host."""
+    with endpoint_client(site.url("/"), policy()) as client:
+        assert client.get(site.url()).content == site.image
+        with pytest.raises(Refused):
+            client.get("http://metadata.test/latest/meta-data/")
+    with pytest.raises(Refused):
+        endpoint_client("file:///var/run/docker.sock", policy())
