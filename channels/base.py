@@ -9,7 +9,10 @@ a channel module only fills in this form:
   (a daily WeChat broadcast, a monthly archive package) rather than one by one;
 - ``publish`` / ``update`` / ``retract``: each returns a :data:`Ref` (the page URL,
   the WeChat ``publish_id`` and article URL, the archive package id and checksum);
-- ``health``: whether it can work right now.
+- ``health``: whether it can work right now;
+- ``check_options`` (a classmethod): whether its configuration can work at all, checked
+  without building the channel when ``serve``, ``worker`` and ``beat`` start and at every
+  ``/readyz``.
 
 Every operation must be idempotent per delivery: a redelivered task calls it
 again, and it must not publish twice. ``ctx.progress`` holds what an earlier
@@ -85,6 +88,14 @@ class Channel:
         self.name = name
         self.options = options
         self.services = services
+
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        """Raise :class:`~pipeline.errors.ConfigError` (the key, the value, what would be
+        valid) when this channel cannot work with ``options``: unknown keys, bad values, a
+        secret that is missing or written where only its environment variable belongs, a
+        file that is not there. Looks at the options and what they name on this machine,
+        never at the network (a remote service that is down is not a configuration error)."""
 
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
         raise NotImplementedError

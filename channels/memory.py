@@ -20,13 +20,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from channels.base import Channel, DeliveryContext, Ref
+from pipeline.config import channel_options
 from pipeline.errors import PermanentError, TransientError
 from pipeline.model import Published
 
 
+class MemoryOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path | None = None
+    delay_seconds: float = Field(default=0.0, ge=0)
+    fail_first_attempts: int = Field(default=0, ge=0)
+    fail_permanently: bool = False
+    control: Path | None = None
+
+
 class MemoryChannel(Channel):
     kind = "memory"
+
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        channel_options(MemoryOptions, name, options)
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)

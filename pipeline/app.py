@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from channels.wechat import callback as wechat_callback
 from pipeline import __version__, feeds, intake, ops, site
@@ -66,6 +67,8 @@ def create_app(
     app.include_router(report_router.router)
     ops.install(app, services)
     install_console(app, services)
+    # outermost: every handler sees the client's own address (the login throttle counts by it)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _error_handlers(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -28,6 +28,19 @@ def settings_or_exit() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
+def settings_to_run() -> Settings:
+    """The settings of a long-running role (serve, worker, beat): every enabled channel
+    must be able to work, or the role does not start."""
+    from pipeline.channel_checks import channel_problems
+
+    settings = settings_or_exit()
+    problems = channel_problems(settings)
+    if problems:
+        lines = [f"channel {name!r} cannot work: {why}" for name, why in sorted(problems.items())]
+        raise click.ClickException("\n".join(lines))
+    return settings
+
+
 @click.group()
 @click.version_option(package_name="govpub")
 def main() -> None:
@@ -47,12 +60,13 @@ def serve(host: str, port: int) -> None:
     from pipeline.app import create_app
     from pipeline.services import build_services
 
-    settings = settings_or_exit()
+    settings = settings_to_run()
     services = build_services(settings)
     prepare_database(services)
     mode = "embedded (in-process worker)" if settings.embedded else f"broker {settings.broker_url}"
     click.echo(f"govpub serving on http://{host}:{port}/ — {mode}, db {settings.database_url}")
-    uvicorn.run(create_app(settings, services), host=host, port=port, log_level="warning")
+    app = create_app(settings, services)  # reads X-Forwarded-For itself (trusted_proxies)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def prepare_database(services: Any) -> None:
@@ -72,7 +86,7 @@ def worker(queues: str, concurrency: int | None, pool: str | None) -> None:
     from pipeline.queue import all_queues, create_celery, worker_argv
     from pipeline.services import build_services
 
-    settings = settings_or_exit()
+    settings = settings_to_run()
     if settings.embedded:
         raise click.ClickException("set GOVPUB_BROKER_URL (redis://…) to run separate workers")
     services = build_services(settings)
@@ -89,7 +103,7 @@ def beat() -> None:
     from pipeline.services import build_services
     from pipeline.sweeper import run_forever
 
-    settings = settings_or_exit()
+    settings = settings_to_run()
     if settings.embedded:
         raise click.ClickException("the embedded mode sweeps in-process; beat needs a broker")
     services = build_services(settings)

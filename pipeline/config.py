@@ -12,13 +12,15 @@ reach govpub without putting them in the environment or in the image.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SecretsSettingsSource,
     SettingsConfigDict,
@@ -70,6 +72,33 @@ class ConsoleSettings(BaseModel):
     poll_seconds: float = Field(
         default=5.0, ge=1, description="how often console pages refresh their live parts"
     )
+    login_free_failures: int = Field(
+        default=3,
+        ge=0,
+        description="wrong passwords for one account before each further try must wait (1 s, doubling)",
+    )
+    login_lock_after: int = Field(
+        default=10,
+        ge=1,
+        description="wrong passwords for one account that lock it for `login_lock_minutes` "
+        "(doubling with each further one)",
+    )
+    login_lock_minutes: float = Field(
+        default=15.0, gt=0, description="how long a first lock lasts (of an account or an address)"
+    )
+    address_lock_after: int = Field(
+        default=30,
+        ge=1,
+        description="wrong passwords from one client address (an IPv6 /64) that lock it out; its "
+        "tries wait from `login_lock_after` on",
+    )
+    password_checks_at_once: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="password hashes a serve process computes at once (64 MiB each); "
+        "a login beyond them is refused with 429 at once",
+    )
 
 
 def channel_options(model: type[OptionsT], name: str, options: dict[str, Any]) -> OptionsT:
@@ -120,6 +149,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(default=3600, ge=60)
 
     secret_key: SecretStr | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     log_format: Literal["console", "json"] = "console"
@@ -132,6 +162,19 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        """Addresses or networks (``10.0.0.0/8``), or ``*``; a comma-separated string too."""
+        entries = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        for entry in entries if isinstance(entries, list) else []:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(str(entry), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r}: IP addresses or networks (10.0.0.0/8), or *") from exc
+        return entries
 
     @field_validator("broker_url")
     @classmethod

@@ -59,6 +59,10 @@ MEANINGS: dict[str, str] = {
     "embedded_workers": "threads of the in-process worker (embedded mode only)",
     "visibility_timeout_seconds": "Redis visibility timeout: an unacknowledged task is redelivered after it",
     "secret_key": "key for the operator console's sessions and for signatures",
+    "trusted_proxies": (
+        "proxies (addresses, networks or `*`) whose `X-Forwarded-For` names the client; "
+        "from anyone else the header is ignored (comma-separated in the environment)"
+    ),
     "log_format": "`console` (people) or `json` (log collectors)",
 }
 

@@ -181,10 +181,15 @@ blobs = Table(
 )
 
 
+def upsert(conn: Connection, table: Table) -> Any:
+    """An INSERT that takes ``ON CONFLICT …`` clauses, on SQLite and PostgreSQL alike."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row went in."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return bool(conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1)
+    return bool(conn.execute(upsert(conn, table).values(**values).on_conflict_do_nothing()).rowcount == 1)
 
 
 def make_engine(url: str) -> Engine:

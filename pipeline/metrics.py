@@ -30,6 +30,17 @@ ATTEMPT_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
+CONSOLE_LOGINS = Counter(
+    "govpub_console_logins_total",
+    "Console login attempts in this process: ok, failed (wrong password), throttled "
+    "(refused unchecked: the account or address must wait) and busy (no hashing slot free)",
+    ["outcome"],
+)
+
+
+def count_login(outcome: str) -> None:
+    CONSOLE_LOGINS.labels(outcome=outcome).inc()
+
 
 def count_outcome(channel: str, outcome: str) -> None:
     DELIVERY_OUTCOMES.labels(channel=channel, outcome=outcome).inc()

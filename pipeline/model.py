@@ -126,6 +126,7 @@ class ItemIn(Strict):
     channels: list[ShortText] | None = None
     approval: Approval
 
+
 def approval_problems(approval: Approval, now: datetime) -> list[str]:
     """Everything that keeps the approval record from being complete."""
     found: list[str] = []

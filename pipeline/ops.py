@@ -5,7 +5,8 @@ None of them carries item content: counts, ages and queue depths only, so they
 need no login (restrict them at nginx if the figures themselves are sensitive).
 ``/healthz`` (the process answers) lives in :mod:`pipeline.app`; ``/readyz`` also
 says whether the database and the broker answer, so a load balancer stops sending
-traffic to an instance that cannot store anything.
+traffic to an instance that cannot store anything, and whether every enabled channel's
+configuration can work (:mod:`pipeline.channel_checks`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from sqlalchemy import text
 
+from pipeline.channel_checks import channel_problems
 from pipeline.metrics import PipelineCollector, exposition
 from pipeline.overview import build_overview
 from pipeline.services import Services
@@ -38,16 +40,17 @@ def metrics(request: Request) -> Response:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """200 when the database and the broker (if any) answer, 503 otherwise."""
+    """200 when the database and the broker (if any) answer and every enabled channel's
+    configuration can work; 503 otherwise, with what failed (``channels``: name → why)."""
     services: Services = request.app.state.services
     checks: dict[str, str] = {"database": _check_database(services)}
     checks["broker"] = (
         _check_broker(services.settings.broker_url) if services.settings.broker_url else "embedded"
     )
-    ready = all(v in ("ok", "embedded") for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503
-    )
+    problems = channel_problems(services.settings)
+    ready = all(v in ("ok", "embedded") for v in checks.values()) and not problems
+    body = {"status": "ready" if ready else "unavailable", **checks, "channels": problems or "ok"}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 def _check_database(services: Services) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -254,3 +255,33 @@ def ssrf_attempts(url: str, token: str, port: int) -> int:
             item = _item(id=f"ssrf-{n}", title=f"内网图片探测 {n}", body_html=body)
             answer_of(client, "POST", "/v1/items", json=item)
     return 3 * len(targets)
+
+
+def login_flood(url: str, cluster: Any, guessers: int = 8, seconds: float = 15.0) -> tuple[int, int]:
+    """Guessers in parallel against one operator's password, as fast as the server
+    answers, for ``seconds``. Returns (guesses tried, guesses checked beyond what the
+    throttle allows: the lock's count plus the hashing slots of each serve process)."""
+    from pipeline.console.auth import Accounts
+
+    accounts = Accounts(cluster.services.engine, cluster.services.clock)
+    until_up(lambda: accounts.add("chaos.flooded", "operator", "chaos-" + "y" * 16))
+    console = cluster.settings.console
+    allowed = console.login_lock_after + console.password_checks_at_once
+    answers: list[int] = []
+    stop_at = time.monotonic() + seconds
+
+    def guess(n: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            page = answer_of(client, "GET", "/console/login")
+            csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
+            form = {"username": "chaos.flooded", "csrf": csrf.group(1) if csrf else ""}
+            while time.monotonic() < stop_at:
+                form["password"] = f"guess-{n}-{len(answers)}"
+                answers.append(answer_of(client, "POST", "/console/login", data=form).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guessers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(answers), max(0, answers.count(401) - allowed) + sum(a not in (401, 429) for a in answers)

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.chaos.campaigns import Tripwire, hostile_inputs, intrusions, ssrf_attempts
+from bench.chaos.campaigns import Tripwire, hostile_inputs, intrusions, login_flood, ssrf_attempts
 from bench.chaos.servers import PostgresServer, RedisServer
 from bench.chaos.targets import Target, archive_target, cms_target, memory_target, wechat_target
 from bench.infra import scratch
@@ -46,6 +46,8 @@ class Tally:
     inputs_mishandled: int = 0
     intrusions_tried: int = 0
     intrusions_succeeded: int = 0
+    login_guesses: int = 0
+    login_guesses_unthrottled: int = 0
     accepted: set[str] = field(default_factory=set)
     delivered: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class Tally:
             or sum(self.doubled.values())
             or self.intrusions_succeeded
             or self.ssrf_reached
+            or self.login_guesses_unthrottled
             or self.inputs_mishandled
             or sum(self.log_disagrees.values())
         )
@@ -196,6 +199,7 @@ class Chaos:
         self.tally.intrusions_tried += tried
         self.tally.intrusions_succeeded += succeeded
         self.tally.ssrf_tried += ssrf_attempts(self.url, self.token, self.tripwire.port)
+        self.tally.login_guesses, self.tally.login_guesses_unthrottled = login_flood(self.url, self.cluster)
 
     # -- the verdict ----------------------------------------------------------------------
     def settle(self, timeout: float) -> None:
@@ -314,6 +318,8 @@ def render(tally: Tally) -> str:
     table.add_row("unauthorised successes (must be 0)", str(tally.intrusions_succeeded))
     table.add_row("SSRF: internal addresses in body images", str(tally.ssrf_tried))
     table.add_row("SSRF: connections reaching the internal service (must be 0)", str(tally.ssrf_reached))
+    table.add_row("login guesses by 8 parallel guessers", str(tally.login_guesses))
+    table.add_row("login guesses checked past the throttle (must be 0)", str(tally.login_guesses_unthrottled))
     table.add_row("verdict", "BROKEN" if tally.broken else "all promises kept")
     console = Console(width=100, record=True)
     console.print(table)

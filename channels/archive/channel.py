@@ -38,6 +38,10 @@ class ArchiveChannel(Channel):
     kind = "archive"
     keeps_records = True  # an item retracted before its package still goes, with its retraction
 
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        parse_options(name, options)
+
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)
         self.config = parse_options(name, options)

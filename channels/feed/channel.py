@@ -39,6 +39,10 @@ from pipeline.urls import attachment_url, feed_url, item_url, site_root
 class FeedChannel(Channel):
     kind = "feed"
 
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        parse_options(name, options)
+
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)
         self.opts = parse_options(name, options)

@@ -12,13 +12,17 @@ from typing import Any
 
 from channels.base import Channel, DeliveryContext, Health, Ref
 from channels.website.cms import CmsPush
-from channels.website.options import StaticOptions, parse_options
+from channels.website.options import StaticOptions, check_options, parse_options
 from channels.website.static import StaticSite
 from pipeline.model import Published
 
 
 class WebsiteChannel(Channel):
     kind = "website"
+
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        check_options(name, options)
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)

@@ -27,11 +27,9 @@ from channels.base import DeliveryContext, Health, Ref
 from channels.website.options import HttpOptions
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from pipeline import outbound
-from pipeline.errors import ConfigError, PermanentError, RateLimited, TransientError
+from pipeline.errors import PermanentError, RateLimited, TransientError
 from pipeline.model import Published
 from pipeline.urls import item_url
-
-COMPUTED = {"$url", "$attachments", "$revision"}
 
 
 class CmsPush:
@@ -41,16 +39,9 @@ class CmsPush:
         self.base = options.base_url.rstrip("/")
         self.token = options.credential("token", name)
         self.secret = options.credential("secret", name)
+        options.check_fields(name)
         self.fields = options.fields
         self.url_field = options.url_field
-        for cms_field, source in self.fields.items():
-            head = source.split(".", 1)[0]
-            if source not in COMPUTED and head not in Published.model_fields:
-                raise ConfigError(
-                    f"channels.{name}.options.fields.{cms_field}",
-                    source,
-                    f"an item field ({', '.join(sorted(Published.model_fields))}) or {sorted(COMPUTED)}",
-                )
         timeout = httpx.Timeout(
             connect=options.connect_timeout,
             read=options.read_timeout,

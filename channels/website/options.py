@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from pipeline.config import channel_options
 from pipeline.errors import ConfigError
+from pipeline.model import Published
 
 # CMS field ← item field (a dotted path into the item as JSON, or one of the computed
 # values ``$url`` (the item's govpub page address), ``$attachments`` (name, type, size,
@@ -36,6 +37,7 @@ DEFAULT_FIELDS: dict[str, str] = {
     "attachments": "$attachments",
     "revision": "$revision",
 }
+COMPUTED = {"$url", "$attachments", "$revision"}
 
 
 class _Options(BaseModel):
@@ -67,6 +69,17 @@ class HttpOptions(_Options):
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
     url_field: str = "url"
 
+    def check_fields(self, channel: str) -> None:
+        """Every CMS field comes from an item field or a computed value."""
+        for cms_field, source in self.fields.items():
+            head = source.split(".", 1)[0]
+            if source not in COMPUTED and head not in Published.model_fields:
+                raise ConfigError(
+                    f"channels.{channel}.options.fields.{cms_field}",
+                    source,
+                    f"an item field ({', '.join(sorted(Published.model_fields))}) or {sorted(COMPUTED)}",
+                )
+
     def credential(self, which: Literal["token", "secret"], channel: str) -> str:
         """The bearer token or signing secret: the option itself, else the file named
         by ``…_file`` (a mounted secret), else the environment variable ``…_env``."""
@@ -90,6 +103,16 @@ class HttpOptions(_Options):
                 f"set {which}_file (a file holding it) or the environment variable {env}",
             )
         return found
+
+
+def check_options(channel: str, options: dict[str, Any]) -> None:
+    """What :func:`parse_options` checks, and for a CMS push its token, signing secret and
+    field mapping too (what the adapter needs before its first request)."""
+    parsed = parse_options(channel, options)
+    if isinstance(parsed, HttpOptions):
+        parsed.credential("token", channel)
+        parsed.credential("secret", channel)
+        parsed.check_fields(channel)
 
 
 def parse_options(channel: str, options: dict[str, Any]) -> StaticOptions | HttpOptions:

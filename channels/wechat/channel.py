@@ -27,7 +27,7 @@ from channels.wechat.broadcast import Broadcaster, quota_status
 from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.content import ArticleMaker
 from channels.wechat.errors import answer_of, translate
-from channels.wechat.options import parse_options
+from channels.wechat.options import check_options, parse_options
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
 from pipeline import outbound
@@ -37,6 +37,10 @@ from pipeline.urls import item_url
 
 class WeChatChannel(Channel):
     kind = "wechat"
+
+    @classmethod
+    def check_options(cls, name: str, options: dict[str, Any]) -> None:
+        check_options(name, options)
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)

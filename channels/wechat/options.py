@@ -101,3 +101,29 @@ def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
         if path is not None and not path.is_file():
             raise ConfigError(f"channels.{name}.options.{key}", str(path), "a path to an existing file")
     return options
+
+
+def check_options(name: str, raw: dict[str, Any]) -> None:
+    """:func:`parse_options`, and the AppSecret is where ``secret_env`` or ``secret_file``
+    says (read, never shown), so a missing one stops start-up rather than the first delivery."""
+    options = parse_options(name, raw)
+    if options.secret_file is not None:
+        try:
+            found = options.secret_file.read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"channels.{name}.options.secret_file", str(options.secret_file), str(exc)
+            ) from exc
+        if not found:
+            raise ConfigError(
+                f"channels.{name}.options.secret_file",
+                str(options.secret_file),
+                "a file holding the AppSecret",
+            )
+    elif not os.environ.get(options.secret_env, "").strip():
+        raise ConfigError(
+            f"channels.{name}.options.secret_env",
+            options.secret_env,
+            f"the environment variable {options.secret_env} is not set: put the AppSecret (开发者密码) "
+            "in it, or set secret_file to a file holding it",
+        )

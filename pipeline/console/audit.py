@@ -1,7 +1,7 @@
 """The audit log: who did what in the console, shown on the item's timeline.
 
-Written in the same breath as the action it records (login, logout, retry, skip,
-retract), never updated or deleted by govpub.
+Written in the same breath as the action it records (login, logout, a wrong password,
+a lock and its lifting, retry, skip, retract), never updated or deleted by govpub.
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Insert, insert, select
 
 from pipeline.console.auth import User
 from pipeline.console.tables import audit_log
+
+LOGIN_ACTIONS = ("login", "logout", "login_failed", "login_locked", "login_unlocked")
+PAGE = 50
 
 
 def record(
@@ -27,16 +30,37 @@ def record(
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
-            insert(audit_log).values(
-                at=at,
-                username=user.username,
-                role=user.role,
-                action=action,
-                item_pk=item_pk,
-                delivery_id=delivery_id,
-                detail=detail,
-            )
+            audit_row(at, user.username, action, detail, user.role, item_pk=item_pk, delivery_id=delivery_id)
         )
+
+
+def audit_row(
+    at: datetime,
+    username: str,
+    action: str,
+    detail: str | None = None,
+    role: str = "-",
+    **about: int | None,
+) -> Insert:
+    """One entry, for a caller's own transaction; ``role`` is ``-`` for someone who is not
+    logged in (a wrong password, a lock)."""
+    return insert(audit_log).values(
+        at=at, username=username, role=role, action=action, detail=detail, **about
+    )
+
+
+def recent_logins(engine: Engine, before: int | None = None, limit: int = PAGE) -> list[dict[str, Any]]:
+    """The latest logins, logouts, wrong passwords, locks and unlocks, newest first."""
+    query = (
+        select(audit_log)
+        .where(audit_log.c.action.in_(LOGIN_ACTIONS))
+        .order_by(audit_log.c.id.desc())
+        .limit(limit)
+    )
+    if before:
+        query = query.where(audit_log.c.id < before)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def for_item(engine: Engine, item_pk: int) -> list[dict[str, Any]]:

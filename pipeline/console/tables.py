@@ -1,4 +1,5 @@
-"""The console's tables: operator accounts, their sessions, and the audit log.
+"""The console's tables: operator accounts, their sessions, the audit log, and the
+login throttle's counters (per account and per client address).
 
 Declared on the shared ``metadata`` (imported at the bottom of :mod:`pipeline.db`),
 so migrations and the schema test see them like every other table.
@@ -6,7 +7,7 @@ so migrations and the schema test see them like every other table.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, String, Table, Text
+from sqlalchemy import Column, Integer, String, Table, Text
 
 from pipeline.db import Id, UTCDateTime, metadata
 
@@ -41,4 +42,16 @@ audit_log = Table(
     Column("item_pk", Id, index=True),
     Column("delivery_id", Id),
     Column("detail", Text),
+)
+
+# One row per account name or client address with recent wrong passwords
+# (pipeline.console.throttle); shared by every serve process through the database.
+console_login_throttle = Table(
+    "console_login_throttle",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
+    Column("blocked_until", UTCDateTime),
+    Column("last_address", String(64)),
 )

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from pipeline import metrics
 from pipeline.console import audit, queries
-from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, User
+from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, HashingBusy, User
 from pipeline.console.web import LOGIN, PREFIX, Console, console_of
 from pipeline.console.words import FAILING
 from pipeline.overview import build_overview
@@ -72,17 +73,46 @@ def login(
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = PREFIX + "/",
 ) -> Response:
+    """Check the form, then the throttle (no hashing for a try that must wait), then the
+    password (refused at once when every hashing slot is busy)."""
     console = console_of(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not console.csrf.valid(f"login:{nonce}", csrf):
         return _login_form(request, console, next, "页面已过期或来源不可信，请重新登录。", status=403)
-    user = console.accounts.verify(username.strip(), password)
+    name, host = username.strip(), request.client.host if request.client else "unknown"
+    wait = console.throttle.wait_seconds(name, host)
+    if wait:
+        metrics.count_login("throttled")
+        return _too_many(request, console, next, wait, "密码错误次数过多，该账号或地址已被暂时限制登录。")
+    try:
+        user = console.accounts.verify(name, password)
+    except HashingBusy:
+        metrics.count_login("busy")
+        return _too_many(request, console, next, 1, "登录请求过多，请稍后再试。")
     if user is None:
-        log.warning("console login refused", username=username[:64])
+        metrics.count_login("failed")
+        console.throttle.failed(name, host)
+        log.warning("console login refused", username=username[:64], address=host)
         return _login_form(request, console, next, "用户名或密码错误。", status=401)
+    metrics.count_login("ok")
+    console.throttle.succeeded(name)
+    return _logged_in(request, console, user, next)
+
+
+def _too_many(request: Request, console: Console, next: str, wait: int, why: str) -> Response:
+    later = (
+        f"请 {wait} 秒后再试" if wait < 120 else f"请 {round(wait / 60)} 分钟后再试，或请其他操作员解除限制"
+    )
+    response = _login_form(request, console, next, f"{why}{later}。", status=429)
+    response.headers["retry-after"] = str(wait)
+    return response
+
+
+def _logged_in(request: Request, console: Console, user: User, next: str) -> Response:
     token = console.sessions.start(user)
-    audit.record(console.services.engine, user, "login", console.services.clock())
-    log.info("console login", username=user.username, role=user.role)
+    address = request.client.host if request.client else "unknown"
+    audit.record(console.services.engine, user, "login", console.services.clock(), detail=f"来自 {address}")
+    log.info("console login", username=user.username, role=user.role, address=address)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

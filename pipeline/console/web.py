@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.console import words
 from pipeline.console.auth import SESSION_COOKIE, Accounts, Csrf, Sessions, User, load_secret_key
+from pipeline.console.throttle import LoginThrottle
 from pipeline.overview import coarse_age
 from pipeline.services import Services
 
@@ -52,6 +53,7 @@ class Console:
     services: Services
     accounts: Accounts
     sessions: Sessions
+    throttle: LoginThrottle
     csrf: Csrf
     templates: Environment
 
@@ -103,8 +105,9 @@ def build_console(services: Services) -> Console:
 
     return Console(
         services=services,
-        accounts=Accounts(services.engine, clock),
+        accounts=Accounts(services.engine, clock, settings.console.password_checks_at_once),
         sessions=Sessions(services.engine, settings, clock),
+        throttle=LoginThrottle(services.engine, settings.console, clock),
         csrf=Csrf(load_secret_key(settings)),
         templates=env,
     )
@@ -153,13 +156,14 @@ class LoginGate:
 
 
 def install(app: FastAPI, services: Services) -> None:
-    from pipeline.console import actions, views
+    from pipeline.console import actions, security, views
 
     console = build_console(services)
     app.state.console = console
     app.add_middleware(LoginGate, console=console)
     app.include_router(views.router)
     app.include_router(actions.router)
+    app.include_router(security.router)
     static = Path(str(files("pipeline.console").joinpath("static")))
     app.mount(ASSETS, StaticFiles(directory=static), name="console-assets")
 

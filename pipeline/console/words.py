@@ -37,6 +37,9 @@ AUDIT = {
     "retry": "立即重试",
     "skip": "跳过投递",
     "retract": "撤回信息",
+    "login_failed": "密码错误",
+    "login_locked": "登录被锁定",
+    "login_unlocked": "解除登录限制",
 }
 
 KINDS = {

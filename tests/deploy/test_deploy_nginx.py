@@ -15,15 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from pipeline.app import create_app
 from pipeline.config import Settings
+from pipeline.console.tables import console_login_throttle
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.deploy.files import NGINX_CONF, SITE_DIR
 from tests.helpers import LiveServer, free_port, kill, wait_until
+from tests.pipeline.console_support import form_value
 
 UPSTREAM = "server govpub:8000;"
+PROXY = "127.0.0.2"  # nginx's address as govpub sees it (one of its trusted_proxies)
 LISTEN = "listen 80;"
 
 
@@ -48,7 +52,9 @@ def harness(tmp: Path, files: Path, backend: int, port: int) -> Path:
         ("user root;\n" if os.geteuid() == 0 else "")
         + f"pid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'};\nevents {{}}\n"
         + "http {\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n"
-        + f"  access_log {tmp / 'access.log'};\n  {temp}\n  include {tmp / 'govpub.conf'};\n}}\n",
+        + f"  access_log {tmp / 'access.log'};\n  {temp}\n"
+        # nginx reaches govpub from its own address, as from its own machine in production
+        + f"  proxy_bind {PROXY};\n  include {tmp / 'govpub.conf'};\n}}\n",
         "utf-8",
     )
     return conf
@@ -72,7 +78,7 @@ def site(files: Path) -> None:
 
 @pytest.fixture
 def nginx(tmp_path: Path, settings_for: Any) -> Iterator[str]:
-    settings = settings_for()
+    settings = settings_for(trusted_proxies=[PROXY])
     services = build_services(settings)
     upgrade(services.engine)
     files = tmp_path / "public"
@@ -152,3 +158,23 @@ def test_an_oversized_submission_is_refused_before_the_body(nginx: str) -> None:
         conn.sendall(f"POST /v1/items HTTP/1.1\r\nHost: x\r\nContent-Length: {too_big}\r\n\r\n".encode())
         status_line = conn.recv(200).split(b"\r\n")[0]
     assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_logins_count_the_address_nginx_saw_and_a_flood_is_cut_at_nginx(
+    nginx: str, settings_for: Any
+) -> None:
+    """A forged X-Forwarded-For is kept left of the address nginx appends; govpub trusts
+    nginx (PROXY) and counts the client's real address. Tries beyond nginx's burst never
+    reach govpub."""
+    with httpx.Client(base_url=nginx) as http:
+        page = http.get("/console/login")
+        form = {"username": "nobody", "password": "wrong password", "csrf": form_value(page.text, "csrf")}
+        answers = [
+            http.post("/console/login", data=form, headers={"x-forwarded-for": "203.0.113.9"}).status_code
+            for _ in range(15)
+        ]
+    assert answers[0] == 401 and 429 in answers, answers
+    services = build_services(settings_for())
+    with services.engine.connect() as conn:
+        keys = set(conn.execute(select(console_login_throttle.c.key)).scalars())
+    assert "address:127.0.0.1" in keys and not any("203.0.113.9" in key for key in keys), keys

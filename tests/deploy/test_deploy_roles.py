@@ -81,7 +81,9 @@ class Installation:
         missing = MACHINE_SPECIFIC - set(role.env)
         assert not missing, f"{role.service}: compose no longer sets {missing}"
         base = {"PATH": os.environ["PATH"], "HOME": str(self.root), "PYTHONUNBUFFERED": "1"}
-        return {**base, **role.env, **self.overrides}
+        # the channels are memory channels here: compose's options for the real ones do not apply
+        kept = {k: v for k, v in role.env.items() if not k.startswith("GOVPUB_CHANNELS__")}
+        return {**base, **kept, **self.overrides}
 
     def argv(self, argv: list[str], port: int | None = None) -> list[str]:
         """``govpub`` is the console script installed beside this interpreter."""

@@ -113,7 +113,8 @@ def test_queue_depth_comes_from_redis(broker_services: tuple[Services, str]) -> 
         assert overview["queue_source"] == "redis"
         assert overview["channels"][0]["queue_depth"] == 2
         assert value(samples(client.get("/metrics").text), "govpub_queue_depth", channel=channel) == 2
-        assert client.get("/readyz").json() == {"status": "ready", "database": "ok", "broker": "ok"}
+        ready = {"status": "ready", "database": "ok", "broker": "ok", "channels": "ok"}
+        assert client.get("/readyz").json() == ready
 
 
 def test_readyz_is_503_when_the_broker_does_not_answer(settings_for: Any) -> None:
