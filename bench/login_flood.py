@@ -1,7 +1,7 @@
 """Password guessing against a running ``govpub serve``: what gets through, and what
 it costs everyone else.
 
-    python -m bench.login_flood [--guessers 16] [--seconds 30]
+    python -m bench.login_flood [--guessers 16] [--seconds 30] [--code DIR]
 
 Starts ``govpub serve`` (embedded: SQLite, in-process worker) with one operator
 account, then floods ``POST /console/login`` from ``--guessers`` threads, each with
@@ -16,27 +16,32 @@ While it floods, a prober asks ``/healthz`` every 0.2 s. Prints per scenario: gu
 the server checked (answered 401) per second, guesses refused without checking (429)
 per second, ``/healthz`` latency (median, p95, max), the peak RSS of ``serve``, and
 whether the right password, tried once from the flooding address after the flood, let
-the attacker in. Each scenario gets a fresh server.
+the attacker in. Each scenario gets a fresh server. ``--code DIR`` runs govpub from
+another checkout (a worktree of an older commit), for before and after a change.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import PIPE
+from typing import Any
 
 import httpx
 
 from bench.infra import scratch
 from bench.measure import peak_rss_mb, percentile
-from pipeline.console.auth import Accounts
-from pipeline.localcluster import LocalCluster
+from pipeline.localcluster import free_port, stop_process, wait_http
 
 ACCOUNT, PASSWORD = "li.wei", "the-right-password-2026"
 
@@ -92,13 +97,30 @@ def _right_password(url: str) -> str:
     return "let in" if status == 303 else f"refused ({status})"
 
 
-def flood(root: Path, guessers: int, seconds: float, spray: bool) -> Flood:
-    database = f"sqlite:///{root / 'govpub.db'}"
-    cluster = LocalCluster.create(root, database, None, {"memory": {"kind": "memory"}})
-    Accounts(cluster.services.engine, cluster.services.clock).add(ACCOUNT, "operator", PASSWORD)
+def _govpub(code: Path | None, root: Path, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
+    """A ``govpub`` command on the embedded database under ``root``, from ``code`` if given."""
+    env = {
+        **os.environ,
+        "GOVPUB_DATABASE_URL": f"sqlite:///{root / 'govpub.db'}",
+        "GOVPUB_DATA_DIR": str(root / "data"),
+        "GOVPUB_CHANNELS": '{"memory": {"kind": "memory"}}',
+    }
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    command = [sys.executable, "-m", "pipeline.cli", *args]
+    return subprocess.Popen(command, cwd=root, env=env, start_new_session=True, **kw)
+
+
+def flood(root: Path, guessers: int, seconds: float, spray: bool, code: Path | None) -> Flood:
+    added = _govpub(code, root, "users", "add", ACCOUNT, "--role", "operator", "--password-stdin", stdin=PIPE)
+    added.communicate(f"{PASSWORD}\n".encode(), timeout=300)
+    port = free_port()
+    with (root / "serve.log").open("wb") as log:
+        serve = _govpub(code, root, "serve", "--port", str(port), stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
     result, lock, stop = Flood(), threading.Lock(), threading.Event()
     try:
-        serve, url = cluster.serve()
+        wait_http(f"{url}/healthz", timeout=120)
         threads = [
             threading.Thread(target=_guesser, args=(url, spray, stop, result, lock)) for _ in range(guessers)
         ]
@@ -114,7 +136,7 @@ def flood(root: Path, guessers: int, seconds: float, spray: bool) -> Flood:
         result.peak_rss_mb = peak_rss_mb(serve.pid)
         result.right_password = _right_password(url)
     finally:
-        cluster.stop()
+        stop_process(serve)
     return result
 
 
@@ -135,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.login_flood", description=__doc__)
     parser.add_argument("--guessers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--code", type=Path, default=None, help="run govpub from this checkout")
     args = parser.parse_args(argv)
+    code = args.code.resolve() if args.code else None
     lines: list[str] = []
     for name, spray in (("one account", False), ("spray", True)):
         with scratch() as root:
-            lines += report(name, flood(root, args.guessers, args.seconds, spray))
+            lines += report(name, flood(root, args.guessers, args.seconds, spray, code))
     print(f"{args.guessers} guessers for {args.seconds:.0f} s against govpub serve (embedded, SQLite)")
     print("\n".join(lines))
     return 0
