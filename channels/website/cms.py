@@ -29,6 +29,7 @@ from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signatu
 from pipeline import outbound
 from pipeline.errors import PermanentError, RateLimited, TransientError
 from pipeline.model import Published
+from pipeline.sanitize import sanitize_html
 from pipeline.urls import item_url
 
 
@@ -85,6 +86,7 @@ class CmsPush:
     # -- the document --------------------------------------------------------------
     def document(self, item: Published) -> dict[str, Any]:
         data = item.model_dump(mode="json")
+        data["body_html"] = sanitize_html(item.body_html)  # the one rule of every output
         computed = {
             "$url": item_url(self.settings, item),
             "$revision": item.revision,

@@ -19,13 +19,16 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 from PIL import Image
+from sqlalchemy import select, update
 
-from bench.bulk import load_published, template
+from pipeline import db
 from pipeline.config import ChannelConfig, Settings
-from pipeline.sanitize import sanitize_html
-from pipeline.services import Services
+from pipeline.model import ItemIn
+from pipeline.runner import run_delivery
+from pipeline.schema import upgrade
+from pipeline.services import Services, build_services
 from tests.channels.archive_support import unpack
-from tests.channels.website_helpers import settled
+from tests.channels.website_helpers import cms_options, running_cms, settled
 from tests.helpers import make_item
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -83,19 +86,22 @@ def assert_page(page: bytes, where: str) -> None:
     assert not [u for u in urls(root) if "data:" in u[2].lower() and u[0] != "img"], where
 
 
-@pytest.fixture
-def settings(settings_for: Any, tmp_path: Path) -> Settings:
-    archive = {
+def archive_options(tmp_path: Path) -> dict[str, Any]:
+    return {
         "source_organization": "张店区教育局",
         "schedule": "per-item",
         "settle_seconds": 0,
         "transport": {"kind": "directory", "path": str(tmp_path / "drop")},
     }
+
+
+@pytest.fixture
+def settings(settings_for: Any, tmp_path: Path) -> Settings:
     result: Settings = settings_for(
         channels={
             "website": ChannelConfig(kind="website"),
             "feed": ChannelConfig(kind="feed", options={"full_text": True}),
-            "archive": ChannelConfig(kind="archive", options=archive),
+            "archive": ChannelConfig(kind="archive", options=archive_options(tmp_path)),
         }
     )
     return result
@@ -136,19 +142,38 @@ def test_no_output_carries_a_data_link_and_titles_read_as_written(
     assert_page(index.read_bytes(), "the archive's page")
 
 
-def test_a_body_stored_under_an_older_rule_is_cleaned_on_the_way_out(
-    api: TestClient, auth: dict[str, str], services: Services
+def test_a_body_stored_under_an_older_rule_is_cleaned_by_every_output(
+    settings_for: Any, tmp_path: Path
 ) -> None:
     """The outputs do not trust what is stored: a revision written before the rule
-    tightened (here straight into the tables) still reaches the feed clean."""
-    old = template({**make_item(0), "source": "bulk"}).model_copy(update={"body_html": HOSTILE_BODY})
-    assert "data:text/html" in old.body_html and sanitize_html(old.body_html) != old.body_html
-    load_published(services.engine, old, 1, "feed")
-    assert api.post("/v1/items", json=make_item(2), headers=auth).status_code == 202
-    settled(api, auth, "t-2")
+    tightened (here rewritten in the table after the intake) reaches the static page,
+    the CMS, the feeds and the archive clean."""
+    with running_cms() as (cms_url, cms):
+        channels = {
+            "website": ChannelConfig(kind="website"),
+            "cms": ChannelConfig(kind="website", options=cms_options(cms_url)),
+            "feed": ChannelConfig(kind="feed", options={"full_text": True}),
+            "archive": ChannelConfig(kind="archive", options=archive_options(tmp_path)),
+        }
+        services = build_services(settings_for(channels=channels))
+        upgrade(services.engine)
+        item = ItemIn.model_validate({**make_item(1, title=TITLE), "source": "test"})
+        accepted = services.store.accept(item, services.wanted_channels(item.channels))
+        with services.engine.begin() as conn:
+            document = conn.execute(select(db.revisions.c.document)).scalar_one()
+            old = {**document, "body_html": HOSTILE_BODY}
+            conn.execute(update(db.revisions).values(document=old))
+        for delivery_id, channel in accepted.work:
+            assert run_delivery(services, delivery_id, channel) == "delivered", channel
+        pushed = cms.documents[accepted.index_no]["document"]["body_html"]
+    key = accepted.index_no.replace("/", "-")
+    assert_page((tmp_path / "data" / "site" / "items" / f"{key}.html").read_bytes(), "website page")
+    assert_clean(pushed, "the CMS document")
     for fmt in ("rss", "atom"):
-        feed = etree.fromstring(api.get(f"/feeds/all.{fmt}").content)
-        contents = [c.text for c in feed.iter(CONTENT, f"{ATOM}content")]
-        [stored_before] = [c for c in contents if "区政府网站" in c]
-        assert len(contents) == 2, fmt
-        assert_clean(stored_before, f"{fmt} content")
+        feed = etree.parse(tmp_path / "data" / "site" / "feeds" / f"all.{fmt}").getroot()
+        [content] = feed.iter(CONTENT, f"{ATOM}content")
+        assert_clean(content.text, f"{fmt} content")
+    [package] = (tmp_path / "drop").glob("*.tar")
+    [index] = unpack(package, tmp_path / "unpacked").glob("data/**/index.html")
+    assert_page(index.read_bytes(), "the archive's page")
+    services.engine.dispose()
