@@ -6,7 +6,8 @@ network. :class:`ConnectGuard` records (and stops) every attempt to connect a so
 to an address that is not loopback, so a test fails when one was tried;
 :class:`FakeDNS` answers names from a table (``metadata.test`` → 169.254.169.254), so
 refusals by resolved address are proved without asking any DNS server.
-Both are fixtures in tests/conftest.py (``connect_guard`` for every test).
+Both are fixtures in tests/conftest.py (``connect_guard`` for every test), and
+tests/netguard_site installs both in the govpub processes a test starts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:  # the guard also runs outside pytest (tests/netguard_site)
+    import pytest
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 

@@ -5,6 +5,8 @@ them. Used by the tests of body images through real workers and by the SSRF atta
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,30 @@ FAST = {
     "requeue_after_seconds": 3.0,
 }
 SECRET = "sandbox-secret"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def guarded(root: Path, names: dict[str, list[str]], report: Path) -> dict[str, str]:
+    """Environment for govpub processes under the test connect guard and resolver stub
+    (tests/netguard_site): names from ``names``, connects beyond loopback in ``report``."""
+    config = root / "netguard.json"
+    config.write_text(json.dumps({"names": names, "report": str(report)}), "utf-8")
+    path = [str(ROOT / "tests" / "netguard_site"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+    return {"GOVPUB_TEST_NETGUARD": str(config), "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 
 class WeChatCluster:
     """``with WeChatCluster(tmp_path, pg_url, redis_url, allow=[…]) as gp: gp.submit(…)``."""
 
-    def __init__(self, root: Path, pg_url: str, redis_url: str, allow: list[str], **wechat: Any) -> None:
+    def __init__(
+        self,
+        root: Path,
+        pg_url: str,
+        redis_url: str,
+        allow: list[str],
+        names: dict[str, list[str]] | None = None,
+        **wechat: Any,
+    ) -> None:
         tag = secrets.token_hex(4)  # queues and the token's key are this test's own
         self.site, self.wechat = f"website_{tag}", f"wechat_{tag}"
         self.appid = f"wxssrf{tag}"
@@ -46,6 +66,8 @@ class WeChatCluster:
             root, pg_url, redis_url, channels, outbound={"allow": allow}, **FAST
         )
         self.cluster.env["GOVPUB_WECHAT_SECRET"] = SECRET
+        self.report = root / "connects-beyond-loopback"
+        self.cluster.env.update(guarded(root, names or {}, self.report))
 
     def __enter__(self) -> WeChatCluster:
         port = self.sandbox_url.rsplit(":", 1)[1]
@@ -87,6 +109,10 @@ class WeChatCluster:
     def record(self) -> dict[str, Any]:
         answer: dict[str, Any] = httpx.get(f"{self.sandbox_url}/sandbox/record", timeout=30).json()
         return answer
+
+    def connects_beyond_loopback(self) -> list[str]:
+        """Every connect a govpub process tried to a non-loopback address (refused)."""
+        return self.report.read_text("utf-8").split() if self.report.exists() else []
 
     @property
     def _auth(self) -> dict[str, str]:

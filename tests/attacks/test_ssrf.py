@@ -1,9 +1,12 @@
 """Server-side request forgery through the running system: a source submits an item
 whose body images point at an internal service (a loopback listener that is not
 allow-listed), written every way an attacker would, and through an allow-listed host
-that redirects there. ``govpub serve``, a Celery worker and the WeChat sandbox run as
-real processes. The listener must receive nothing; the item still goes out; the
-source's ``GET /v1/items/…`` never says why an image could not be fetched."""
+that redirects there, and at names that resolve to the cloud's metadata service and
+private addresses. ``govpub serve``, a Celery worker and the WeChat sandbox run as real
+processes, under the test connect guard and resolver stub (tests/netguard_site). The
+listener must receive nothing, no process may even try to connect beyond loopback, the
+item still goes out, and the source's ``GET /v1/items/…`` never says why an image
+could not be fetched."""
 
 from __future__ import annotations
 
@@ -29,8 +32,21 @@ def attempts(internal: Listener, redirector: Listener) -> list[str]:
         f"https://127.0.0.1:{port}/image.png",
         redirector.url(f"/redirect?to={to}"),
         redirector.url(f"/redirect?status=307&to=http://localhost:{port}/"),
+        redirector.url("/redirect?to=http://metadata.test/latest/meta-data/"),
         f"gopher://127.0.0.1:{port}/_GET%20/",
+        # names the govpub processes resolve through the test resolver (never a real one)
+        "http://metadata.test/latest/meta-data/iam/security-credentials/",
+        "http://intranet.test/admin.png",
+        "http://rebind.test/a.png",
     ]
+
+
+# What the resolver stub inside serve and the worker answers (tests/netguard_site).
+NAMES = {
+    "metadata.test": ["169.254.169.254"],
+    "intranet.test": ["10.0.0.7"],
+    "rebind.test": ["93.184.216.34", "fd00::7"],  # one public answer, one private
+}
 
 
 def test_an_internal_service_behind_body_images_receives_nothing(
@@ -40,13 +56,15 @@ def test_an_internal_service_behind_body_images_receives_nothing(
     with Listener() as internal, Listener("127.0.0.2") as redirector:
         urls = attempts(internal, redirector)
         body = "".join(f'<p><img src="{url}" alt="图{n}"></p>' for n, url in enumerate(urls, 1))
-        with WeChatCluster(tmp_path / "govpub", pg_url, redis_url, allow=["127.0.0.2"]) as gp:
+        with WeChatCluster(tmp_path / "govpub", pg_url, redis_url, ["127.0.0.2"], NAMES) as gp:
             gp.submit(1, body_html=body)
             row = gp.finished(1)
             seen = str(gp.status(1)["deliveries"])
             drafts = gp.record()["drafts"]
+            beyond = gp.connects_beyond_loopback()
     assert internal.connections == 0, internal.requests
-    assert len(redirector.requests) == 2  # the worker did try: the allowed host was asked
+    assert beyond == []  # not even a refused connect to a metadata or private address
+    assert len(redirector.requests) == 3  # the worker did try: the allowed host was asked
     assert row["state"] == "delivered", row["last_error"]
     [draft] = drafts
     content = draft["received"][0]["content"]

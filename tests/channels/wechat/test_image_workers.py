@@ -12,7 +12,7 @@ from pipeline.localcluster import free_port
 from tests.listener import Listener
 from tests.wechat_cluster import WeChatCluster
 
-REASONS = re.compile(r"refused|disconnect|HTTP \d|404|resolve|timeout|not a public|Errno", re.I)
+REASONS = re.compile(r"refused|disconnect|HTTP \d|resolve|timeout|not a public|Errno", re.I)
 
 
 def test_images_that_cannot_be_fetched_become_alt_text_through_real_workers(

@@ -20,7 +20,7 @@ from tests.listener import Listener
 from tests.netguard import FakeDNS
 
 # What the source must never read: the reasons a port scanner would use.
-REASONS = re.compile(r"refused|disconnect|HTTP \d|404|169\.254|10\.0\.0|resolve|timeout|not a public", re.I)
+REASONS = re.compile(r"refused|disconnect|HTTP \d|169\.254|10\.0\.0|resolve|timeout|not a public", re.I)
 
 
 @pytest.fixture
