@@ -22,6 +22,7 @@ from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
 from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
+from pipeline.redact import HidePaths, PathRedactor, installation_roots
 from pipeline.report import router as report_router
 from pipeline.services import Services, build_services
 
@@ -70,6 +71,8 @@ def create_app(
     # outermost: every handler sees the client's own address (the login throttle counts by it)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _error_handlers(app)
+    # Outermost: whatever any handler or middleware answers, no path of ours goes out.
+    app.add_middleware(HidePaths, redactor=PathRedactor(installation_roots(settings)))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:

@@ -167,7 +167,28 @@ def refusal(exc: IntakeError) -> BatchAnswer:
 def get_item(request: Request, source: str, item_id: str, caller: Source) -> dict[str, Any]:
     """The item's latest revision and the state of each of its deliveries."""
     require_same_source(caller, source)
-    return services_of(request).store.item_status(source, item_id)
+    status = services_of(request).store.item_status(source, item_id)
+    return {**status, "deliveries": [source_view(d) for d in status["deliveries"]]}
+
+
+SOURCE_FIELDS = (
+    "id", "channel", "action", "revision", "state", "attempts", "reason", "last_error_class", "last_error",
+    "next_attempt_at", "created_at", "updated_at", "delivered_at",
+)  # fmt: skip
+PUBLIC_LINKS = ("url", "page_url", "article_url", "feed_url")
+
+
+def source_view(delivery: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as its source sees it: state, attempts, times, why it failed and where
+    the item can be read (public http(s) links). Never the channel's receipt (archive
+    receipts, package and WeChat ids), the worker, the lease or internal keys."""
+    ref = delivery.get("external_ref") or {}
+    links = {
+        key: str(ref[key])
+        for key in PUBLIC_LINKS
+        if isinstance(ref.get(key), str) and str(ref[key]).startswith(("https://", "http://"))
+    }
+    return {**{key: delivery.get(key) for key in SOURCE_FIELDS}, "links": links}
 
 
 @router.delete("/items/{source}/{item_id}", status_code=202, responses=ERRORS)

@@ -1,5 +1,5 @@
 """Machine interfaces for operations: ``/metrics`` (Prometheus), ``/readyz`` and
-``/v1/overview`` (what ``govpub status`` shows).
+``/v1/overview`` (what ``govpub status`` shows), without receipts or paths.
 
 None of them carries item content: counts, ages and queue depths only, so they
 need no login (restrict them at nginx if the figures themselves are sensitive).

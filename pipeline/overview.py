@@ -59,6 +59,7 @@ class Overview:
     channels: list[ChannelOverview]
 
     def to_json(self) -> dict[str, Any]:
+        """What ``GET /v1/overview`` answers anyone: counts, ages, depths, no receipts."""
         out: dict[str, Any] = {
             "generated_at": self.generated_at.isoformat(),
             "timezone": self.timezone,
@@ -68,6 +69,8 @@ class Overview:
         for ch in self.channels:
             entry = asdict(ch)
             entry["failure_rate"] = ch.failure_rate
+            if ch.last_delivered:  # the receipt (archive, WeChat ids) is for the console only
+                entry["last_delivered"] = {k: v for k, v in ch.last_delivered.items() if k != "external_ref"}
             out["channels"].append(_isoformat(entry))
         return out
 

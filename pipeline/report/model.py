@@ -122,3 +122,56 @@ class AnnualReport(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class PublicTimeliness(BaseModel):
+    limit_workdays: int
+    published: int
+    late: int
+    average_workdays: float | None
+    max_workdays: int | None
+
+
+class PublicCounts(BaseModel):
+    """The statutory figures: counts only, no item named."""
+
+    channels: list[ChannelCount]
+    totals: RoleTotals
+    categories: list[CategoryCount]
+    timeliness: PublicTimeliness
+    retractions: int = Field(description="items withdrawn in the year")
+    documents: list[DocumentRow]
+
+
+class PublicReport(BaseModel):
+    """What ``GET /v1/reports/{year}`` answers without a login: the annual report's
+    statutory figures. Titles, withdrawal reasons, the delivery log and the warnings
+    are for operators and auditors (and a source, for its own items)."""
+
+    year: int
+    agency_code: str | None
+    agency_name: str
+    timezone: str
+    generated_at: datetime
+    counts: PublicCounts
+    figures: Figures
+    narrative: str
+
+    @classmethod
+    def of(cls, report: AnnualReport) -> PublicReport:
+        counts = report.counts
+        return cls(
+            **report.model_dump(include={"year", "agency_code", "agency_name", "timezone", "generated_at"}),
+            figures=report.figures,
+            narrative=report.narrative,
+            counts=PublicCounts(
+                channels=counts.channels,
+                totals=counts.totals,
+                categories=counts.categories,
+                timeliness=PublicTimeliness(
+                    **counts.timeliness.model_dump(exclude={"late_items", "assumed_years"})
+                ),
+                retractions=counts.retractions.count,
+                documents=counts.documents,
+            ),
+        )

@@ -67,7 +67,7 @@ def test_a_signed_document_is_pushed_and_its_page_url_kept(
     assert stored["document"]["doc_no"] == "张教发〔2017〕1号"
     assert stored["document"]["body_html"].startswith("<p>")
     [delivery] = status["deliveries"]
-    page = delivery["external_ref"]["url"]
+    page = delivery["links"]["url"]
     assert page.endswith(f"/pages/{INDEX_NO}.html")
     assert httpx.get(page).text.count("测试公开信息 1") == 2
 

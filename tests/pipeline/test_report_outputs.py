@@ -29,6 +29,7 @@ from pipeline.report.render_text import render_text
 from pipeline.report.xlsx import render_xlsx
 from pipeline.schema import upgrade
 from pipeline.services import build_services
+from tests.pipeline.console_support import add_user, login
 from tests.pipeline.report_support import AGENCY, CHANNELS, KnownYear, LogWriter, local
 from tests.pipeline.test_report_figures import BALANCED
 
@@ -193,21 +194,26 @@ def test_the_api_answers_the_same_data(settings_for: Any, db_url: str, tmp_path:
     upgrade(services.engine)
     KnownYear(LogWriter(services.engine))
     client = TestClient(create_app(settings, services))
-    answer = client.get(f"/v1/reports/2017?agency={AGENCY}")
+    add_user(services, "audit", "auditor")
+    login(client, "audit")  # the whole report is the console's (without a login: the figures)
+    answer = client.get(f"/console/reports/2017?agency={AGENCY}")
     assert answer.status_code == 200
     data = answer.json()
     assert data["counts"]["totals"] == {"website": 308, "other": 153, "archive": 137}
     assert data["figures_source"] is None and data["narrative"].startswith("2017年，通过政府网站")
     assert client.get("/v1/reports/1800").status_code == 422
     assert client.get("/v1/reports/2017?agency=x;drop").status_code == 422
+    public = client.get(f"/v1/reports/2017?agency={AGENCY}").json()
+    assert public["counts"]["totals"] == data["counts"]["totals"] and "figures_source" not in public
 
     figures = settings.data_dir / "reports" / f"figures-2017-{AGENCY}.toml"
     figures.parent.mkdir(parents=True)
     figures.write_text(_toml(BALANCED), encoding="utf-8")
-    data = client.get(f"/v1/reports/2017?agency={AGENCY}").json()
-    assert data["figures_source"] == str(figures) and data["figures"]["table3"]["new"][0] == 10
+    data = client.get(f"/console/reports/2017?agency={AGENCY}").json()
+    assert data["figures_source"] == f"reports/figures-2017-{AGENCY}.toml"  # never a path of the machine
+    assert data["figures"]["table3"]["new"][0] == 10
     figures.write_text(_toml({**BALANCED, "year": 2016}), encoding="utf-8")
-    refused = client.get(f"/v1/reports/2017?agency={AGENCY}")
+    refused = client.get(f"/console/reports/2017?agency={AGENCY}")
     assert refused.status_code == 422 and refused.json()["error"] == "invalid_figures"
     assert refused.json()["details"] == ["year = 2016, but the report is for 2017"]
     services.engine.dispose()
