@@ -21,10 +21,16 @@
 
 Channels translate SDK and HTTP errors at their boundary with ``raise … from exc``;
 the delivery runner only ever sees this tree (anything else counts as transient).
+Rendering an item's content into a channel's format is wrapped in
+:func:`content_errors`: content that cannot be written (a control character in XML)
+fails the same way on every attempt, so it is permanent, and the message says which
+item and what to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -110,3 +116,21 @@ class AwaitingConfirmation(TransientError):
 
 class PermanentError(DeliveryError):
     """Retrying cannot help; the message says what an operator must do."""
+
+
+CONTENT_ERRORS = (ValueError, TypeError, UnicodeError)  # what renderers raise on what they are given
+
+
+@contextmanager
+def content_errors(what: str) -> Iterator[None]:
+    """Around the rendering of one item's content (``what`` names it): an error of the
+    content itself becomes a PermanentError an operator can act on, never a retry."""
+    try:
+        yield
+    except DeliveryError:
+        raise
+    except CONTENT_ERRORS as exc:
+        raise PermanentError(
+            f"{what} cannot be written from the item's content ({type(exc).__name__}: {exc}); "
+            "retrying cannot help: have the source submit a corrected revision, or skip this delivery"
+        ) from exc

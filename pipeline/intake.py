@@ -179,16 +179,19 @@ PUBLIC_LINKS = ("url", "page_url", "article_url", "feed_url")
 
 
 def source_view(delivery: dict[str, Any]) -> dict[str, Any]:
-    """A delivery as its source sees it: state, attempts, times, why it failed and where
-    the item can be read (public http(s) links). Never the channel's receipt (archive
-    receipts, package and WeChat ids), the worker, the lease or internal keys."""
+    """A delivery as its source sees it: state, attempts, times, why it failed, where
+    the item can be read (public http(s) links) and the channel's notes for people
+    ("image 2 could not be fetched: shown as its alt text"). Never the channel's
+    receipt (archive receipts, package and WeChat ids), the worker, the lease or
+    internal keys."""
     ref = delivery.get("external_ref") or {}
     links = {
         key: str(ref[key])
         for key in PUBLIC_LINKS
         if isinstance(ref.get(key), str) and str(ref[key]).startswith(("https://", "http://"))
     }
-    return {**{key: delivery.get(key) for key in SOURCE_FIELDS}, "links": links}
+    notes = [str(n) for n in ref.get("notes") or [] if isinstance(n, str)]
+    return {**{key: delivery.get(key) for key in SOURCE_FIELDS}, "links": links, "notes": notes}
 
 
 @router.delete("/items/{source}/{item_id}", status_code=202, responses=ERRORS)

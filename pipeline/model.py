@@ -246,6 +246,12 @@ class Published(Strict):
     approval: Approval
     accepted_at: datetime
 
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Published:
+        """A stored revision, read as it was accepted (see :func:`pipeline.text.check_text`)."""
+        kwargs["context"] = {"stored": True, **(kwargs.get("context") or {})}
+        return super().model_validate(obj, **kwargs)
+
     @property
     def key(self) -> str:
         """The item's identity across revisions, safe in paths and URLs."""

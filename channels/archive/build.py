@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from channels.archive import eep
@@ -16,7 +17,7 @@ from channels.archive.bag import BagWriter, file_sha256
 from channels.archive.ledger import Ledger, Package
 from channels.archive.page import item_files, render_page
 from channels.archive.periods import Period
-from pipeline.errors import PermanentError
+from pipeline.errors import PermanentError, content_errors
 from pipeline.model import Published
 
 
@@ -58,28 +59,32 @@ def build(package: Package, recipe: Recipe, folder: Path) -> tuple[Path, str, in
 
 def _payload(bag: BagWriter, package: Package, recipe: Recipe) -> None:
     for member, item in recipe.ledger.members(package.package_id):
-        envelope = eep.Envelope(
-            recipe.source_organization, package.period_end, recipe.tz, recipe.url_of(item)
-        )
-        folder = item.index_no
-        if member.action == "retract":
-            bag.add(f"{folder}/retraction.xml", eep.retraction(item, member.snapshot, envelope))
-            continue
-        files = item_files(item)
-        blobs = recipe.ledger.blobs(sorted({f.sha256 for f in files if f.sha256}))
-        stored = []
-        for file in files:
-            if file.sha256 is None:
-                data = render_page(item, files, recipe.site_name, envelope.url, recipe.tz)
-            elif file.sha256 in blobs:
-                data = blobs[file.sha256]
-            else:
-                raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is missing")
-            found = bag.add(f"{folder}/{file.path}", data)
-            if file.sha256 is not None and found["sha256"] != file.sha256:
-                raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is corrupt")
-            stored.append(eep.Stored(file, len(data), found["sha256"], found["sm3"]))
-        bag.add(f"{folder}/metadata.xml", eep.publication(item, stored, member.snapshot, envelope))
+        with content_errors(f"archive package {package.package_id}: {member.action} of {item.index_no}"):
+            _member(bag, recipe, package, member, item)
+
+
+def _member(bag: BagWriter, recipe: Recipe, package: Package, member: Any, item: Published) -> None:
+    """One item's folder: its retraction record, or its metadata, page and attachments."""
+    envelope = eep.Envelope(recipe.source_organization, package.period_end, recipe.tz, recipe.url_of(item))
+    folder = item.index_no
+    if member.action == "retract":
+        bag.add(f"{folder}/retraction.xml", eep.retraction(item, member.snapshot, envelope))
+        return
+    files = item_files(item)
+    blobs = recipe.ledger.blobs(sorted({f.sha256 for f in files if f.sha256}))
+    stored = []
+    for file in files:
+        if file.sha256 is None:
+            data = render_page(item, files, recipe.site_name, envelope.url, recipe.tz)
+        elif file.sha256 in blobs:
+            data = blobs[file.sha256]
+        else:
+            raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is missing")
+        found = bag.add(f"{folder}/{file.path}", data)
+        if file.sha256 is not None and found["sha256"] != file.sha256:
+            raise PermanentError(f"stored attachment {file.sha256} of {item.index_no} is corrupt")
+        stored.append(eep.Stored(file, len(data), found["sha256"], found["sm3"]))
+    bag.add(f"{folder}/metadata.xml", eep.publication(item, stored, member.snapshot, envelope))
 
 
 def _info(package: Package, recipe: Recipe) -> list[tuple[str, str]]:
