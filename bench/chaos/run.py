@@ -9,9 +9,9 @@ items while it kills workers (SIGKILL), restarts Redis, flushes it once, restart
 PostgreSQL and makes every channel fail, time out after doing the work, or crawl.
 At the end it counts, from each channel's own records (never from govpub's log),
 that every accepted item arrived exactly once, and that govpub's log agrees.
-Hostile inputs, intruders and body images pointing at an internal service (SSRF)
-are tried along the way. Exit status 1 when a
-promise is broken.
+Hostile inputs, intruders, body images pointing at an internal service (SSRF),
+index squatting, 60 MiB bodies without a token and leaking reads are tried along
+the way. Exit status 1 when a promise is broken.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from bench.chaos.campaigns import Tripwire, hostile_inputs, intrusions, login_flood, ssrf_attempts
+from bench.chaos.intake_attacks import body_floods, index_squatting, read_leaks
 from bench.chaos.servers import PostgresServer, RedisServer
 from bench.chaos.targets import Target, archive_target, cms_target, memory_target, wechat_target
 from bench.infra import scratch
@@ -58,6 +59,12 @@ class Tally:
     operator_retries: int = 0
     ssrf_tried: int = 0
     ssrf_reached: int = 0
+    squats_tried: int = 0
+    squats_harmful: int = 0  # an automatic item refused, a taken number not 409, a 5xx
+    floods_tried: int = 0
+    floods_read: int = 0  # a body without a valid token that was read before the 401
+    reads_tried: int = 0
+    reads_leaked: int = 0
 
     @property
     def broken(self) -> bool:
@@ -66,6 +73,9 @@ class Tally:
             or sum(self.doubled.values())
             or self.intrusions_succeeded
             or self.ssrf_reached
+            or self.squats_harmful
+            or self.floods_read
+            or self.reads_leaked
             or self.login_guesses_unthrottled
             or self.inputs_mishandled
             or sum(self.log_disagrees.values())
@@ -200,6 +210,13 @@ class Chaos:
         self.tally.intrusions_succeeded += succeeded
         self.tally.ssrf_tried += ssrf_attempts(self.url, self.token, self.tripwire.port)
         self.tally.login_guesses, self.tally.login_guesses_unthrottled = login_flood(self.url, self.cluster)
+        self.intake_attacks()
+
+    def intake_attacks(self) -> None:
+        tally = self.tally
+        tally.squats_tried, tally.squats_harmful = index_squatting(self.url, self.token, self.cluster)
+        tally.floods_tried, tally.floods_read = body_floods(self.url)
+        tally.reads_tried, tally.reads_leaked = read_leaks(self.url, self.token, self.cluster)
 
     # -- the verdict ----------------------------------------------------------------------
     def settle(self, timeout: float) -> None:
@@ -320,6 +337,12 @@ def render(tally: Tally) -> str:
     table.add_row("SSRF: connections reaching the internal service (must be 0)", str(tally.ssrf_reached))
     table.add_row("login guesses by 8 parallel guessers", str(tally.login_guesses))
     table.add_row("login guesses checked past the throttle (must be 0)", str(tally.login_guesses_unthrottled))
+    table.add_row("index squatting: numbers claimed and items after them", str(tally.squats_tried))
+    table.add_row("index squatting: items refused or 5xx (must be 0)", str(tally.squats_harmful))
+    table.add_row("60 MiB bodies without a valid token", str(tally.floods_tried))
+    table.add_row("bodies read before the 401 (must be 0)", str(tally.floods_read))
+    table.add_row("reads of the report, overview and an item", str(tally.reads_tried))
+    table.add_row("reads leaking titles, receipts or paths (must be 0)", str(tally.reads_leaked))
     table.add_row("verdict", "BROKEN" if tally.broken else "all promises kept")
     console = Console(width=100, record=True)
     console.print(table)

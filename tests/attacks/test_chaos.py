@@ -19,4 +19,5 @@ def test_short_chaos_run_keeps_every_promise() -> None:
     assert sum(tally.faults.values()) >= 2 * 7, table
     assert not tally.broken, table
     assert tally.ssrf_tried > 0 and tally.ssrf_reached == 0, table
+    assert tally.squats_tried and tally.floods_tried and tally.reads_tried, table
     assert set(tally.delivered.values()) == {60}, table
