@@ -25,6 +25,7 @@ from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
 from pipeline.redact import HidePaths, PathRedactor, installation_roots
 from pipeline.report import router as report_router
 from pipeline.services import Services, build_services
+from pipeline.text import CleanUrls
 
 log = structlog.get_logger("govpub.app")
 
@@ -71,6 +72,7 @@ def create_app(
     # outermost: every handler sees the client's own address (the login throttle counts by it)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _error_handlers(app)
+    app.add_middleware(CleanUrls)  # the text rule for URLs, before any route or gate
     # Outermost: whatever any handler or middleware answers, no path of ours goes out.
     app.add_middleware(HidePaths, redactor=PathRedactor(installation_roots(settings)))
 

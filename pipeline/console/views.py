@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline import metrics
 from pipeline.console import audit, queries
-from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, HashingBusy, User
+from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, USERNAME, HashingBusy, User
 from pipeline.console.web import LOGIN, PREFIX, Console, console_of
 from pipeline.console.words import FAILING
 from pipeline.overview import build_overview
@@ -79,7 +79,10 @@ def login(
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not console.csrf.valid(f"login:{nonce}", csrf):
         return _login_form(request, console, next, "页面已过期或来源不可信，请重新登录。", status=403)
-    name, host = username.strip(), request.client.host if request.client else "unknown"
+    host = request.client.host if request.client else "unknown"
+    # A name no account can have (a control character, a NUL PostgreSQL would refuse)
+    # is looked up as one placeholder that matches no account: a failure like any other.
+    name = username.strip() if USERNAME.fullmatch(username.strip()) else "?"
     wait = console.throttle.wait_seconds(name, host)
     if wait:
         metrics.count_login("throttled")
