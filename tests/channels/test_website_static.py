@@ -253,5 +253,6 @@ def test_the_site_route_serves_nothing_outside_the_folder(
     (site / "escape").mkdir()
     (site / "escape/link.txt").symlink_to(tmp_path / "secret.txt")
     answer = api.get(path)
-    assert answer.status_code == 404, answer.text
+    # a control character in a URL is refused before any route (pipeline.text.CleanUrls)
+    assert answer.status_code == (400 if "%00" in path else 404), answer.text
     assert "secret" not in answer.text
