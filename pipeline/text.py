@@ -76,4 +76,3 @@ class CleanUrls:
                 await JSONResponse(body, status_code=400)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-

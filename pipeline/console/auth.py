@@ -24,7 +24,6 @@ import hmac
 import os
 import re
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,22 +77,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-class HashingBusy(Exception):
-    """Every password-check slot of this process is taken: refuse the login (429)."""
-
-
 class Accounts:
-    """Console users and their passwords.
+    """Console users and their passwords."""
 
-    An argon2id check costs 64 MiB and tens of milliseconds of a core; at most
-    ``checks_at_once`` run at once in this process, and a login beyond them is refused
-    at once (:class:`HashingBusy`) instead of queueing, so a flood of guesses can take
-    neither the memory nor the cores that intake and /healthz need."""
-
-    def __init__(self, engine: Engine, clock: Callable[[], datetime], checks_at_once: int = 2) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine, self.clock = engine, clock
         self.hasher = PasswordHasher()
-        self.slots = threading.BoundedSemaphore(checks_at_once)
 
     @cached_property
     def _dummy(self) -> str:
@@ -134,16 +123,7 @@ class Accounts:
         return [(r.username, r.role, r.created_at) for r in rows]
 
     def verify(self, username: str, password: str) -> User | None:
-        """The user if the password is right; as slow for unknown names as for known ones.
-        Raises :class:`HashingBusy` when every check slot is taken."""
-        if not self.slots.acquire(blocking=False):
-            raise HashingBusy
-        try:
-            return self._check(username, password)
-        finally:
-            self.slots.release()
-
-    def _check(self, username: str, password: str) -> User | None:
+        """The user if the password is right; as slow for unknown names as for known ones."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(console_users).where(

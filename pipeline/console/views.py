@@ -7,6 +7,7 @@ of script in ``console.js`` fetch it every ``console.poll_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import date
 from typing import Annotated, Any
@@ -18,13 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline import metrics
 from pipeline.console import audit, queries
-from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, USERNAME, HashingBusy, User
+from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, USERNAME, User
 from pipeline.console.web import LOGIN, PREFIX, Console, console_of
 from pipeline.console.words import FAILING
 from pipeline.overview import build_overview
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+REFUSAL_SECONDS = 1.0
 LOGIN_BODY_BYTES = 16 * 1024  # the login form is read before anyone is known: a few fields
 
 
@@ -66,32 +68,46 @@ def _login_form(request: Request, console: Console, next: str, error: str, statu
 
 
 @router.post("/login", max_body_size=LOGIN_BODY_BYTES)
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = PREFIX + "/",
 ) -> Response:
-    """Check the form, then the throttle (no hashing for a try that must wait), then the
-    password (refused at once when every hashing slot is busy)."""
+    """At most ``console.password_checks_at_once`` logins are checked at once, each in a
+    thread (the throttle, then argon2id); one beyond them is refused here on the event
+    loop without a thread. Every refusal (429) is answered after ``REFUSAL_SECONDS``, held
+    on the event loop, so a guesser's connection cannot come back faster than that: a flood
+    of guesses occupies neither threads, memory nor cores."""
     console = console_of(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not console.csrf.valid(f"login:{nonce}", csrf):
         return _login_form(request, console, next, "页面已过期或来源不可信，请重新登录。", status=403)
+    if not console.login_slots.acquire(blocking=False):
+        metrics.count_login("busy")
+        answer = _too_many(request, console, next, 1, "登录请求过多，请稍后再试。")
+    else:
+        try:
+            answer = await run_in_threadpool(_check_login, request, console, username.strip(), password, next)
+        finally:
+            console.login_slots.release()
+    if answer.status_code == 429:  # held without a thread: a guesser's next try waits for it
+        await asyncio.sleep(REFUSAL_SECONDS)
+    return answer
+
+
+def _check_login(request: Request, console: Console, username: str, password: str, next: str) -> Response:
+    """The throttle first (no hashing for a try that must wait), then the password."""
     host = request.client.host if request.client else "unknown"
     # A name no account can have (a control character, a NUL PostgreSQL would refuse)
     # is looked up as one placeholder that matches no account: a failure like any other.
-    name = username.strip() if USERNAME.fullmatch(username.strip()) else "?"
+    name = username if USERNAME.fullmatch(username) else "?"
     wait = console.throttle.wait_seconds(name, host)
     if wait:
         metrics.count_login("throttled")
         return _too_many(request, console, next, wait, "密码错误次数过多，该账号或地址已被暂时限制登录。")
-    try:
-        user = console.accounts.verify(name, password)
-    except HashingBusy:
-        metrics.count_login("busy")
-        return _too_many(request, console, next, 1, "登录请求过多，请稍后再试。")
+    user = console.accounts.verify(name, password)
     if user is None:
         metrics.count_login("failed")
         console.throttle.failed(name, host)

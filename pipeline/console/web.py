@@ -9,6 +9,7 @@ styles only from ``/console-assets/``.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -52,6 +53,8 @@ class Console:
 
     services: Services
     accounts: Accounts
+    # logins being checked at once (throttle, argon2id: 64 MiB and a core each); see views.login
+    login_slots: threading.BoundedSemaphore
     sessions: Sessions
     throttle: LoginThrottle
     csrf: Csrf
@@ -105,7 +108,8 @@ def build_console(services: Services) -> Console:
 
     return Console(
         services=services,
-        accounts=Accounts(services.engine, clock, settings.console.password_checks_at_once),
+        accounts=Accounts(services.engine, clock),
+        login_slots=threading.BoundedSemaphore(settings.console.password_checks_at_once),
         sessions=Sessions(services.engine, settings, clock),
         throttle=LoginThrottle(services.engine, settings.console, clock),
         csrf=Csrf(load_secret_key(settings)),

@@ -96,7 +96,7 @@ def test_one_address_spraying_many_names_is_locked_out(
 def test_a_try_beyond_the_hashing_slots_is_refused_at_once_and_not_counted(
     client: TestClient, services: Services
 ) -> None:
-    slots = client.app.state.console.accounts.slots  # type: ignore[attr-defined]
+    slots = client.app.state.console.login_slots  # type: ignore[attr-defined]
     for _ in range(services.settings.console.password_checks_at_once):
         assert slots.acquire(blocking=False)
     try:
