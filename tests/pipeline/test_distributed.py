@@ -62,6 +62,16 @@ def submit(client: TestClient, token: str, items: list[dict[str, Any]]) -> None:
     assert {a["status"] for a in answer.json()} == {202}
 
 
+def submit_one(cluster: Cluster, until_sending: bool = True) -> None:
+    """Item t-1 through the intake (the app here hands it to the broker), then, with
+    ``until_sending``, until a worker has claimed it."""
+    token = cluster.services.store.add_source("test")
+    with TestClient(create_app(cluster.settings, cluster.services)) as client:
+        submit(client, token, [make_item(1)])
+    if until_sending:
+        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
+
+
 def test_items_are_delivered_by_a_celery_worker(cluster_for: Any, tmp_path: Path) -> None:
     cluster = cluster_for()
     cluster.worker("govpub.memory")
@@ -76,14 +86,11 @@ def test_a_worker_killed_while_sending_is_recovered_exactly_once(cluster_for: An
     cluster = cluster_for(delay_seconds=2.0, settings={"lease_seconds": 4.0})
     doomed = cluster.worker("govpub.memory", concurrency=1)
     cluster.beat()
-    token = cluster.services.store.add_source("test")
-    with TestClient(create_app(cluster.settings, cluster.services)) as client:
-        submit(client, token, [make_item(1)])
-        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
-        kill(doomed, signal.SIGKILL)
-        assert received(tmp_path) == []
-        cluster.worker("govpub.memory", concurrency=1)
-        wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"recovery\n{cluster.logs()}")
+    submit_one(cluster)
+    kill(doomed, signal.SIGKILL)
+    assert received(tmp_path) == []
+    cluster.worker("govpub.memory", concurrency=1)
+    wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"recovery\n{cluster.logs()}")
     assert received(tmp_path) == ["test~t-1~r1~publish.json"]
     (delivery,) = cluster.services.store.item_status("test", "t-1")["deliveries"]
     outcomes = [e["outcome"] for e in cluster.services.store.events(delivery["id"])]
@@ -116,14 +123,11 @@ def test_a_dead_workers_delivery_is_taken_over_within_one_default_lease(
     cluster = cluster_for(delay_seconds=5.0, settings={"lease_seconds": default_lease})
     doomed = cluster.worker("govpub.memory", concurrency=1)
     cluster.beat()
-    token = cluster.services.store.add_source("test")
-    with TestClient(create_app(cluster.settings, cluster.services)) as client:
-        submit(client, token, [make_item(1)])
-        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
-        kill(doomed, signal.SIGKILL)
-        cluster.worker("govpub.memory", concurrency=1)
-        # the promise is "about 30 s": a 30 s lease, a sweep and a worker's start on a busy machine
-        wait_until(lambda: states(cluster) == {"delivered": 1}, 45, f"take-over\n{cluster.logs()}")
+    submit_one(cluster)
+    kill(doomed, signal.SIGKILL)
+    cluster.worker("govpub.memory", concurrency=1)
+    # the promise is "about 30 s": a 30 s lease, a sweep and a worker's start on a busy machine
+    wait_until(lambda: states(cluster) == {"delivered": 1}, 45, f"take-over\n{cluster.logs()}")
     assert received(tmp_path) == ["test~t-1~r1~publish.json"]
     lost, delivered = events_of(cluster, "t-1")
     assert (lost["outcome"], delivered["outcome"]) == ("lost", "delivered")
@@ -137,10 +141,8 @@ def test_a_delivery_longer_than_its_lease_is_not_taken_over_while_its_worker_liv
     for _ in range(2):  # an idle worker stands by to take over, were the lease let go
         cluster.worker("govpub.memory", concurrency=1)
     cluster.beat()
-    token = cluster.services.store.add_source("test")
-    with TestClient(create_app(cluster.settings, cluster.services)) as client:
-        submit(client, token, [make_item(1)])
-        wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"delivery\n{cluster.logs()}")
+    submit_one(cluster, until_sending=False)
+    wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"delivery\n{cluster.logs()}")
     assert received(tmp_path) == ["test~t-1~r1~publish.json"]
     assert [e["outcome"] for e in events_of(cluster, "t-1")] == ["delivered"]
     (delivery,) = cluster.services.store.item_status("test", "t-1")["deliveries"]
@@ -155,14 +157,11 @@ def test_a_frozen_worker_loses_its_claim_and_cannot_record_or_publish_again(
     cluster = cluster_for(delay_seconds=4.0, settings={"lease_seconds": 3.0})
     frozen = cluster.worker("govpub.memory", concurrency=1)
     cluster.beat()
-    token = cluster.services.store.add_source("test")
-    with TestClient(create_app(cluster.settings, cluster.services)) as client:
-        submit(client, token, [make_item(1)])
-        wait_until(lambda: states(cluster).get("sending") == 1, 30, "a delivery in sending")
-        os.killpg(frozen.pid, signal.SIGSTOP)
-        cluster.worker("govpub.memory", concurrency=1)
-        wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"take-over\n{cluster.logs()}")
-        os.killpg(frozen.pid, signal.SIGCONT)
-        wait_until(lambda: "lost-lease" in cluster.logs(tail=100_000), 30, "the frozen worker's verdict")
+    submit_one(cluster)
+    os.killpg(frozen.pid, signal.SIGSTOP)
+    cluster.worker("govpub.memory", concurrency=1)
+    wait_until(lambda: states(cluster) == {"delivered": 1}, 60, f"take-over\n{cluster.logs()}")
+    os.killpg(frozen.pid, signal.SIGCONT)
+    wait_until(lambda: "lost-lease" in cluster.logs(tail=100_000), 30, "the frozen worker's verdict")
     assert received(tmp_path) == ["test~t-1~r1~publish.json"]
     assert [e["outcome"] for e in events_of(cluster, "t-1")] == ["lost", "delivered"]
