@@ -37,6 +37,6 @@ def test_images_that_cannot_be_fetched_become_alt_text_through_real_workers(
     content = draft["received"][0]["content"]
     assert len(re.findall(r"<img ", content)) == 1
     assert all(f"[图片：{alt}]" in content for alt in ("已删除的图片", "无人监听", "内网服务"))
-    notes = row["external_ref"]["notes"]
+    notes = row["notes"]  # the source reads the channel's notes, never its receipt
     assert notes == [f"image {n} could not be fetched: shown as its alt text" for n in (2, 3, 4)]
     assert not REASONS.search(str(seen)) and str(internal.port) not in str(seen)
