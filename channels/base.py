@@ -111,6 +111,11 @@ class Channel:
     def health(self) -> Health:
         return Health(ok=True)
 
+    def confirmed_ref(self, progress: dict[str, Any], url: str, ident: str) -> Ref:
+        """The reference of an item an operator found on the channel (a delivery that was
+        ``in_doubt``: see :mod:`pipeline.doubt`); channels add what they need later."""
+        return {"url": url, **({"id": ident} if ident else {}), "confirmed_by": "operator"}
+
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
         """Batched channels: every due delivery of the channel at once. Answers per
         delivery id: a Ref, None (nothing to do), or an error from pipeline.errors;

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from channels.archive.cli import archive as archive_commands
+from channels.wechat.cli import wechat as wechat_commands
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, GovpubError
 
@@ -522,6 +523,7 @@ def feeds_build() -> None:
 
 
 main.add_command(archive_commands)
+main.add_command(wechat_commands)
 
 
 def run() -> None:

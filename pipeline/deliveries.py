@@ -1,10 +1,18 @@
 """The delivery state machine, one SQL statement per transition.
 
     pending → queued → sending → delivered
-                 ↑        │ ├──→ retrying → (due) → queued …
-                 │        │ ├──→ dead      (attempts exhausted or permanent error)
-                 │        │ └──→ skipped   (superseded, nothing to do)
+                 ↑        │ ├──→ retrying    → (due) → queued …   (an attempt failed)
+                 │        │ ├──→ waiting     → (due) → claimed …  (a window, a result: no failure)
+                 │        │ ├──→ unconfirmed → (due) → claimed …  (sent for good, result to come;
+                 │        │ │                  counts as reached, never dead for want of an answer)
+                 │        │ ├──→ in_doubt    (may be there, cannot tell: an operator confirms
+                 │        │ │                  with the reference or resubmits)
+                 │        │ ├──→ dead        (attempts exhausted or permanent error)
+                 │        │ └──→ skipped     (superseded, nothing to do)
                  └────────┘ lease expired: the worker died, claim again
+
+``delivered_at`` is set once the channel holds the item (``unconfirmed`` or
+``delivered``) and kept through later polls: it is the moment that is counted.
 
 A claim is ``UPDATE … WHERE id=? AND state IN (…)``: whoever loses it does nothing.
 Every later write is fenced by ``claim_no``, so a worker whose lease ran out cannot
@@ -18,13 +26,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, literal, or_, select, update
 
 from pipeline import db
 from pipeline.model import Published
 
 D = db.deliveries
 R = db.revisions
+WAKEABLE = ("retrying", "waiting", "unconfirmed")  # rows that wait for a time the channel may bring forward
+SKIPPABLE = ("pending", "queued", "retrying", "waiting", "in_doubt", "dead")  # never what went out
 # The claimed revision's document, read by the claim's own UPDATE … RETURNING (one round trip).
 _DOCUMENT = select(R.c.document).where(R.c.pk == D.c.revision_pk).scalar_subquery().label("document")
 
@@ -44,6 +54,7 @@ class Claim:
     previous: dict[str, Any] | None
     progress: dict[str, Any]
     reason: str
+    sent: bool = False  # the channel already took it for good (state was ``unconfirmed``)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -135,6 +146,7 @@ class Deliveries:
             previous=None if first_publication else self._previous(conn, row),
             progress=dict(row.progress or {}),
             reason=self._retract_reason(conn, row),
+            sent=row.delivered_at is not None,
         )
 
     def _claim_slowly(
@@ -224,7 +236,7 @@ class Deliveries:
         return ""
 
     def _superseded_by(self, conn: Connection, row: Any) -> int | None:
-        if row.action != "publish":
+        if row.action != "publish" or row.delivered_at is not None:  # what went out stays counted
             return None
         newer = conn.execute(
             select(D.c.revision)
@@ -262,10 +274,12 @@ class Deliveries:
         return str(reason or "")
 
     def _defer(self, conn: Connection, row: Any, when: datetime, why: str) -> None:
+        """Waiting for another delivery is no failure (and what went out stays reached)."""
+        state = "unconfirmed" if row.delivered_at is not None else "waiting"
         conn.execute(
             update(D)
             .where(D.c.id == row.id, D.c.claim_no == row.claim_no)
-            .values(state="retrying", next_attempt_at=when, reason=why, updated_at=when)
+            .values(state=state, next_attempt_at=when, reason=why, updated_at=when)
         )
 
     # -- outcomes ----------------------------------------------------------------
@@ -275,7 +289,14 @@ class Deliveries:
                 values: dict[str, Any] = {"state": "skipped", "reason": "nothing to do on this channel"}
                 outcome = "skipped"
             else:
-                values = {"state": "delivered", "external_ref": ref, "delivered_at": now, "reason": None}
+                values = {
+                    "state": "delivered",
+                    "external_ref": ref,
+                    "delivered_at": _first_reached(now),  # sent earlier: that moment
+                    "reason": None,
+                    "last_error_class": None,  # an earlier attempt's error is history now (the log)
+                    "last_error": None,
+                }
                 outcome = "delivered"
             done = self._finish(conn, claim, now, values)
             if done:
@@ -302,6 +323,8 @@ class Deliveries:
         }
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
+        else:
+            values["delivered_at"] = None  # the channel said it does not hold it
         if not counts:
             values["attempts"] = claim.attempts - 1
         outcome = {"dead": "dead", "retrying": "retry" if counts else "waiting"}[state]
@@ -336,6 +359,67 @@ class Deliveries:
                 if renewed:
                     kept.add(claim.id)
         return kept
+
+    def waiting(
+        self,
+        claim: Claim,
+        worker: str,
+        now: datetime,
+        message: str,
+        *,
+        retry_at: datetime,
+        ref: dict[str, Any] | None = None,
+    ) -> str:
+        """Record an attempt that ended waiting, which is no failure: the attempt is not
+        counted and the row keeps no error, the message says what it waits for. It waits
+        in ``waiting`` for a window or an asynchronous result, or, once the channel took
+        it for good (``ref`` now, or an earlier attempt), in ``unconfirmed``: counted as
+        reached from this moment on, with ``ref`` as what went out. Returns the state."""
+        state = "unconfirmed" if claim.sent or ref is not None else "waiting"
+        values: dict[str, Any] = {
+            "state": state,
+            "next_attempt_at": retry_at,
+            "attempts": claim.attempts - 1,
+            "reason": message[:4000],
+            "last_error_class": None,
+            "last_error": None,
+        }
+        if ref is not None:
+            values["external_ref"] = ref
+            values["delivered_at"] = _first_reached(now)
+        outcome = "sent" if ref is not None and not claim.sent else "waiting"
+        with self.engine.begin() as conn:
+            if self._finish(conn, claim, now, values):
+                logged = ref if ref is not None else claim.progress or None
+                _event(
+                    conn,
+                    claim.id,
+                    now,
+                    claim.attempts,
+                    worker,
+                    outcome,
+                    message=message[:4000],
+                    external_ref=logged,
+                )
+        return state
+
+    def in_doubt(self, claim: Claim, worker: str, now: datetime, error: BaseException) -> str:
+        """The channel may hold it and cannot tell: nothing more happens by itself."""
+        values = {"last_error_class": type(error).__name__, "last_error": str(error)[:4000], "reason": None}
+        with self.engine.begin() as conn:
+            if self._finish(conn, claim, now, {"state": "in_doubt", **values}):
+                _event(
+                    conn,
+                    claim.id,
+                    now,
+                    claim.attempts,
+                    worker,
+                    "in_doubt",
+                    error_class=type(error).__name__,
+                    message=str(error)[:4000],
+                    external_ref=claim.progress or None,
+                )
+        return "in_doubt"
 
     def checkpoint(self, claim: Claim, progress: dict[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -375,7 +459,14 @@ class Deliveries:
                 select(D.c.id, D.c.channel, D.c.state)
                 .where(
                     or_(
-                        and_(D.c.state == "retrying", D.c.next_attempt_at <= now),
+                        and_(D.c.state.in_(("retrying", "waiting")), D.c.next_attempt_at <= now),
+                        # an unconfirmed row stays unconfirmed when sent: once when due, then
+                        # again only every requeue_after (the message may have been lost)
+                        and_(
+                            D.c.state == "unconfirmed",
+                            D.c.next_attempt_at <= now,
+                            or_(D.c.updated_at < D.c.next_attempt_at, D.c.updated_at <= stale),
+                        ),
                         and_(
                             D.c.state.in_(("pending", "queued")),
                             D.c.updated_at <= stale,
@@ -414,10 +505,14 @@ class Deliveries:
         with self.engine.begin() as conn:
             conn.execute(
                 update(D)
-                .where(D.c.id.in_(ids), D.c.state.in_(("pending", "queued", "retrying")))
+                .where(D.c.id.in_(ids), D.c.state.in_(("pending", "queued", "retrying", "waiting")))
                 .values(state="queued", updated_at=now)
             )
-            conn.execute(update(D).where(D.c.id.in_(ids), D.c.state == "sending").values(updated_at=now))
+            conn.execute(
+                update(D)
+                .where(D.c.id.in_(ids), D.c.state.in_(("sending", "unconfirmed")))
+                .values(updated_at=now)
+            )
 
     def wake(self, ids: list[int], now: datetime) -> list[int]:
         """Make waiting deliveries due now (a channel learnt their result early, e.g. from a
@@ -428,7 +523,7 @@ class Deliveries:
             woken = (
                 conn.execute(
                     update(D)
-                    .where(D.c.id.in_(ids), D.c.state == "retrying", D.c.next_attempt_at > now)
+                    .where(D.c.id.in_(ids), D.c.state.in_(WAKEABLE), D.c.next_attempt_at > now)
                     .values(next_attempt_at=now, updated_at=now)
                     .returning(D.c.id)
                 )
@@ -442,23 +537,70 @@ class Deliveries:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(("dead", "retrying")))
+                .where(D.c.id == delivery_id, D.c.state.in_(("dead", "retrying", "waiting")))
                 .values(state="queued", attempts=0, next_attempt_at=now, updated_at=now)
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_retry")
             return bool(done)
 
+    def confirm(self, delivery_id: int, operator: str, ref: dict[str, Any], note: str, now: datetime) -> bool:
+        """An operator saw the item on the channel: a delivery ``in_doubt`` is delivered
+        with the reference they give (and their note in the log)."""
+        values = {
+            "state": "delivered",
+            "external_ref": ref,
+            "delivered_at": now,
+            "reason": None,
+            "last_error_class": None,
+            "last_error": None,
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(D).where(D.c.id == delivery_id, D.c.state == "in_doubt").values(**values)
+            ).rowcount
+            if done:
+                _event(
+                    conn, delivery_id, now, 0, operator, "operator_confirm", message=note, external_ref=ref
+                )
+            return bool(done)
+
+    def resubmit(self, delivery_id: int, operator: str, note: str, now: datetime) -> bool:
+        """An operator saw that the item is not on the channel: a delivery ``in_doubt`` is
+        queued again with ``operator_resubmit`` in its progress, which tells the channel
+        to send it afresh instead of looking for the earlier attempt's result."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(D.c.progress, D.c.claim_no).where(D.c.id == delivery_id, D.c.state == "in_doubt")
+            ).first()
+            if row is None:
+                return False
+            progress = {**(row.progress or {}), "operator_resubmit": True}
+            done = conn.execute(
+                update(D)
+                .where(D.c.id == delivery_id, D.c.state == "in_doubt", D.c.claim_no == row.claim_no)
+                .values(state="queued", attempts=0, next_attempt_at=now, updated_at=now, progress=progress)
+            ).rowcount
+            if done:
+                _event(conn, delivery_id, now, 0, operator, "operator_resubmit", message=note)
+            return bool(done)
+
     def skip(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(("pending", "queued", "retrying", "dead")))
+                .where(D.c.id == delivery_id, D.c.state.in_(SKIPPABLE))
                 .values(state="skipped", reason=reason, updated_at=now)
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_skip", message=reason)
             return bool(done)
+
+
+def _first_reached(now: datetime) -> Any:
+    """``delivered_at`` as it was, or ``now`` when the channel holds the item for the first time."""
+    return func.coalesce(D.c.delivered_at, literal(now, D.c.delivered_at.type))
 
 
 def _claimable_sql(now: datetime) -> Any:

@@ -13,10 +13,15 @@
     └── DeliveryError                raised by channels, classified once here
         ├── TransientError           retry with backoff and jitter
         │   ├── RateLimited          the channel asked us to slow down
-        │   ├── NotDue               wait for a window (broadcast time, quota reset);
-        │   │                        not counted as a failed attempt
+        │   ├── NotDue               wait for a window (broadcast time, quota reset):
+        │   │                        state ``waiting``, not a failed attempt
         │   └── AwaitingConfirmation accepted by the channel, result not known yet:
-        │                            poll again later without counting an attempt
+        │       │                    state ``waiting``, polled later, not a failed attempt
+        │       └── Unconfirmed      the channel took it irrevocably (a mass send went
+        │                            out): state ``unconfirmed``, counted as reached,
+        │                            confirmed later, never dead for want of an answer
+        ├── InDoubt                  the channel may hold it and cannot tell: state
+        │                            ``in_doubt`` until an operator confirms or resubmits
         └── PermanentError           dead at once, with a message an operator can act on
 
 Channels translate SDK and HTTP errors at their boundary with ``raise … from exc``;
@@ -112,6 +117,22 @@ class NotDue(TransientError):
 
 class AwaitingConfirmation(TransientError):
     """The channel accepted the work and confirms it asynchronously; poll later."""
+
+
+class Unconfirmed(AwaitingConfirmation):
+    """The work left for good (``ref`` says what went out) and its result is still to be
+    confirmed. The delivery counts as reached from now on; a later failure to get the
+    answer keeps it ``unconfirmed``, it never makes it dead."""
+
+    def __init__(self, message: str, ref: dict[str, Any], retry_at: datetime | None = None) -> None:
+        super().__init__(message, retry_at=retry_at)
+        self.ref = ref
+
+
+class InDoubt(DeliveryError):
+    """The channel may hold the item but cannot find out (an answer was lost and no API
+    can look it up). Retrying could publish it twice, so nothing happens until an
+    operator looks and either confirms it with its reference or resubmits it."""
 
 
 class PermanentError(DeliveryError):

@@ -115,9 +115,11 @@ class LocalCluster:
         wait_http(f"{url}/healthz")
         return proc, url
 
-    def worker(self, queues: str, concurrency: int = 2, pool: str | None = None) -> subprocess.Popen[bytes]:
+    def worker(
+        self, queues: str, concurrency: int = 2, pool: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         args = ["worker", "--queues", queues, "--concurrency", str(concurrency)]
-        return self.start(*args, *(["--pool", pool] if pool else []))
+        return self.start(*args, *(["--pool", pool] if pool else []), env=env)
 
     def beat(self) -> subprocess.Popen[bytes]:
         return self.start("beat")

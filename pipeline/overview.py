@@ -27,8 +27,10 @@ from pipeline.services import Services
 
 log = structlog.get_logger("govpub.overview")
 D, E = db.deliveries, db.delivery_events
+# Waiting for a window or a result is no attempt's failure and no attempt at all (``waiting``);
+# ``sent`` (went out, to be confirmed) and ``in_doubt`` are attempts that did not fail.
 FAILED_OUTCOMES = ("retry", "dead")
-ATTEMPT_OUTCOMES = ("retry", "dead", "delivered", "lost")
+ATTEMPT_OUTCOMES = ("retry", "dead", "delivered", "lost", "sent", "in_doubt")
 
 
 @dataclass
@@ -50,6 +52,13 @@ class ChannelOverview:
     def failure_rate(self) -> float | None:
         return self.failures_24h / self.attempts_24h if self.attempts_24h else None
 
+    @property
+    def reached(self) -> dict[str, int]:
+        """Per period, deliveries the channel holds: delivered, or sent and still to be
+        confirmed (a WeChat mass send is pushed once it went out)."""
+        periods = {"today": self.today, "week": self.week, "year": self.year}
+        return {p: sum(c.get(s, 0) for s in db.REACHED_STATES) for p, c in periods.items()}
+
 
 @dataclass
 class Overview:
@@ -69,6 +78,7 @@ class Overview:
         for ch in self.channels:
             entry = asdict(ch)
             entry["failure_rate"] = ch.failure_rate
+            entry["reached"] = ch.reached
             if ch.last_delivered:  # the receipt (archive, WeChat ids) is for the console only
                 entry["last_delivered"] = {k: v for k, v in ch.last_delivered.items() if k != "external_ref"}
             out["channels"].append(_isoformat(entry))

@@ -17,7 +17,7 @@ import structlog
 from channels.base import BatchEntry, Channel, DeliveryContext, Ref
 from pipeline import metrics
 from pipeline.deliveries import Claim, backoff
-from pipeline.errors import AwaitingConfirmation, NotDue, PermanentError, TransientError
+from pipeline.errors import AwaitingConfirmation, InDoubt, NotDue, PermanentError, TransientError, Unconfirmed
 from pipeline.lease import LeaseKeeper
 from pipeline.services import Services
 
@@ -120,6 +120,10 @@ def _record_success(services: Services, claim: Claim, ref: Ref | None) -> str:
 
 
 def _record_failure(services: Services, claim: Claim, exc: BaseException) -> str:
+    if _is_waiting(claim, exc):
+        return _record_waiting(services, claim, exc)
+    if isinstance(exc, InDoubt):
+        return _record_in_doubt(services, claim, exc)
     now = services.clock()
     retry_at, counts = _next_attempt(services, claim, exc, now)
     state = services.deliveries.failed(
@@ -140,12 +144,59 @@ def _record_failure(services: Services, claim: Claim, exc: BaseException) -> str
     return state
 
 
+def _is_waiting(claim: Claim, exc: BaseException) -> bool:
+    """Waiting for a window or a result is no failure; and once the channel took the item
+    for good (``claim.sent``), nothing short of the channel saying it does not hold it
+    (a permanent error) can undo that: any other error only delays the confirmation."""
+    if isinstance(exc, NotDue | AwaitingConfirmation):
+        return True
+    return claim.sent and not isinstance(exc, PermanentError | InDoubt)
+
+
+def _record_waiting(services: Services, claim: Claim, exc: BaseException) -> str:
+    now = services.clock()
+    retry_at = exc.retry_at if isinstance(exc, TransientError) else None
+    if retry_at is None:
+        retry_at = now + timedelta(seconds=POLL_SECONDS)
+    message = str(exc)
+    if not isinstance(exc, NotDue | AwaitingConfirmation):  # a sent row whose poll failed
+        delay = backoff(
+            claim.attempts, services.settings.retry_base_seconds, services.settings.retry_max_seconds
+        )
+        retry_at = max(retry_at, now + timedelta(seconds=delay))
+        message = f"sent; its confirmation could not be had yet ({type(exc).__name__}: {exc})"
+    ref = exc.ref if isinstance(exc, Unconfirmed) else None
+    state = services.deliveries.waiting(claim, services.worker_name, now, message, retry_at=retry_at, ref=ref)
+    metrics.count_outcome(claim.channel, state)
+    log.info(
+        "delivery unconfirmed" if state == "unconfirmed" else "delivery waiting",
+        id=claim.id,
+        channel=claim.channel,
+        action=claim.action,
+        index_no=claim.item.index_no,
+        until=retry_at.isoformat(),
+        why=message,
+    )
+    return state
+
+
+def _record_in_doubt(services: Services, claim: Claim, exc: InDoubt) -> str:
+    state = services.deliveries.in_doubt(claim, services.worker_name, services.clock(), exc)
+    metrics.count_outcome(claim.channel, state)
+    log.warning(
+        "delivery in doubt: an operator must check the channel",
+        id=claim.id,
+        channel=claim.channel,
+        index_no=claim.item.index_no,
+        error=str(exc),
+    )
+    return state
+
+
 def _next_attempt(
     services: Services, claim: Claim, exc: BaseException, now: datetime
 ) -> tuple[datetime | None, bool]:
     """When to try again (None: never) and whether this attempt counts."""
-    if isinstance(exc, NotDue | AwaitingConfirmation):
-        return exc.retry_at or now + timedelta(seconds=POLL_SECONDS), False
     if isinstance(exc, PermanentError):
         return None, True
     settings = services.settings

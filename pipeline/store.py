@@ -306,7 +306,8 @@ class Store:
                 db.deliveries.c.item_pk == item_pk,
                 db.deliveries.c.revision < revision,
                 db.deliveries.c.action == "publish",
-                db.deliveries.c.state.in_(("pending", "queued", "retrying")),
+                db.deliveries.c.state.in_(("pending", "queued", "retrying", "waiting")),
+                db.deliveries.c.delivered_at.is_(None),  # what went out stays counted
             )
             .values(state="skipped", reason=f"superseded by revision {revision}", updated_at=now)
         )
@@ -379,7 +380,8 @@ class Store:
                 .where(
                     db.deliveries.c.item_pk == head.pk,
                     db.deliveries.c.action == "publish",
-                    db.deliveries.c.state.in_(("pending", "queued", "retrying", "dead")),
+                    db.deliveries.c.state.in_(("pending", "queued", "retrying", "waiting", "dead")),
+                    db.deliveries.c.delivered_at.is_(None),
                     db.deliveries.c.channel.notin_(list(keep)),
                 )
                 .values(state="retracted", reason=f"item retracted: {reason}", updated_at=now)
@@ -392,7 +394,10 @@ class Store:
                         db.deliveries.c.item_pk == head.pk,
                         db.deliveries.c.action == "publish",
                         or_(
-                            db.deliveries.c.state.in_(("delivered", "sending")),
+                            # what is there, or may be: a retraction goes after it
+                            db.deliveries.c.state.in_(("delivered", "sending", "unconfirmed", "in_doubt")),
+                            # cancelled just now after the channel had started on it
+                            and_(db.deliveries.c.state == "retracted", db.deliveries.c.progress.is_not(None)),
                             and_(db.deliveries.c.channel.in_(list(keep)), db.deliveries.c.state != "skipped"),
                         ),
                     )

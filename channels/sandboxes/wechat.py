@@ -12,7 +12,8 @@ under ``/sandbox/`` are for tests and demos:
     POST /sandbox/tokens         {"action": "expire"} (42001 next) | {"action": "rotate"}
                                  (another system fetched a token: 40001 after the grace period)
     POST /sandbox/config         callback_url, callback_token, encoding_aes_key, account_type,
-                                 certified, publish_delay, token_ttl, grace
+                                 certified, publish_delay, token_ttl, grace,
+                                 denied_apis (["freepublish/batchget"]: 48001 for those)
     POST /sandbox/clock          {"advance": seconds}: move the sandbox's day (quota windows)
     GET  /sandbox/picture.png    an image on a foreign host, for body-image tests
     GET  /s/{article_id}         a published article, as a follower would open it
@@ -158,6 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             return acc.add_material(query.get("type", ""), data)
         if path not in JSON_API:
             raise ApiError(48001, f"the sandbox does not offer {path}")
+        if path in acc.config.denied_apis:
+            raise ApiError(48001, "api unauthorized")
         body = json.loads(raw or b"{}")
         calls = {
             "draft/add": lambda: acc.draft_add(raw, body),

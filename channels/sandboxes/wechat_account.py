@@ -46,6 +46,9 @@ class Config:
     callback_token: str = ""
     encoding_aes_key: str = ""
     original_id: str = "gh_sandbox00001"
+    # APIs this account may not call (48001), e.g. ["freepublish/batchget"]: not every
+    # account has every permission (权限集)
+    denied_apis: list[str] = field(default_factory=list)
 
 
 @dataclass

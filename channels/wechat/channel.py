@@ -105,6 +105,18 @@ class WeChatChannel(Channel):
             return self.retract(entry.item, entry.previous, entry.reason, entry.ctx)
         return self.publisher.publish(entry.item, entry.ctx, replaces=entry.previous)
 
+    def confirmed_ref(self, progress: dict[str, Any], url: str, ident: str) -> Ref:
+        """An article an operator found in the account's publish list (a lost submit
+        answer): its link, and its ``article_id`` so that it can be replaced or deleted."""
+        return {
+            "mode": "publish",
+            "media_id": progress.get("media_id"),
+            "article_id": ident,
+            "index": 1,
+            "article_url": url,
+            "confirmed_by": "operator",
+        }
+
     def health(self) -> Health:
         try:
             self.client.access_token  # noqa: B018 - fetching (or finding) the token is the check

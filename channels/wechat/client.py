@@ -31,6 +31,7 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from channels.wechat.options import WeChatOptions
+from pipeline.crashpoints import crash_point
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 DUPLICATE_CLIENTMSGID = 45065
@@ -210,6 +211,7 @@ class GovpubWeChatClient(WeChatClient):
     def upload_content_image(self, filename: str, data: bytes, mime: str) -> str:
         """``media/uploadimg``: the only image URLs WeChat keeps inside article content."""
         result = self.post("media/uploadimg", files={"media": (filename, data, mime)})
+        crash_point("wechat.uploadimg")
         return str(result["url"])
 
     def add_thumb(self, filename: str, data: bytes) -> tuple[str, str]:
@@ -217,4 +219,5 @@ class GovpubWeChatClient(WeChatClient):
         result = self.post(
             "material/add_material", params={"type": "thumb"}, files={"media": (filename, data, "image/jpeg")}
         )
+        crash_point("wechat.add_material")
         return str(result["media_id"]), str(result.get("url", ""))

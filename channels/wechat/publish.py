@@ -2,9 +2,18 @@
 
 ``freepublish/submit`` has no duplicate guard: submitting twice publishes twice. So the
 steps are checkpointed (``media_id``, then ``submitting``, then ``publish_id``) and a
-redelivered attempt looks at them first. When an attempt died between the submit and
-recording its ``publish_id``, the draft tells: it leaves the draft box once submitted.
-Then the article is looked for among the published ones, never submitted again.
+redelivered attempt looks at them first:
+
+- the submit was recorded in ``wechat_jobs`` but the attempt died before its checkpoint:
+  that recorded ``publish_id`` is this delivery's, and it is followed as usual;
+- it died between the submit and the record: the draft tells (it leaves the draft box
+  once submitted), and the article is looked for among the published ones
+  (``freepublish/batchget``), never submitted again. An account that may not call
+  ``batchget``, or an article not found after ``lost_submit_checks`` looks, leaves the
+  delivery ``in_doubt`` for an operator (:mod:`pipeline.doubt`).
+
+Whatever this delivery published is its own: the clean-up of articles that superseded
+revisions left behind never touches a job recorded for this very delivery.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from channels.wechat.errors import publish_failure, wechat_errors
 from channels.wechat.events import SEND_SUCCESS, SENDING, mass_status, publish_result
 from channels.wechat.options import WeChatOptions
 from channels.wechat.records import Job, Outcome, Records
-from pipeline.errors import AwaitingConfirmation, PermanentError
+from pipeline.crashpoints import crash_point
+from pipeline.errors import AwaitingConfirmation, InDoubt, PermanentError
 from pipeline.model import Published
 
 PUBLISHING = 1
@@ -50,26 +60,50 @@ class Publisher:
     # -- publishing ---------------------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext, replaces: Ref | None = None) -> Ref:
         with wechat_errors():
-            progress = ctx.progress
-            if not progress.get("publish_id"):
-                if progress.get("submitting"):
+            if ctx.progress.get("operator_resubmit"):
+                self._start_afresh(ctx)
+            if not ctx.progress.get("publish_id"):
+                self._adopt_recorded(ctx)
+            if not ctx.progress.get("publish_id"):
+                if ctx.progress.get("submitting"):
                     found = self._recover(item, ctx, replaces)
                     if found is not None:
                         return found
                 self._submit(item, ctx)
             return self._finish(item, ctx, replaces)
 
+    @staticmethod
+    def _start_afresh(ctx: DeliveryContext) -> None:
+        """An operator checked that the earlier submission is not on the account: a new
+        draft and a new submit (the old draft left the box when it was submitted)."""
+        again = int(ctx.progress.get("resubmitted", 0)) + 1
+        ctx.checkpoint(
+            operator_resubmit=False, media_id=None, submitting=False, lost_checks=0, resubmitted=again
+        )
+
+    def _adopt_recorded(self, ctx: DeliveryContext) -> None:
+        """The submit of this very draft was recorded, but the attempt died before its
+        checkpoint: the recorded ``publish_id`` is this delivery's own."""
+        job = self.records.job_of(ctx.delivery_id)
+        media_id = ctx.progress.get("media_id")
+        if job is not None and job.kind == "publish" and job.job_id and media_id and job.media_id == media_id:
+            ctx.checkpoint(publish_id=job.job_id, submitting=False)
+
     def _submit(self, item: Published, ctx: DeliveryContext) -> None:
         if not ctx.progress.get("media_id"):
             article = self.maker.make(item, self.page_url(item), ctx.blob, ctx.now)
             media_id = self.client.draft.add([article.fields])
+            crash_point("wechat.draft_add")
             ctx.checkpoint(via="publish", media_id=media_id, notes=article.notes)
         media_id = str(ctx.progress["media_id"])
         ctx.checkpoint(submitting=True)
         answer = self.client.freepublish.submit(media_id)
+        crash_point("wechat.submit")
         publish_id = str(answer["publish_id"])
         self.records.record_publish(publish_id, media_id, ctx.delivery_id, item.key, ctx.now)
+        crash_point("wechat.record")
         ctx.checkpoint(publish_id=publish_id, submitting=False)
+        crash_point("wechat.checkpoint")
 
     def _recover(self, item: Published, ctx: DeliveryContext, replaces: Ref | None) -> Ref | None:
         """An earlier attempt may have submitted: resubmit only if the draft is still there."""
@@ -79,8 +113,14 @@ class Publisher:
         except Exception as exc:
             if getattr(exc, "errcode", None) != 40007:
                 raise
+        try:
+            published = self.client.freepublish.batchget(0, 20).get("item", [])
+        except Exception as exc:
+            if getattr(exc, "errcode", None) == 48001:  # the account may not list its publications
+                raise self._lost(item, ctx, "this account may not call freepublish/batchget (48001)") from exc
+            raise
         skip = (replaces or {}).get("article_id")
-        for entry in self.client.freepublish.batchget(0, 20).get("item", []):
+        for entry in published:
             for idx, news in enumerate(entry.get("content", {}).get("news_item", []), start=1):
                 same = news.get("content_source_url") == self.page_url(item)
                 if same and news.get("title") == wechat_title(item) and entry.get("article_id") != skip:
@@ -90,15 +130,27 @@ class Publisher:
         checks = int(ctx.progress.get("lost_checks", 0)) + 1
         ctx.checkpoint(lost_checks=checks)
         if checks >= self.options.lost_submit_checks:
-            raise PermanentError(
-                "the draft left the draft box (so it was submitted) but the answer was lost and the "
-                "article is not among the published ones: check 发表记录 in the MP console before "
-                "any retry, or it may be published twice"
+            raise self._lost(
+                item, ctx, f"it is not among the account's 20 latest publications ({checks} looks)"
             )
         raise AwaitingConfirmation(
             f"draft {ctx.progress['media_id']} was submitted by an earlier attempt whose answer was lost; "
             "looking for the published article",
             retry_at=self.later(ctx.now),
+        )
+
+    @staticmethod
+    def _lost(item: Published, ctx: DeliveryContext, why: str) -> InDoubt:
+        """Submitted, answer lost, and no way to look it up: an operator must check."""
+        n = ctx.delivery_id
+        return InDoubt(
+            "submitted, answer lost: check the account's publish list. freepublish/submit was sent for "
+            f"draft {ctx.progress.get('media_id')} of 「{wechat_title(item)}」 and its answer was lost; "
+            f"{why}. "
+            "It may have been published, so it is not submitted again by itself. Look for it in the MP "
+            "console (内容与互动 → 发表记录). Published: `govpub wechat confirm "
+            f"{n} --article-url URL --article-id ID` (or 确认已发布 in the console). Not there: `govpub "
+            f"wechat resubmit {n} --note '…'` (or 确认未发布，重新提交)."
         )
 
     def _finish(self, item: Published, ctx: DeliveryContext, replaces: Ref | None) -> Ref:
@@ -161,6 +213,11 @@ class Publisher:
                 "deleted": ref.get("article_url") or f"msg {ref['msg_id']} #{index}",
                 "note": CANNOT_RECALL,
             }
+        if not ref.get("article_id"):
+            raise PermanentError(
+                f"the article {ref.get('article_url') or ''} was confirmed by an operator without its "
+                "article_id, so govpub cannot delete it: delete it in the MP console (发表记录)"
+            )
         self.client.freepublish.delete(str(ref["article_id"]), index)
         return {"deleted": ref.get("article_url") or ref.get("article_id")}
 
@@ -183,7 +240,7 @@ class Publisher:
         found: list[Ref] = []
         for job in self.records.jobs_for_item(item.key, undelivered=True):
             assert job.job_id is not None
-            if job.job_id == exclude:
+            if job.job_id == exclude or job.delivery_id == ctx.delivery_id:  # this delivery's own
                 continue
             if job.kind == "publish":
                 outcome = self.records.outcome("publish", job.job_id)

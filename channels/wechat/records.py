@@ -94,6 +94,7 @@ class Job:
     media_id: str | None
     sent_at: datetime | None
     idx: int = 0  # the article's 1-based position, when looked up for a delivery
+    delivery_id: int | None = None  # whose article it is, when looked up by article
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class Records:
         """The latest job this delivery is an article of."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(jobs, articles.c.idx)
+                select(jobs, articles.c.idx, articles.c.delivery_id)
                 .join(articles, articles.c.job_pk == jobs.c.pk)
                 .where(articles.c.delivery_id == delivery_id, jobs.c.channel == self.channel)
                 .order_by(jobs.c.pk.desc())
@@ -203,7 +204,7 @@ class Records:
         """Every sent job that carries an article of this item, newest first; with
         ``undelivered``, only those whose delivery never recorded it as delivered."""
         query = (
-            select(jobs, articles.c.idx)
+            select(jobs, articles.c.idx, articles.c.delivery_id)
             .join(articles, articles.c.job_pk == jobs.c.pk)
             .where(articles.c.item_key == item_key, jobs.c.channel == self.channel)
             .where(jobs.c.job_id.is_not(None))
@@ -291,4 +292,5 @@ def _job(row: Any) -> Job:
         media_id=row.media_id,
         sent_at=row.sent_at,
         idx=int(getattr(row, "idx", 0) or 0),
+        delivery_id=getattr(row, "delivery_id", None),
     )

@@ -1,5 +1,6 @@
 """What operators may do from the console: retry a delivery now, skip it with a
-reason, retract an item with a reason (confirmed).
+reason, settle a delivery in doubt (confirm it with its link, or resubmit it), retract
+an item with a reason (confirmed).
 
 Every action is a POST with the session's CSRF token, refused with 403 for an
 auditor or a wrong token before anything changes, recorded in the audit log
@@ -16,7 +17,7 @@ import structlog
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from pipeline import retraction
+from pipeline import doubt, retraction
 from pipeline.console import audit, queries
 from pipeline.console.auth import User
 from pipeline.console.views import current_user, forbidden, safe_next
@@ -85,6 +86,61 @@ def skip(request: Request, delivery_id: int, csrf: Text = "", reason: Text = "",
     )
     log.info("console skip", username=user.username, delivery=delivery_id, reason=reason)
     return back_to(back, f"投递 {delivery_id} 已跳过")
+
+
+@router.post("/deliveries/{delivery_id}/confirm")
+def confirm(
+    request: Request, delivery_id: int, csrf: Text = "", url: Text = "", ident: Text = "", back: Text = ""
+) -> Response:
+    """A delivery in doubt is on the channel: the operator gives its link."""
+    user = operator(request, csrf)
+    if isinstance(user, Response):
+        return user
+    services = console_of(request).services
+    found = queries.delivery_item(services.engine, delivery_id)
+    if found is None:
+        return back_to(back, f"没有投递 {delivery_id}")
+    try:
+        doubt.confirm(services, delivery_id, f"console:{user.username}", url.strip(), ident[:200])
+    except doubt.NotInDoubt as exc:
+        return back_to(back, f"不能确认：{exc}")
+    now = services.clock()
+    audit.record(
+        services.engine, user, "confirm", now, item_pk=found["pk"], delivery_id=delivery_id, detail=url[:500]
+    )
+    log.info("console confirm", username=user.username, delivery=delivery_id, url=url)
+    return back_to(back, f"投递 {delivery_id} 已核实为已发布")
+
+
+@router.post("/deliveries/{delivery_id}/resubmit")
+def resubmit(
+    request: Request, delivery_id: int, csrf: Text = "", note: Text = "", back: Text = ""
+) -> Response:
+    """A delivery in doubt is not on the channel: send it afresh."""
+    user = operator(request, csrf)
+    if isinstance(user, Response):
+        return user
+    services = console_of(request).services
+    found = queries.delivery_item(services.engine, delivery_id)
+    if found is None:
+        return back_to(back, f"没有投递 {delivery_id}")
+    try:
+        channel = doubt.resubmit(services, delivery_id, f"console:{user.username}", note)
+    except doubt.NotInDoubt as exc:
+        return back_to(back, f"不能重新提交：{exc}")
+    request.app.state.enqueue([(delivery_id, channel)])
+    now = services.clock()
+    audit.record(
+        services.engine,
+        user,
+        "resubmit",
+        now,
+        item_pk=found["pk"],
+        delivery_id=delivery_id,
+        detail=note[:500],
+    )
+    log.info("console resubmit", username=user.username, delivery=delivery_id, note=note)
+    return back_to(back, f"投递 {delivery_id} 已重新提交")
 
 
 @router.post("/items/{item_pk}/retract")

@@ -10,13 +10,16 @@ STATES = {
     "queued": "已排队",
     "sending": "发送中",
     "retrying": "等待重试",
+    "waiting": "等待中（窗口或对方结果，不是失败）",
+    "unconfirmed": "已发出，待确认",
     "delivered": "已送达",
+    "in_doubt": "待核实（需操作员确认或重发）",
     "dead": "失败待处理",
     "skipped": "已跳过",
     "retracted": "已撤回",
 }
-# the filter's extra choice: everything an operator may have to act on
-FAILING = ("retrying", "dead")
+# the filter's extra choice: everything an operator may have to act on (waiting is no failure)
+FAILING = ("retrying", "in_doubt", "dead")
 
 OUTCOMES = {
     "delivered": "送达",
@@ -24,6 +27,10 @@ OUTCOMES = {
     "dead": "失败，不再自动重试",
     "skipped": "跳过",
     "waiting": "等待发送窗口或确认（不计失败次数）",
+    "sent": "已发出，等待对方确认结果（计为已到达）",
+    "in_doubt": "结果不明：可能已发布，需操作员核实",
+    "operator_confirm": "操作员核实：已在渠道上",
+    "operator_resubmit": "操作员核实：不在渠道上，重新提交",
     "lost": "工作进程失联（租约过期），已重新认领",
     "operator_retry": "操作员要求立即重试",
     "operator_skip": "操作员跳过",
@@ -40,6 +47,9 @@ AUDIT = {
     "login_failed": "密码错误",
     "login_locked": "登录被锁定",
     "login_unlocked": "解除登录限制",
+    "confirm": "核实为已发布",
+    "resubmit": "核实为未发布，重新提交",
+    "broadcast_now": "立即群发",
 }
 
 KINDS = {
@@ -58,6 +68,8 @@ ERRORS = {
     "NotDue": "尚未到发送窗口（如每日群发时间），到时自动发送。",
     "AwaitingConfirmation": "渠道已受理，正在等待对方确认结果。",
     "PermanentError": "永久性错误：重试无法自行解决，需要操作员按下面的提示处理后“立即重试”，或“跳过”。",
+    "InDoubt": "已提交但应答丢失，系统无法自行查明是否已发布：请按提示到渠道后台核实，"
+    "已发布的“确认已发布”（填写链接），未发布的“重新提交”。自动重试可能造成重复发布，故不自动重试。",
 }
 UNKNOWN_ERROR = "未归类的错误，按暂时性故障处理并自动重试；多次出现请联系运维人员。"
 

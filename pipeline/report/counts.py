@@ -2,7 +2,7 @@
 
 The counting rule (docs/report.md): an item counts once per channel, in the year of
 its *first* successful publish delivery to that channel (``MIN(delivered_at)`` of
-the ``publish`` deliveries in state ``delivered``). Retried attempts are events of
+the ``publish`` deliveries in state ``delivered`` or ``unconfirmed``). Retried attempts are events of
 one delivery and a redelivered task cannot deliver a row twice, so neither can count
 twice; a later revision is a later delivery of an item already counted, so it does
 not count again; a retraction is an item fact of its own, counted apart, and leaves
@@ -34,8 +34,13 @@ ChannelFilter = Callable[[Any], ColumnElement[bool]]
 
 
 def delivered(table: Any) -> ColumnElement[bool]:
-    """A publish delivery that reached its channel."""
-    return and_(table.c.action == "publish", table.c.state == "delivered", table.c.delivered_at.is_not(None))
+    """A publish delivery that reached its channel: ``delivered``, or ``unconfirmed`` (it went
+    out for good, e.g. a WeChat mass send, and its result is still to be confirmed)."""
+    return and_(
+        table.c.action == "publish",
+        table.c.state.in_(db.REACHED_STATES),
+        table.c.delivered_at.is_not(None),
+    )
 
 
 def of_agency(scope: Scope, item_pk: Any) -> ColumnElement[bool] | None:

@@ -79,7 +79,8 @@ def test_a_period_package_validates_with_bagit_and_verify(
         accept(services, n, MARCH_10 + timedelta(days=n), attachments=n)
     assert run_batch(services, "district") == "batch of 3"
     rows = deliveries(services)
-    assert {r.state for r in rows} == {"retrying"}, "the period is not over: nothing is sent"
+    assert {r.state for r in rows} == {"waiting"}, "the period is not over: nothing is sent"
+    assert {r.last_error for r in rows} == {None}, "waiting for the period is no error"
     assert {r.attempts for r in rows} == {0}, "waiting for the period is not a failed attempt"
     assert {r.next_attempt_at for r in rows} == {datetime(2017, 3, 31, 16, tzinfo=UTC)}
 
@@ -210,7 +211,7 @@ def test_reexport_is_byte_identical_and_a_late_item_goes_into_the_next_package(
     Deliveries(services.engine).retry_now(late_delivery, "operator", APRIL_2)  # now it is late
     run_batch(services, "district")
     waiting = next(r for r in deliveries(services) if r.id == late_delivery)
-    assert waiting.state == "retrying" and "2017-04 package" in waiting.last_error
+    assert waiting.state == "waiting" and "2017-04 package" in waiting.reason
 
     rebuilt = channel(services).exporter.file_for(first, APRIL_10, rebuild=True)
     assert rebuilt.sha256 == first.sha256 and rebuilt.same_as_recorded
@@ -241,7 +242,7 @@ def test_a_retraction_appears_as_a_record_in_the_next_package(archive_services: 
     assert [name for _, name in work] == ["district"]
     services.clock.now = APRIL_10 + timedelta(hours=1)
     run_batch(services, "district")
-    assert [r.state for r in deliveries(services)] == ["delivered", "retrying"]
+    assert [r.state for r in deliveries(services)] == ["delivered", "waiting"]
 
     services.clock.now = MAY_2
     run_batch(services, "district")
@@ -329,7 +330,7 @@ def test_an_item_retracted_before_its_package_goes_with_its_retraction(
     keep = services.record_keeping_channels()
     services.store.retract("test", "t-1", "误发", now=MARCH_20 + timedelta(days=1), keep=keep)
     assert [(r.action, r.state) for r in deliveries(services)] == [
-        ("publish", "retrying"),
+        ("publish", "waiting"),
         ("retract", "pending"),
     ]
 

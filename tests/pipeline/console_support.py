@@ -25,6 +25,8 @@ CONSOLE_URLS: list[tuple[str, str]] = [
     ("GET", "/console/no-such-page"),
     ("POST", "/console/deliveries/1/retry"),
     ("POST", "/console/deliveries/1/skip"),
+    ("POST", "/console/deliveries/1/confirm"),
+    ("POST", "/console/deliveries/1/resubmit"),
     ("POST", "/console/items/1/retract"),
     ("POST", "/console/logout"),
 ]

@@ -20,10 +20,12 @@ import pytest
 from channels.sandboxes.wechat import SandboxServer, start
 from channels.sandboxes.wechat_account import Config
 from pipeline.config import ChannelConfig, Settings
+from pipeline.localcluster import LocalCluster
 from pipeline.model import ItemIn
 from pipeline.runner import run_delivery
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
+from tests.channels.wechat.cluster import FAST
 from tests.conftest import REDIS, unavailable
 from tests.helpers import make_item
 
@@ -126,6 +128,45 @@ def build_driver(settings_for: Callable[..., Settings], tmp_path: Path) -> Itera
     yield build
     for services in made:
         services.engine.dispose()
+
+
+@pytest.fixture
+def names() -> tuple[str, str]:
+    """(website, wechat) channel names unique to this test: their queues are its own."""
+    tag = secrets.token_hex(4)
+    return f"website_{tag}", f"wechat_{tag}"
+
+
+@pytest.fixture
+def cluster_for(
+    tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: SandboxServer, names: tuple[str, str]
+) -> Iterator[Callable[..., LocalCluster]]:
+    """``build(**wechat options)``: a LocalCluster (PostgreSQL, Redis) with a memory website
+    and a WeChat channel on the sandbox; start its workers and beat with its methods."""
+    made: list[LocalCluster] = []
+
+    def build(**options: Any) -> LocalCluster:
+        site, wechat_name = names
+        root = tmp_path / f"cluster{len(made)}"
+        wechat = {
+            "appid": sandbox.account.config.appid,
+            "api_base_url": sandbox.api_base_url,
+            "poll_seconds": 0.3,
+            **options,
+        }
+        channels = {
+            site: {"kind": "memory", "options": {"path": str(root / "site")}},
+            wechat_name: {"kind": "wechat", "depends_on": [site], "options": wechat},
+        }
+        cluster = LocalCluster.create(
+            tmp_path / f"cluster{len(made)}", pg_url, wechat_redis, channels, **FAST
+        )
+        made.append(cluster)
+        return cluster
+
+    yield build
+    for cluster in made:
+        cluster.stop()
 
 
 def record(sandbox: SandboxServer) -> dict[str, Any]:

@@ -44,7 +44,9 @@ def run_until(driver: Driver, check: Any, what: str) -> Any:
 def gathered(driver: Driver) -> list[dict[str, Any]]:
     """Run the morning: websites first, then every WeChat delivery waits for the evening."""
     rows: list[dict[str, Any]] = run_until(
-        driver, lambda rows: rows if {r["last_error_class"] for r in rows} == {"NotDue"} else None, "waiting"
+        driver,
+        lambda rows: rows if all(r["state"] == "waiting" and "window" in r["reason"] for r in rows) else None,
+        "waiting",
     )
     return rows
 
@@ -58,7 +60,8 @@ def test_eleven_items_make_one_send_of_eight_and_three_wait(broadcast: Any, sand
     for n in range(1, 12):
         driver.submit(n)
     rows = gathered(driver)
-    assert states(rows) == ["retrying"] * 11
+    assert states(rows) == ["waiting"] * 11
+    assert {r["last_error"] for r in rows} == {None}, "waiting for the window is no error"
     assert {r["next_attempt_at"] for r in rows} == {EVENING}
     assert record(sandbox)["sendall_calls"] == []
 
@@ -69,7 +72,7 @@ def test_eleven_items_make_one_send_of_eight_and_three_wait(broadcast: Any, sand
     assert [r["external_ref"]["index"] for r in rows[:8]] == list(range(1, 9))
     assert {r["external_ref"]["msg_id"] for r in rows[:8]} == {send["msg_id"]}
     carried = rows[8:]
-    assert states(carried) == ["retrying"] * 3
+    assert states(carried) == ["waiting"] * 3
     assert {r["next_attempt_at"] for r in carried} == {TOMORROW_EVENING}
     assert all(r["attempts"] == 0 for r in carried)  # waiting is not a failed attempt
     quota = quota_use(driver.services, "wechat")
@@ -106,9 +109,11 @@ def test_no_quota_left_waits_for_the_next_window(broadcast: Any, sandbox: Sandbo
     gathered(driver)
     control(sandbox, "faults", path="message/mass/sendall", errcode=45028)  # e.g. sent from the web UI
     driver.now = EVENING
-    [row] = run_until(driver, lambda rows: rows if rows[0]["last_error_class"] else None, "an answer")
-    assert (row["state"], row["last_error_class"]) == ("retrying", "NotDue")
-    assert "45028" in row["last_error"] and row["next_attempt_at"] == TOMORROW_EVENING
+    [row] = run_until(
+        driver, lambda rows: rows if "45028" in (rows[0]["reason"] or "") else None, "an answer"
+    )
+    assert (row["state"], row["last_error_class"]) == ("waiting", None)
+    assert row["next_attempt_at"] == TOMORROW_EVENING
     assert row["attempts"] == 0
 
 

@@ -83,7 +83,7 @@ def first_attempt(driver: Driver) -> dict[str, Any]:
         driver.advance(3)
         driver.run_due()
         row = driver.deliveries()[0]
-        return row if row["last_error_class"] == "AwaitingConfirmation" else None
+        return row if row["state"] == "waiting" and (row["progress"] or {}).get("publish_id") else None
 
     result: dict[str, Any] = wait_until(waiting, what="the submit")
     return result
@@ -152,7 +152,7 @@ def test_a_mass_send_event_finishes_a_broadcast(served: Any, sandbox: SandboxSer
     driver.now = EVENING
     driver.run_due()
     rows = driver.deliveries()
-    assert {r["last_error_class"] for r in rows} == {"AwaitingConfirmation"}
+    assert {r["state"] for r in rows} == {"waiting"}
     wait_until(lambda: len(recorder.sent) == 2, what="MASSSENDJOBFINISH")
     driver.run_due()
     rows = driver.deliveries()

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from channels.sandboxes.wechat import SandboxServer
+from pipeline.db import ACTIVE_STATES
 from pipeline.urls import item_url
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.helpers import wait_until
@@ -30,11 +31,7 @@ def settle(driver: Driver, what: str = "wechat deliveries to finish") -> list[di
         driver.advance(1)
         driver.run_due()
         rows = driver.deliveries()
-        return (
-            rows
-            if all(r["state"] not in ("pending", "queued", "sending", "retrying") for r in rows)
-            else None
-        )
+        return rows if all(r["state"] not in ACTIVE_STATES for r in rows) else None
 
     result: list[dict[str, Any]] = wait_until(done, timeout=90, what=what)
     return result
@@ -282,7 +279,8 @@ def test_an_article_of_a_superseded_revision_is_deleted_once_the_new_one_is_live
     def awaiting() -> bool:
         driver.advance(3)
         driver.run_due()
-        return driver.deliveries()[0]["last_error_class"] == "AwaitingConfirmation"
+        row = driver.deliveries()[0]
+        return row["state"] == "waiting" and bool((row["progress"] or {}).get("publish_id"))
 
     wait_until(awaiting, what="revision 1 submitted")
     wait_until(lambda: record(sandbox)["published"], what="revision 1 published at WeChat")

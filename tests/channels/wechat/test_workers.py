@@ -5,88 +5,13 @@ unique per test, because other checkouts may run these tests on the same Redis."
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import select
-
 from channels.sandboxes.wechat import SandboxServer
-from pipeline import db
-from pipeline.app import create_app
-from pipeline.localcluster import LocalCluster, stop_process
+from pipeline.localcluster import stop_process
+from tests.channels.wechat.cluster import all_delivered, submit
 from tests.channels.wechat.conftest import control, record
-from tests.helpers import make_item, wait_until
-
-FAST = {
-    "retry_base_seconds": 0.1,
-    "retry_max_seconds": 0.5,
-    "sweep_interval_seconds": 0.2,
-    "requeue_after_seconds": 3.0,
-    "lease_seconds": 4.0,
-}
-
-
-@pytest.fixture
-def names() -> tuple[str, str]:
-    tag = secrets.token_hex(4)
-    return f"website_{tag}", f"wechat_{tag}"
-
-
-@pytest.fixture
-def cluster_for(
-    tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: SandboxServer, names: tuple[str, str]
-) -> Iterator[Any]:
-    made: list[LocalCluster] = []
-
-    def build(**options: Any) -> LocalCluster:
-        site, wechat_name = names
-        wechat = {
-            "appid": sandbox.account.config.appid,
-            "api_base_url": sandbox.api_base_url,
-            "poll_seconds": 0.3,
-            **options,
-        }
-        channels = {
-            site: {"kind": "memory", "options": {"path": str(tmp_path / "site")}},
-            wechat_name: {"kind": "wechat", "depends_on": [site], "options": wechat},
-        }
-        cluster = LocalCluster.create(tmp_path, pg_url, wechat_redis, channels, **FAST)
-        made.append(cluster)
-        return cluster
-
-    yield build
-    for cluster in made:
-        cluster.stop()
-
-
-def submit(cluster: LocalCluster, count: int) -> None:
-    token = cluster.services.store.add_source("test")
-    with TestClient(create_app(cluster.settings, cluster.services)) as client:
-        answer = client.post(
-            "/v1/items:batch",
-            json={"items": [make_item(n) for n in range(1, count + 1)]},
-            headers={"authorization": f"Bearer {token}"},
-        )
-        assert answer.status_code == 200, answer.text
-
-
-def wechat_rows(cluster: LocalCluster) -> list[Any]:
-    name = next(n for n, cfg in cluster.settings.channels.items() if cfg.kind == "wechat")
-    with cluster.services.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(db.deliveries).where(db.deliveries.c.channel == name).order_by(db.deliveries.c.id)
-            ).all()
-        )
-
-
-def all_delivered(cluster: LocalCluster, count: int) -> list[Any] | None:
-    rows = wechat_rows(cluster)
-    return rows if len(rows) == count and all(r.state == "delivered" for r in rows) else None
+from tests.helpers import wait_until
 
 
 def test_two_worker_processes_publish_with_one_shared_token(
