@@ -188,6 +188,18 @@ delivery_events = Table(
     Column("external_ref", JSON),
 )
 
+# One row: this installation's random id, made by the migration (or on first use), so that
+# ids sent to shared outside systems (a WeChat clientmsgid) never collide with those of
+# another installation, or of this one rebuilt, on the same account. Not configuration:
+# a copied configuration file must not copy it.
+installation = Table(
+    "installation",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 blobs = Table(
     "blobs",
     metadata,

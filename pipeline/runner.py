@@ -16,6 +16,7 @@ import structlog
 
 from channels.base import BatchEntry, Channel, DeliveryContext, Ref
 from pipeline import metrics
+from pipeline.batchlock import batch_lock
 from pipeline.deliveries import Claim, backoff
 from pipeline.errors import AwaitingConfirmation, InDoubt, NotDue, PermanentError, TransientError, Unconfirmed
 from pipeline.lease import LeaseKeeper
@@ -58,6 +59,15 @@ def _call(channel: Channel, claim: Claim, ctx: DeliveryContext) -> Ref | None:
 
 
 def run_batch(services: Services, channel_name: str) -> str:
+    """Everything due of a batched channel, one batch of the channel at a time
+    (:mod:`pipeline.batchlock`): two would split one day's send in two."""
+    with batch_lock(services.engine, channel_name) as held:
+        if not held:
+            return "busy"
+        return _run_batch(services, channel_name)
+
+
+def _run_batch(services: Services, channel_name: str) -> str:
     channel = services.channel(channel_name)
     now = services.clock()
     claims = [

@@ -37,6 +37,11 @@ def unavailable(what: str, exc: Exception) -> None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test."""
+    yield from fresh_pg_database()
+
+
+def fresh_pg_database() -> Iterator[str]:
+    """Make a PostgreSQL database, yield its URL, drop it."""
     name = f"govpub_t_{secrets.token_hex(4)}"
     try:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

@@ -6,15 +6,25 @@ under ``/sandbox/`` are for tests and demos:
 
     GET  /sandbox/record         everything received, published, sent, deleted (JSON)
     POST /sandbox/faults         {"path": "freepublish/submit" | "*", "errcode": -1 | 45009 | …,
-                                  "errmsg": …, "http_status": 503, "delay": 2.0,
+                                  "errmsg": …, "answer": {more fields, e.g. "msg_id"},
+                                  "http_status": 503, "delay": 2.0,
                                   "after": true (answer late, after the work), "times": 1}
     POST /sandbox/review         {"status": 4, "fail_idx": [1]}: the next publication fails review
     POST /sandbox/tokens         {"action": "expire"} (42001 next) | {"action": "rotate"}
                                  (another system fetched a token: 40001 after the grace period)
     POST /sandbox/config         callback_url, callback_token, encoding_aes_key, account_type,
                                  certified, publish_delay, token_ttl, grace,
-                                 denied_apis (["freepublish/batchget"]: 48001 for those)
+                                 denied_apis (["freepublish/batchget"]: 48001 for those),
+                                 daily_limits ({"draft/add": 3}: 45009 until midnight China
+                                 time), mass_delay, mass_result ("send fail", "err(40002)")
+
+The API is strict where WeChat is: ``message/mass/get`` takes ``msg_id`` as a string of
+digits and ``message/mass/delete`` as a number (40059 otherwise, and for an unknown one);
+``message/mass/preview`` puts a draft on one phone (``towxname`` or ``touser``); a
+repeated ``clientmsgid`` within 24 h is 45065 naming the first ``msg_id``; a mass send
+ends with ``MASSSENDJOBFINISH`` to the callback URL.
     POST /sandbox/clock          {"advance": seconds}: move the sandbox's day (quota windows)
+    POST /sandbox/finish_mass    {"msg_id": …}: the mass send finishes now (MASSSENDJOBFINISH)
     GET  /sandbox/picture.png    an image on a foreign host, for body-image tests
     GET  /s/{article_id}         a published article, as a follower would open it
 """
@@ -45,6 +55,7 @@ JSON_API = {
     "message/mass/sendall",
     "message/mass/get",
     "message/mass/delete",
+    "message/mass/preview",
     "openapi/quota/get",
 }
 
@@ -137,9 +148,12 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault and "errcode" in fault:
                 code = int(fault["errcode"])
-                raise ApiError(code, str(fault.get("errmsg") or _default_errmsg(code)))
+                raise ApiError(
+                    code, str(fault.get("errmsg") or _default_errmsg(code)), **fault.get("answer", {})
+                )
             if token is not None:
                 self.account.check_token(path, token)
+                self.account.count_daily(path)
             answer = {"errcode": 0, "errmsg": "ok", **work()}
         except ApiError as exc:
             answer = {"errcode": exc.errcode, "errmsg": exc.errmsg, **exc.extra}
@@ -175,10 +189,9 @@ class Handler(BaseHTTPRequestHandler):
                 int(body.get("offset", 0)), int(body.get("count", 20))
             ),
             "message/mass/sendall": lambda: acc.sendall(body),
-            "message/mass/get": lambda: acc.mass_get(str(body["msg_id"])),
-            "message/mass/delete": lambda: acc.mass_delete(
-                str(body["msg_id"]), int(body.get("article_idx", 0))
-            ),
+            "message/mass/get": lambda: acc.mass_get(body["msg_id"]),
+            "message/mass/delete": lambda: acc.mass_delete(body["msg_id"], int(body.get("article_idx", 0))),
+            "message/mass/preview": lambda: acc.mass_preview(body),
             "openapi/quota/get": lambda: acc.quota_get(str(body["cgi_path"])),
         }
         result: dict[str, Any] = calls[path]()
@@ -211,6 +224,11 @@ class Handler(BaseHTTPRequestHandler):
                         self._json({"error": f"unknown setting {key}"}, 400)
                         return
                     setattr(acc.config, key, value)
+        elif what == "finish_mass":  # WeChat finishes a mass send now (MASSSENDJOBFINISH)
+            if str(body.get("msg_id")) not in acc.masses:
+                self._json({"error": f"no mass send {body.get('msg_id')}"}, 404)
+                return
+            acc.finish_mass(str(body["msg_id"]))
         elif what == "clock":
             with acc.lock:
                 acc.offset += float(body.get("advance", 0))

@@ -49,6 +49,13 @@ class Config:
     # APIs this account may not call (48001), e.g. ["freepublish/batchget"]: not every
     # account has every permission (权限集)
     denied_apis: list[str] = field(default_factory=list)
+    # calls a China day per API path before 45009, e.g. {"freepublish/submit": 1}; the
+    # count starts again at midnight China time (the sandbox clock)
+    daily_limits: dict[str, int] = field(default_factory=dict)
+    mass_delay: float | None = None  # how long a mass send takes (default: publish_delay)
+    # how a mass send ends: MASSSENDJOBFINISH's Status ("send success", "send fail",
+    # "err(40002)": the administrator did not confirm in 30 minutes …)
+    mass_result: str = "send success"
 
 
 @dataclass
@@ -87,6 +94,8 @@ class Account:
                 "published",
                 "mass_sends",
                 "sendall_calls",
+                "mass_gets",
+                "previews",
                 "deleted",
                 "callbacks",
                 "faults_used",
@@ -94,8 +103,22 @@ class Account:
         }
     )
 
+    daily_calls: dict[tuple[str, str], int] = field(default_factory=dict)
+
     def now(self) -> float:
         return time.time() + self.offset
+
+    def count_daily(self, path: str) -> None:
+        """45009 once a path's calls of this China day exceed its configured limit."""
+        limit = self.config.daily_limits.get(path)
+        if limit is None:
+            return
+        with self.lock:
+            day = datetime.fromtimestamp(self.now(), UTC).astimezone(TZ).strftime("%Y-%m-%d")
+            used = self.daily_calls.get((path, day), 0)
+            if used >= limit:
+                raise ApiError(45009, "reach max api daily quota limit")
+            self.daily_calls[(path, day)] = used + 1
 
     def _id(self, prefix: str) -> str:
         return prefix + secrets.token_hex(8)
@@ -269,8 +292,8 @@ class Account:
         self._later(lambda: self._finish_publish(publish_id))
         return {"publish_id": publish_id, "msg_data_id": int(publish_id) + 1}
 
-    def _later(self, job: Any) -> None:
-        timer = threading.Timer(self.config.publish_delay, job)
+    def _later(self, job: Any, delay: float | None = None) -> None:
+        timer = threading.Timer(self.config.publish_delay if delay is None else delay, job)
         timer.daemon = True
         timer.start()
 
@@ -393,36 +416,79 @@ class Account:
                     "at": now,
                 }
             )
-        self._later(lambda: self._finish_mass(msg_id))
+        delay = self.config.mass_delay if self.config.mass_delay is not None else self.config.publish_delay
+        self._later(lambda: self.finish_mass(msg_id), delay)
         return {"msg_id": int(msg_id), "msg_data_id": int(msg_id) + 7}
 
-    def _finish_mass(self, msg_id: str) -> None:
+    def finish_mass(self, msg_id: str) -> None:
+        """The send ends as ``config.mass_result`` says, once (a later call changes nothing)."""
         with self.lock:
             mass = self.masses[msg_id]
-            mass["status"] = "SEND_SUCCESS"
-            mass["urls"] = [
-                f"{self.base_url}/s/mass{msg_id}?idx={i}" for i in range(1, len(mass["articles"]) + 1)
-            ]
-            self.articles[f"mass{msg_id}"] = {
-                "articles": mass["articles"],
-                "deleted": set(),
-                "at": self.now(),
-            }
-            xml = _mass_event_xml(msg_id, mass["urls"])
+            if mass["status"] != "SENDING":
+                return
+            result = self.config.mass_result
+            if result.strip().lower() != "send success":
+                mass["status"] = "SEND_FAIL"
+                mass["urls"] = []
+            else:
+                mass["status"] = "SEND_SUCCESS"
+                mass["urls"] = [
+                    f"{self.base_url}/s/mass{msg_id}?idx={i}" for i in range(1, len(mass["articles"]) + 1)
+                ]
+                self.articles[f"mass{msg_id}"] = {
+                    "articles": mass["articles"],
+                    "deleted": set(),
+                    "at": self.now(),
+                }
+            xml = _mass_event_xml(msg_id, mass["urls"], result)
         self.callback("MASSSENDJOBFINISH", xml)
 
-    def mass_get(self, msg_id: str) -> dict[str, Any]:
+    @staticmethod
+    def _msg_id(value: Any, documented: type) -> str:
+        """WeChat answers 40059 to a msg_id it does not take: message/mass/get documents a
+        string of digits, message/mass/delete a number."""
+        if type(value) is not documented or not str(value).isdigit():
+            raise ApiError(40059, f"invalid msg id (a {documented.__name__} expected, got {value!r})")
+        return str(value)
+
+    def mass_get(self, raw_msg_id: Any) -> dict[str, Any]:
+        msg_id = self._msg_id(raw_msg_id, str)
         with self.lock:
-            mass = self.masses.get(str(msg_id))
+            mass = self.masses.get(msg_id)
+            self.record["mass_gets"].append({"msg_id": msg_id, "at": self.now()})
             if mass is None:
-                raise ApiError(40007, "invalid msg_id")
+                raise ApiError(40059, "invalid msg id")
             return {"msg_id": int(msg_id), "msg_status": mass["status"]}
 
-    def mass_delete(self, msg_id: str, article_idx: int) -> dict[str, Any]:
+    def mass_preview(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``message/mass/preview``: one phone gets the send, nothing else changes."""
+        to = body.get("towxname") or body.get("touser")
+        if not to:
+            raise ApiError(40003, "invalid openid: touser or towxname required")
+        media_id = str((body.get("mpnews") or {}).get("media_id", ""))
         with self.lock:
-            mass = self.masses.get(str(msg_id))
+            articles = self.drafts.get(media_id)
+            if articles is None:
+                raise ApiError(40007, "invalid media_id")
+            msg_id = str(3_000_000_000 + len(self.record["previews"]) + 1)
+            self.record["previews"].append(
+                {
+                    "to": to,
+                    "by": "towxname" if body.get("towxname") else "touser",
+                    "media_id": media_id,
+                    "titles": [a["title"] for a in articles],
+                    "msg_id": msg_id,
+                    "at": self.now(),
+                }
+            )
+        return {"errmsg": "preview success", "msg_id": int(msg_id)}
+
+    def mass_delete(self, raw_msg_id: Any, article_idx: int) -> dict[str, Any]:
+        msg_id = self._msg_id(raw_msg_id, int)
+        with self.lock:
+            mass = self.masses.get(msg_id)
             if mass is None:
-                raise ApiError(40007, "invalid msg_id")
+                raise ApiError(40059, "invalid msg id")
             every = range(1, len(mass["articles"]) + 1)
             mass["deleted"].update(list(every) if not article_idx else [article_idx])
             self.articles[f"mass{msg_id}"]["deleted"] = mass["deleted"]
@@ -498,13 +564,13 @@ def _publish_event_xml(info: dict[str, Any]) -> str:
     )
 
 
-def _mass_event_xml(msg_id: str, urls: list[str]) -> str:
+def _mass_event_xml(msg_id: str, urls: list[str], status: str = "send success") -> str:
     items = "".join(
         f"<item><ArticleIdx>{i}</ArticleIdx><ArticleUrl><![CDATA[{u}]]></ArticleUrl></item>"
         for i, u in enumerate(urls, start=1)
     )
     return (
-        f"<MsgID>{msg_id}</MsgID><Status><![CDATA[send success]]></Status><TotalCount>100</TotalCount>"
+        f"<MsgID>{msg_id}</MsgID><Status><![CDATA[{status}]]></Status><TotalCount>100</TotalCount>"
         f"<FilterCount>100</FilterCount><SentCount>100</SentCount><ErrorCount>0</ErrorCount>"
         f"<ArticleUrlResult><Count>{len(urls)}</Count><ResultList>{items}</ResultList></ArticleUrlResult>"
     )

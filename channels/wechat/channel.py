@@ -14,25 +14,34 @@ validated by :class:`~channels.wechat.options.WeChatOptions`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property, partial
 from typing import Any
 
 import redis
+from sqlalchemy import select
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
+from channels.wechat import schedule
 from channels.wechat.broadcast import Broadcaster, quota_status
 from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.content import ArticleMaker
 from channels.wechat.errors import answer_of, translate
 from channels.wechat.options import check_options, parse_options
+from channels.wechat.plan import coming_send, ready_and_due
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
-from pipeline import outbound
+from pipeline import db, outbound
+from pipeline.errors import GovpubError
 from pipeline.model import Published
 from pipeline.urls import item_url
+
+
+class SendNowRefused(GovpubError):
+    """An operator's send-now order that cannot be followed, with why."""
 
 
 class WeChatChannel(Channel):
@@ -69,7 +78,8 @@ class WeChatChannel(Channel):
     @cached_property
     def broadcaster(self) -> Broadcaster:
         tz = self.services.settings.timezone
-        return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz)
+        due = partial(ready_and_due, self.services, self.name)
+        return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz, due)
 
     def page_url(self, item: Published) -> str:
         return item_url(self.services.settings, item)
@@ -123,6 +133,45 @@ class WeChatChannel(Channel):
         except Exception as exc:
             return Health(ok=False, detail=str(translate(exc)))
         return Health(ok=True, detail=f"{self.opts.mode} mode, token available")
+
+    def coming_send(self) -> dict[str, Any]:
+        """Today's mass send as an operator checks it (:func:`.plan.coming_send`)."""
+        self._broadcast_only()
+        return coming_send(self, self.services.clock())
+
+    def send_now(self, operator: str) -> list[int]:
+        """An operator's order to send today's mass send now: gathered from what is ready,
+        without waiting for the cut-off or the send time. Returns the deliveries to run."""
+        self._broadcast_only()
+        now = self.services.clock()
+        closed = self.broadcaster.closed(now)
+        if closed is not None and not self._gathered_unsent(now):
+            nxt, why = closed
+            raise SendNowRefused(
+                f"{why}: nothing to send now (next mass send gathered {nxt.cutoff:%Y-%m-%d %H:%M})"
+            )
+        window = self.broadcaster.window(now)
+        self.records.send_now(window.name, operator, now)
+        return self.services.deliveries.wake(self._waiting_ids(), now)
+
+    def _gathered_unsent(self, now: datetime) -> bool:
+        job = self.records.window_job(
+            schedule.todays_send(now, self.opts, self.services.settings.timezone).name
+        )
+        return job is not None and job.sent_at is None
+
+    def _waiting_ids(self) -> list[int]:
+        D = db.deliveries
+        with self.services.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(D.c.id).where(D.c.channel == self.name, D.c.state.in_(("waiting", "retrying")))
+                ).scalars()
+            )
+
+    def _broadcast_only(self) -> None:
+        if self.opts.mode != "broadcast":
+            raise SendNowRefused(f"channel {self.name} is in {self.opts.mode} mode: it makes no mass sends")
 
     def quota(self) -> dict[str, object]:
         """Mass-send quota use of the current period (for the operator console)."""

@@ -73,5 +73,74 @@ def resubmit(delivery: int, note: str, operator: str) -> None:
     click.echo(f"delivery {delivery} queued to be submitted again")
 
 
+def _broadcast_channel(services: Any, name: str | None) -> Any:
+    names = sorted(
+        n
+        for n, cfg in services.settings.channels.items()
+        if cfg.kind == "wechat" and (cfg.options or {}).get("mode") == "broadcast"
+    )
+    if name is None and len(names) == 1:
+        name = names[0]
+    if name not in names:
+        raise click.ClickException(
+            f"name a WeChat channel in broadcast mode with --channel: {names or 'none'}"
+        )
+    return services.channel(name)
+
+
+@wechat.command("broadcast")
+@click.option("--channel", "name", help="The WeChat channel (default: the only one in broadcast mode).")
+@click.option("--preview", "mode", flag_value="preview", default=True, help="Show the coming send (default).")
+@click.option("--now", "mode", flag_value="now", help="Send today's mass send now, with what is ready.")
+@click.option("--operator", default="cli", show_default=True, help="Who ordered it (for the record).")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def broadcast(name: str | None, mode: str, operator: str, as_json: bool) -> None:
+    """Today's mass send (群发): what goes, in which order, when; or send it now."""
+    from channels.wechat.channel import SendNowRefused
+
+    services = _services()
+    channel = _broadcast_channel(services, name)
+    if mode == "now":
+        try:
+            woken = channel.send_now(f"cli:{operator}")
+        except SendNowRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        _enqueue(services, [(d, channel.name) for d in woken])
+        click.echo(f"send-now ordered for {channel.name}: {len(woken)} deliveries woken")
+    view = channel.coming_send()
+    click.echo(_dump(view) if as_json else _describe(view))
+
+
+def _describe(view: dict[str, Any]) -> str:
+    lines = [
+        f"{view['channel']}: the {view['window']} mass send — {view['state']}",
+        f"  gathered {view['cutoff']}, "
+        + (
+            f"previewed {view['preview_at']} to {', '.join(view['preview_to'])}, "
+            if view["preview_at"]
+            else ""
+        )
+        + f"sent {view['send_at']}"
+        + (f" (send-now ordered {view['send_now_ordered']})" if view["send_now_ordered"] else ""),
+    ]
+    if view.get("why"):
+        lines.append(f"  {view['why']}; the next is gathered {view['next_cutoff']}")
+    if view.get("msg_id"):
+        lines.append(f"  msg_id {view['msg_id']}")
+    for article in view.get("articles", []):
+        lines.append(f"  {article['index']}. {article['title']}  (delivery {article['delivery_id']})")
+    for key, label in (
+        ("over_limit", f"over the {view['max_articles']} articles: next window"),
+        ("after_cutoff", "accepted after the cut-off: next window"),
+        ("waiting_for_page", "still waiting for the website page: next window unless ready at the cut-off"),
+        ("next_window", "waiting for the next window"),
+    ):
+        for w in view.get(key, []):
+            lines.append(f"  - {w['title']}  (delivery {w['delivery_id']}): {label}")
+    for p in view.get("previews", []):
+        lines.append(f"  preview to {p['recipient']} {p['at']}" + (f": {p['error']}" if p["error"] else ""))
+    return "\n".join(lines)
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)

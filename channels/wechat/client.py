@@ -17,6 +17,7 @@ Bodies are UTF-8 JSON with real characters (wechatpy dumps with ``ensure_ascii=F
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,6 +35,7 @@ from channels.wechat.options import WeChatOptions
 from pipeline.crashpoints import crash_point
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+OPENID = re.compile(r"[\w\-]{28}")  # wechatpy's rule for telling an openid from a WeChat ID
 DUPLICATE_CLIENTMSGID = 45065
 
 
@@ -94,14 +96,24 @@ class MassAPI(BaseWeChatAPI):
             raise
 
     def get(self, msg_id: str) -> dict[str, Any]:
-        return dict(self._post("message/mass/get", data={"msg_id": msg_id}))
+        """The send's ``msg_status``. ``msg_id`` goes as a string of digits, as documented
+        (``{"msg_id": "201053012"}``); WeChat answers it as a number."""
+        return dict(self._post("message/mass/get", data={"msg_id": str(int(msg_id))}))
+
+    def preview(self, media_id: str, recipient: str) -> dict[str, Any]:
+        """``message/mass/preview``: the send to one phone. ``recipient`` is an openid
+        (``touser``, 28 characters) or a WeChat ID (``towxname``), as wechatpy tells them."""
+        to = "touser" if OPENID.fullmatch(recipient) else "towxname"
+        body = {to: recipient, "mpnews": {"media_id": media_id}, "msgtype": "mpnews"}
+        return dict(self._post("message/mass/preview", data=body))
 
     def delete(self, msg_id: str, article_idx: int) -> dict[str, Any]:
         """Make one article of a sent message unreadable. ``article_idx`` is 1-based; 0 or
         missing deletes them all. Followers keep the pushed card: it cannot be recalled."""
         if article_idx < 1:
             raise ValueError(f"refusing message/mass/delete with article_idx {article_idx}")
-        return dict(self._post("message/mass/delete", data={"msg_id": msg_id, "article_idx": article_idx}))
+        data = {"msg_id": int(msg_id), "article_idx": article_idx}  # a number, as documented
+        return dict(self._post("message/mass/delete", data=data))
 
 
 def _json_of(response: Any) -> dict[str, Any]:

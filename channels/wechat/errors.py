@@ -2,7 +2,10 @@
 
     errcode                         becomes
     -1, 5xx, network errors         TransientError      retried with backoff
-    45009, 45011, 53501, 45066      RateLimited         retried with backoff
+    45009                           NotDue              at midnight China time, when WeChat's
+                                                        daily quotas reset (no attempt spent)
+    45011, 45066                    NotDue              a minute later (no attempt spent)
+    53501                           RateLimited         retried with backoff
     40001/40014/42001 (twice)       TransientError      the one token retry failed too
     45028                           NotDue              the next quota window
     48001, 40164, 53503, 40013,     PermanentError      with what the operator must do
@@ -18,20 +21,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 from wechatpy.exceptions import WeChatClientException
 
+from channels.wechat.schedule import quota_reset
 from pipeline.errors import ConfigError, DeliveryError, NotDue, PermanentError, RateLimited, TransientError
 
 RATE_LIMITS = {
-    45009: "the account's daily quota for this API is used up (45009); it resets at midnight",
-    45011: "too many calls this minute (45011)",
     53501: "publishing too frequently (53501)",
-    45066: "mass send retried too fast (45066); wait a minute",
 }
+MINUTE_LIMITS = {
+    45011: "too many calls this minute (45011)",
+    45066: "mass send retried too fast (45066)",
+}
+DAILY_QUOTA = 45009
+QUOTA_ERRORS = frozenset({45009, 45028})  # what a mass send waits a whole window for
 TRANSIENT = {
     -1: "WeChat is busy (-1)",
     40001: "access token refused again after one refresh (40001)",
@@ -61,8 +68,11 @@ PERMANENT = {
 IP_PATTERN = re.compile(r"invalid ip ([0-9A-Fa-f:.]+)")
 
 
-def translate(exc: BaseException, next_window: datetime | None = None) -> DeliveryError:
-    """The pipeline error for a wechatpy or HTTP failure (call as ``raise translate(e) from e``)."""
+def translate(
+    exc: BaseException, next_window: datetime | None = None, now: datetime | None = None
+) -> DeliveryError:
+    """The pipeline error for a wechatpy or HTTP failure (call as ``raise translate(e) from e``).
+    Quota errors wait for their reset without spending an attempt: ``now`` is the clock."""
     if isinstance(exc, DeliveryError):
         return exc
     if isinstance(exc, ConfigError):  # e.g. the AppSecret's environment variable is not set
@@ -78,6 +88,16 @@ def translate(exc: BaseException, next_window: datetime | None = None) -> Delive
     said = f"{exc.errmsg}" if exc.errmsg else ""
     if code == 45028:
         return NotDue(f"{PERMANENT[45028]}; waiting for the next window", retry_at=next_window)
+    now = now or datetime.now(UTC)
+    if code == DAILY_QUOTA:
+        reset = quota_reset(now)
+        return NotDue(
+            f"the account's daily quota for this API is used up (45009) [{said}]; it resets at "
+            f"midnight China time: next try {reset:%Y-%m-%d %H:%M} (UTC+8)",
+            retry_at=reset,
+        )
+    if code in MINUTE_LIMITS:
+        return NotDue(f"{MINUTE_LIMITS[code]}; next try in a minute", retry_at=now + timedelta(seconds=61))
     if code in RATE_LIMITS:
         return RateLimited(RATE_LIMITS[code])
     if code in TRANSIENT:
@@ -109,19 +129,19 @@ def publish_failure(status: int, fail_idx: list[int]) -> PermanentError:
 
 
 @contextmanager
-def wechat_errors(next_window: datetime | None = None) -> Iterator[None]:
+def wechat_errors(next_window: datetime | None = None, now: datetime | None = None) -> Iterator[None]:
     """Translate whatever a block of WeChat calls raises (see :func:`translate`)."""
     try:
         yield
     except DeliveryError:
         raise
     except Exception as exc:
-        raise translate(exc, next_window) from exc
+        raise translate(exc, next_window, now) from exc
 
 
-def answer_of(call: Callable[[], Any]) -> Any:
+def answer_of(call: Callable[[], Any], now: datetime | None = None) -> Any:
     """A batch answer for one delivery: what ``call`` returns, or its error translated."""
     try:
         return call()
     except Exception as exc:
-        return translate(exc)
+        return translate(exc, now=now)

@@ -38,6 +38,11 @@ class WeChatOptions(BaseModel):
     mode: Literal["publish", "broadcast"] = "publish"
     account_type: Literal["subscription", "service"] = "subscription"
     broadcast_time: time = time(18, 0)
+    # items accepted before the cut-off go into that day's send; default: the preview
+    # time with previews, else broadcast_time
+    cutoff: time | None = None
+    preview_to: list[str] = Field(default_factory=list, max_length=20)  # operators' 微信号 or openids
+    preview_minutes: float = Field(default=30, ge=0, le=720)  # the preview goes this long before the send
     overflow: Literal["wait", "publish"] = "wait"
     max_articles: int = Field(default=8, ge=1, le=8)
     default_cover: Path | None = None
@@ -74,6 +79,20 @@ class WeChatOptions(BaseModel):
     def quota(self) -> int:
         return QUOTA[self.account_type]
 
+    @property
+    def preview_time(self) -> time | None:
+        """When the day's send is previewed on the operators' phones (None: no previews)."""
+        if not self.preview_to:
+            return None
+        at = self.broadcast_time
+        seconds = at.hour * 3600 + at.minute * 60 + at.second - round(self.preview_minutes * 60)
+        return time(seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds >= 0 else None
+
+    @property
+    def cutoff_time(self) -> time:
+        """When a day's send is gathered (and its draft made, ready for the preview)."""
+        return self.cutoff or self.preview_time or self.broadcast_time
+
     def secret(self) -> str:
         """The AppSecret, read when a token is fetched (so it can be rotated without restart)."""
         if self.secret_file is not None:
@@ -96,6 +115,7 @@ def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
             "or secret_file",
         )
     options = channel_options(WeChatOptions, name, raw)
+    _check_times(name, options)
     for key in ("secret_file", "default_cover", "cover_font"):
         path = getattr(options, key)
         if path is not None and not path.is_file():
@@ -127,3 +147,26 @@ def check_options(name: str, raw: dict[str, Any]) -> None:
             f"the environment variable {options.secret_env} is not set: put the AppSecret (开发者密码) "
             "in it, or set secret_file to a file holding it",
         )
+
+
+def _check_times(name: str, options: WeChatOptions) -> None:
+    """The day's send is gathered at the cut-off, previewed, then sent: in that order,
+    on one day."""
+    key = f"channels.{name}.options"
+    if options.preview_to and options.preview_time is None:
+        raise ConfigError(
+            f"{key}.preview_minutes",
+            options.preview_minutes,
+            f"at most the minutes from midnight to broadcast_time {options.broadcast_time:%H:%M}",
+        )
+    latest = options.preview_time or options.broadcast_time
+    if options.cutoff is not None and options.cutoff > latest:
+        raise ConfigError(
+            f"{key}.cutoff",
+            options.cutoff.strftime("%H:%M"),
+            f"a time no later than {latest:%H:%M} (the preview, or else the send): the send is "
+            "gathered at the cut-off",
+        )
+    for who in options.preview_to:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{5,64}", who):
+            raise ConfigError(f"{key}.preview_to", who, "a WeChat ID (微信号) or an openid")

@@ -59,7 +59,7 @@ class Publisher:
 
     # -- publishing ---------------------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext, replaces: Ref | None = None) -> Ref:
-        with wechat_errors():
+        with wechat_errors(now=ctx.now):
             if ctx.progress.get("operator_resubmit"):
                 self._start_afresh(ctx)
             if not ctx.progress.get("publish_id"):
@@ -224,7 +224,7 @@ class Publisher:
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
         if ctx.progress.get("retracted"):
             return dict(ctx.progress["retracted"])
-        with wechat_errors():
+        with wechat_errors(now=ctx.now):
             targets = [previous] if previous else []
             targets += [t for t in self._in_flight(item, ctx) if t not in targets]
             if not targets:

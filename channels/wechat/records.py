@@ -1,9 +1,13 @@
 """What the WeChat channel has done, kept in the database beside the deliveries.
 
 - ``wechat_jobs``: one row per ``freepublish/submit`` or mass send. A mass send's row
-  (with its deterministic ``clientmsgid``, its draft and its articles) is written
-  *before* ``sendall``, so a redelivered task resumes that very send and WeChat's
-  45065 answers it with the first ``msg_id``; sent rows are the quota use.
+  (its window, its draft, its articles and a ``clientmsgid`` unique to this
+  installation and this send) is written at the window's cut-off, *before* ``sendall``,
+  so a redelivered task resumes that very send and WeChat's 45065 answers it with the
+  first ``msg_id``; sent rows are the quota use. A send that cannot go out (no quota
+  left) is abandoned: its articles are gathered again for the next window.
+- ``wechat_previews``: each ``message/mass/preview`` of a send to an operator's phone.
+- ``wechat_windows``: an operator's order to send a window's mass send now.
 - ``wechat_articles``: which delivery is which article (1-based) of which job, so a
   delivery already in a send is never put into another, and a retraction finds an
   article whose delivery is still waiting for its result.
@@ -14,6 +18,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,13 +32,16 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
+    insert,
     select,
     update,
 )
 
 from pipeline.db import Id, UTCDateTime, deliveries, insert_ignore, metadata
+from pipeline.installation import installation_id
 
 jobs = Table(
     "wechat_jobs",
@@ -47,6 +55,10 @@ jobs = Table(
     Column("period", String(10)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("window", String(10)),  # a mass send's window: the local date it is sent
+    Column("send_at", UTCDateTime),  # when it is due to go out
+    Column("abandoned_at", UTCDateTime),  # never sent (no quota left): gathered again later
+    Column("note", Text),
     UniqueConstraint("channel", "kind", "job_id", name="uq_wechat_jobs_job"),
     UniqueConstraint("channel", "clientmsgid", name="uq_wechat_jobs_clientmsgid"),
     Index("ix_wechat_jobs_period", "channel", "kind", "period"),
@@ -73,6 +85,26 @@ outcomes = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+previews = Table(
+    "wechat_previews",
+    metadata,
+    Column("pk", Id, primary_key=True, autoincrement=True),
+    Column("job_pk", Id, ForeignKey("wechat_jobs.pk"), nullable=False, index=True),
+    Column("recipient", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("msg_id", String(64)),
+    Column("error", Text),
+)
+
+windows = Table(
+    "wechat_windows",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("window", String(10), primary_key=True),
+    Column("send_now_at", UTCDateTime, nullable=False),
+    Column("send_now_by", String(128), nullable=False),
+)
+
 media = Table(
     "wechat_media",
     metadata,
@@ -95,6 +127,9 @@ class Job:
     sent_at: datetime | None
     idx: int = 0  # the article's 1-based position, when looked up for a delivery
     delivery_id: int | None = None  # whose article it is, when looked up by article
+    window: str | None = None
+    send_at: datetime | None = None
+    abandoned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,43 +175,73 @@ class Records:
                 select(jobs, articles.c.idx, articles.c.delivery_id)
                 .join(articles, articles.c.job_pk == jobs.c.pk)
                 .where(articles.c.delivery_id == delivery_id, jobs.c.channel == self.channel)
+                .where(jobs.c.abandoned_at.is_(None))
                 .order_by(jobs.c.pk.desc())
                 .limit(1)
             ).first()
         return _job(row) if row else None
 
-    def job_by_clientmsgid(self, clientmsgid: str) -> Job | None:
+    def job_by_msg_id(self, msg_id: str) -> Job | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(jobs).where(jobs.c.channel == self.channel, jobs.c.clientmsgid == clientmsgid)
+                select(jobs).where(
+                    jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.job_id == msg_id
+                )
             ).first()
         return _job(row) if row else None
 
+    def window_job(self, window: str, abandoned_too: bool = False) -> Job | None:
+        """The mass send prepared for a window (an abandoned one only if asked), if any."""
+        query = select(jobs).where(
+            jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.window == window
+        )
+        if not abandoned_too:
+            query = query.where(jobs.c.abandoned_at.is_(None))
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(jobs.c.pk.desc()).limit(1)).first()
+        return _job(row) if row else None
+
     def prepare_broadcast(
-        self, clientmsgid: str, media_id: str, period: str, members: list[tuple[int, str]], now: datetime
+        self,
+        window: str,
+        media_id: str,
+        period: str,
+        send_at: datetime,
+        members: list[tuple[int, str]],
+        now: datetime,
     ) -> Job:
         """Write the send before it happens: ``members`` are (delivery id, item key) in
-        article order. A send already prepared under this clientmsgid is returned as is."""
+        article order. Its ``clientmsgid`` is ``gp`` + this installation's id + the window
+        + a random part: no other installation, and no other send of this one, has it."""
+        msgid = f"gp{installation_id(self.engine)}{window.replace('-', '')}-{secrets.token_hex(6)}"
+        values = {
+            "channel": self.channel,
+            "kind": "broadcast",
+            "clientmsgid": msgid,
+            "media_id": media_id,
+            "period": period,
+            "window": window,
+            "send_at": send_at,
+            "created_at": now,
+        }
         with self.engine.begin() as conn:
-            insert_ignore(
-                conn,
-                jobs,
-                {
-                    "channel": self.channel,
-                    "kind": "broadcast",
-                    "clientmsgid": clientmsgid,
-                    "media_id": media_id,
-                    "period": period,
-                    "created_at": now,
-                },
-            )
-            row = conn.execute(
-                select(jobs).where(jobs.c.channel == self.channel, jobs.c.clientmsgid == clientmsgid)
-            ).one()
+            pk = conn.execute(insert(jobs).values(**values).returning(jobs.c.pk)).scalar_one()
             for idx, (delivery_id, item_key) in enumerate(members, start=1):
-                values = {"job_pk": row.pk, "idx": idx, "delivery_id": delivery_id, "item_key": item_key}
-                insert_ignore(conn, articles, values)
+                conn.execute(
+                    insert(articles).values(job_pk=pk, idx=idx, delivery_id=delivery_id, item_key=item_key)
+                )
+            row = conn.execute(select(jobs).where(jobs.c.pk == pk)).one()
         return _job(row)
+
+    def members(self, job: Job) -> list[tuple[int, int, str]]:
+        """(1-based index, delivery id, item key) of a send's articles, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(articles.c.idx, articles.c.delivery_id, articles.c.item_key)
+                .where(articles.c.job_pk == job.pk)
+                .order_by(articles.c.idx)
+            ).all()
+        return [(r.idx, r.delivery_id, r.item_key) for r in rows]
 
     def sent(self, job: Job, msg_id: str, now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -185,6 +250,46 @@ class Records:
                 .where(jobs.c.pk == job.pk, jobs.c.sent_at.is_(None))
                 .values(job_id=msg_id, sent_at=now)
             )
+
+    def abandon(self, job: Job, why: str, now: datetime) -> None:
+        """A send that did not go out (never sent, or WeChat said SEND_FAIL): its
+        articles are free for a later send."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.pk == job.pk, jobs.c.abandoned_at.is_(None))
+                .values(abandoned_at=now, note=why[:2000])
+            )
+
+    # -- previews and operators' orders -------------------------------------------
+    def record_preview(
+        self, job: Job, recipient: str, msg_id: str | None, error: str | None, now: datetime
+    ) -> None:
+        values = {"job_pk": job.pk, "recipient": recipient, "at": now, "msg_id": msg_id, "error": error}
+        with self.engine.begin() as conn:
+            conn.execute(insert(previews).values(**values))
+
+    def previews(self, job: Job) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(previews).where(previews.c.job_pk == job.pk).order_by(previews.c.pk)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def send_now(self, window: str, by: str, now: datetime) -> bool:
+        """An operator's order to send this window's mass send now; False if one was given."""
+        values = {"channel": self.channel, "window": window, "send_now_at": now, "send_now_by": by}
+        with self.engine.begin() as conn:
+            return insert_ignore(conn, windows, values)
+
+    def send_now_at(self, window: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(windows.c.send_now_at).where(
+                    windows.c.channel == self.channel, windows.c.window == window
+                )
+            ).scalar()
+        return found if isinstance(found, datetime) else None
 
     def record_publish(
         self, publish_id: str, media_id: str, delivery_id: int, item_key: str, now: datetime
@@ -293,4 +398,7 @@ def _job(row: Any) -> Job:
         sent_at=row.sent_at,
         idx=int(getattr(row, "idx", 0) or 0),
         delivery_id=getattr(row, "delivery_id", None),
+        window=row.window,
+        send_at=row.send_at,
+        abandoned_at=row.abandoned_at,
     )

@@ -160,6 +160,7 @@ class LoginGate:
 
 
 def install(app: FastAPI, services: Services) -> None:
+    from channels.wechat import console as wechat_console
     from pipeline.console import actions, security, views
 
     console = build_console(services)
@@ -168,6 +169,7 @@ def install(app: FastAPI, services: Services) -> None:
     app.include_router(views.router)
     app.include_router(actions.router)
     app.include_router(security.router)
+    app.include_router(wechat_console.router)
     static = Path(str(files("pipeline.console").joinpath("static")))
     app.mount(ASSETS, StaticFiles(directory=static), name="console-assets")
 

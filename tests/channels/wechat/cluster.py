@@ -4,6 +4,9 @@ unique per test, because other checkouts may run these tests on the same Redis."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -73,3 +76,22 @@ def live_articles(sandbox: SandboxServer) -> list[tuple[str, int, str]]:
             for idx, article in enumerate(art["articles"], start=1)
             if idx not in art["deleted"]
         ]
+
+
+def govpub_cli(cluster: LocalCluster, *args: str) -> subprocess.CompletedProcess[str]:
+    """``govpub ARGS…`` against the cluster's configuration, as an operator would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env={**os.environ, **cluster.env},
+        cwd=cluster.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def send_now(cluster: LocalCluster) -> str:
+    """``govpub wechat broadcast --now``: today's mass send, now."""
+    done = govpub_cli(cluster, "wechat", "broadcast", "--now", "--channel", wechat_name(cluster))
+    assert done.returncode == 0, done.stderr
+    return done.stdout

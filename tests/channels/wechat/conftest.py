@@ -26,7 +26,7 @@ from pipeline.runner import run_delivery
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.channels.wechat.cluster import FAST
-from tests.conftest import REDIS, unavailable
+from tests.conftest import REDIS, fresh_pg_database, unavailable
 from tests.helpers import make_item
 
 SECRET = "sandbox-secret"
@@ -142,24 +142,32 @@ def cluster_for(
     tmp_path: Path, pg_url: str, wechat_redis: str, sandbox: SandboxServer, names: tuple[str, str]
 ) -> Iterator[Callable[..., LocalCluster]]:
     """``build(**wechat options)``: a LocalCluster (PostgreSQL, Redis) with a memory website
-    and a WeChat channel on the sandbox; start its workers and beat with its methods."""
+    and a WeChat channel on the sandbox; start its workers and beat with its methods.
+    ``database_url=`` / ``broker_url=`` make another installation beside the first;
+    ``website=`` adds options of the memory website (a ``control`` file: a slow site)."""
     made: list[LocalCluster] = []
 
-    def build(**options: Any) -> LocalCluster:
+    def build(
+        database_url: str | None = None,
+        broker_url: str | None = None,
+        website: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> LocalCluster:
         site, wechat_name = names
         root = tmp_path / f"cluster{len(made)}"
         wechat = {
             "appid": sandbox.account.config.appid,
             "api_base_url": sandbox.api_base_url,
             "poll_seconds": 0.3,
+            "token": "cbtoken",
             **options,
         }
         channels = {
-            site: {"kind": "memory", "options": {"path": str(root / "site")}},
+            site: {"kind": "memory", "options": {"path": str(root / "site"), **(website or {})}},
             wechat_name: {"kind": "wechat", "depends_on": [site], "options": wechat},
         }
         cluster = LocalCluster.create(
-            tmp_path / f"cluster{len(made)}", pg_url, wechat_redis, channels, **FAST
+            root, database_url or pg_url, broker_url or wechat_redis, channels, **FAST
         )
         made.append(cluster)
         return cluster
@@ -167,6 +175,12 @@ def cluster_for(
     yield build
     for cluster in made:
         cluster.stop()
+
+
+@pytest.fixture
+def other_pg_url() -> Iterator[str]:
+    """A second fresh PostgreSQL database: another installation's."""
+    yield from fresh_pg_database()
 
 
 def record(sandbox: SandboxServer) -> dict[str, Any]:

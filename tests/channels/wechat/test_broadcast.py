@@ -11,7 +11,6 @@ import pytest
 
 from channels.sandboxes.wechat import SandboxServer
 from channels.wechat import schedule
-from channels.wechat.broadcast import clientmsgid
 from channels.wechat.channel import quota_use
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.helpers import wait_until
@@ -45,7 +44,9 @@ def gathered(driver: Driver) -> list[dict[str, Any]]:
     """Run the morning: websites first, then every WeChat delivery waits for the evening."""
     rows: list[dict[str, Any]] = run_until(
         driver,
-        lambda rows: rows if all(r["state"] == "waiting" and "window" in r["reason"] for r in rows) else None,
+        lambda rows: (
+            rows if all(r["state"] == "waiting" and "mass send" in r["reason"] for r in rows) else None
+        ),
         "waiting",
     )
     return rows
@@ -154,5 +155,104 @@ def test_windows_and_periods() -> None:
     assert schedule.next_window(late, six.timetz().replace(tzinfo=None), "service", tz) == datetime(
         2018, 2, 1, 18, 0, tzinfo=SH
     )
-    ids = clientmsgid("wechat", "2026-05-04", [3, 1, 2])
-    assert ids == clientmsgid("wechat", "2026-05-04", [1, 2, 3]) and len(ids.encode()) <= 64
+    assert schedule.quota_reset(late) == datetime(2018, 1, 2, 0, 0, tzinfo=SH)  # WeChat's midnight
+
+
+def test_items_arriving_one_by_one_after_the_send_time_go_out_together_the_next_day(
+    broadcast: Any, sandbox: SandboxServer
+) -> None:
+    driver = broadcast()
+    driver.now = EVENING + timedelta(minutes=5)  # today's window has passed, with nothing in it
+    for n in range(1, 5):
+        driver.submit(n)
+        driver.advance(60)
+        run_until(driver, lambda rows: rows if {r["state"] for r in rows} == {"waiting"} else None, "waiting")
+    assert record(sandbox)["sendall_calls"] == [], "the first ready item never goes out alone"
+    rows = driver.deliveries()
+    assert {r["next_attempt_at"] for r in rows} == {TOMORROW_EVENING}
+    assert all("after the cut-off" in r["reason"] for r in rows)
+
+    control(sandbox, "clock", advance=86_400)
+    driver.now = TOMORROW_EVENING
+    run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 4 else None, "the next day's send")
+    [send] = record(sandbox)["mass_sends"]
+    assert send["titles"] == [f"测试公开信息 {n}" for n in range(1, 5)]  # first accepted first
+
+
+@pytest.mark.parametrize("errcode", [45009, 45028])
+def test_a_quota_error_on_the_send_waits_for_the_next_window_and_gathers_again(
+    broadcast: Any, sandbox: SandboxServer, errcode: int
+) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    driver.submit(2)
+    gathered(driver)
+    control(sandbox, "faults", path="message/mass/sendall", errcode=errcode)
+    driver.now = EVENING
+    rows = run_until(
+        driver, lambda rows: rows if str(errcode) in (rows[0]["reason"] or "") else None, "refusal"
+    )
+    assert states(rows) == ["waiting", "waiting"] and {r["attempts"] for r in rows} == {0}
+    assert {r["next_attempt_at"] for r in rows} == {TOMORROW_EVENING}
+    assert record(sandbox)["drafts"] and not record(sandbox)["mass_sends"]
+
+    control(sandbox, "clock", advance=86_400)
+    driver.now = TOMORROW_EVENING
+    rows = run_until(driver, lambda rows: rows if states(rows) == ["delivered"] * 2 else None, "the next day")
+    [send] = record(sandbox)["mass_sends"]
+    assert send["titles"] == ["测试公开信息 1", "测试公开信息 2"]
+    assert {r["external_ref"]["window"] for r in rows} == {"2026-05-05"}
+
+
+def test_45065_naming_another_send_is_not_counted_as_this_send(
+    broadcast: Any, sandbox: SandboxServer
+) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    gathered(driver)
+    driver.now = EVENING
+    run_until(driver, lambda rows: rows if states(rows) == ["delivered"] else None, "day one")
+    [first] = record(sandbox)["mass_sends"]
+
+    driver.submit(2)  # tomorrow's; WeChat will claim its clientmsgid was seen, naming day one's send
+    control(sandbox, "clock", advance=86_400)
+    control(
+        sandbox, "faults", path="message/mass/sendall", errcode=45065, answer={"msg_id": int(first["msg_id"])}
+    )
+    driver.now = TOMORROW_EVENING
+    rows = run_until(driver, lambda rows: rows if "45065" in (rows[1]["reason"] or "") else None, "45065")
+    assert rows[1]["state"] == "waiting" and rows[1]["external_ref"] is None
+    assert f"msg_id {first['msg_id']}, which is the 2026-05-04 send" in rows[1]["reason"]
+    assert len(record(sandbox)["mass_sends"]) == 1
+
+
+def test_polls_that_fail_keep_a_sent_send_unconfirmed_until_one_answers(
+    broadcast: Any, sandbox: SandboxServer
+) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    gathered(driver)
+    control(sandbox, "faults", path="message/mass/get", errcode=40059, times=3)
+    driver.now = EVENING
+    run_until(driver, lambda rows: rows if states(rows) == ["unconfirmed"] else None, "sent, unconfirmed")
+    [row] = run_until(driver, lambda rows: rows if states(rows) == ["delivered"] else None, "confirmed")
+    seen = record(sandbox)
+    assert len(seen["faults_used"]) == 3 and seen["mass_gets"]
+    assert {g["msg_id"] for g in seen["mass_gets"]} == {
+        seen["mass_sends"][0]["msg_id"]
+    }  # a string, as documented
+    events = [e["outcome"] for e in driver.services.store.events(row["id"])]
+    assert events.count("sent") == 1 and "dead" not in events and "retry" not in events
+
+
+def test_only_wechat_saying_send_fail_makes_a_sent_send_dead(broadcast: Any, sandbox: SandboxServer) -> None:
+    driver = broadcast()
+    driver.submit(1)
+    gathered(driver)
+    control(sandbox, "config", mass_result="err(40002)", mass_delay=1.0)  # no administrator confirmed it
+    driver.now = EVENING
+    run_until(driver, lambda rows: rows if states(rows) == ["unconfirmed"] else None, "sent, unconfirmed")
+    [row] = run_until(driver, lambda rows: rows if states(rows) == ["dead"] else None, "the failed send")
+    assert "SEND_FAIL" in row["last_error"] and row["delivered_at"] is None
+    events = [e["outcome"] for e in driver.services.store.events(row["id"])]
+    assert "sent" in events and events[-1] == "dead"

@@ -5,16 +5,13 @@ nothing is ever submitted twice by itself. Real workers, a real ``govpub serve``
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 
 from channels.sandboxes.wechat import SandboxServer
 from pipeline.console.queries import DeliveryFilter, list_deliveries
-from tests.channels.wechat.cluster import all_delivered, all_in, live_articles, outcomes, submit
+from tests.channels.wechat.cluster import all_delivered, all_in, govpub_cli, live_articles, outcomes, submit
 from tests.channels.wechat.conftest import control, record
 from tests.helpers import wait_until
 from tests.pipeline.console_support import add_user, login
@@ -36,17 +33,6 @@ def lost_answer_in_doubt(cluster_for: Any, sandbox: SandboxServer) -> tuple[Any,
     failing, _ = list_deliveries(cluster.services.engine, DeliveryFilter(state="failing"), "Asia/Shanghai")
     assert [d["id"] for d in failing] == [row.id]
     return cluster, row
-
-
-def govpub_cli(cluster: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        env={**os.environ, **cluster.env},
-        cwd=cluster.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_an_operator_confirms_the_article_found_in_the_publish_list(

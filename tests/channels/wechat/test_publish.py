@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 
 from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.schedule import quota_reset
 from pipeline.db import ACTIVE_STATES
 from pipeline.urls import item_url
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
@@ -122,8 +124,7 @@ def test_a_long_title_is_refused_with_a_hint_and_wechat_title_fixes_it(
     ("fault", "error_class", "says"),
     [
         ({"errcode": -1}, "TransientError", "busy"),
-        ({"errcode": 45009}, "RateLimited", "45009"),
-        ({"errcode": 45011}, "RateLimited", "45011"),
+        ({"errcode": 53501}, "RateLimited", "53501"),
         ({"http_status": 503}, "TransientError", "HTTP 503"),
     ],
 )
@@ -138,6 +139,27 @@ def test_transient_errors_are_retried(
     retried = [e for e in events if e["outcome"] == "retry"]
     assert len(retried) == 1
     assert retried[0]["error_class"] == error_class and says in retried[0]["message"]
+
+
+@pytest.mark.parametrize(("errcode", "wait"), [(45009, "midnight"), (45011, "minute"), (45066, "minute")])
+def test_quota_errors_wait_for_their_reset_without_spending_attempts(
+    driver: Driver, sandbox: SandboxServer, errcode: int, wait: str
+) -> None:
+    control(sandbox, "faults", path="draft/add", errcode=errcode)
+    driver.submit(1)
+    [row] = wait_until(
+        lambda: [r for r in driver.deliveries() if str(errcode) in (r["reason"] or "")] or driver.run_due(),
+        what=f"the {errcode} answer",
+    )
+    assert (row["state"], row["attempts"], row["last_error"]) == ("waiting", 0, None)
+    if wait == "midnight":
+        assert row["next_attempt_at"] == quota_reset(row["updated_at"])
+    else:
+        assert row["next_attempt_at"] == row["updated_at"] + timedelta(seconds=61)
+    driver.now = row["next_attempt_at"]
+    [row] = settle(driver)
+    assert row["state"] == "delivered"
+    assert [e["outcome"] for e in driver.services.store.events(row["id"])][-2:] == ["waiting", "delivered"]
 
 
 @pytest.mark.parametrize(

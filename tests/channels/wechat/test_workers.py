@@ -9,7 +9,7 @@ from typing import Any
 
 from channels.sandboxes.wechat import SandboxServer
 from pipeline.localcluster import stop_process
-from tests.channels.wechat.cluster import all_delivered, submit
+from tests.channels.wechat.cluster import all_delivered, all_in, send_now, submit
 from tests.channels.wechat.conftest import control, record
 from tests.helpers import wait_until
 
@@ -39,7 +39,7 @@ def test_a_worker_killed_right_after_sendall_still_makes_one_send(
     cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str]
 ) -> None:
     site, wechat = names
-    cluster = cluster_for(mode="broadcast", broadcast_time="00:00")
+    cluster = cluster_for(mode="broadcast", broadcast_time="23:59:59")
     control(sandbox, "faults", path="message/mass/sendall", delay=60, after=True)  # sent, answer held
     cluster.beat()
     website = cluster.worker(f"govpub.{site}", concurrency=1)
@@ -49,8 +49,10 @@ def test_a_worker_killed_right_after_sendall_still_makes_one_send(
         60,
         f"website\n{cluster.logs()}",
     )
-    stop_process(website)  # the day's items are all due when the WeChat worker starts
+    stop_process(website)
     doomed = cluster.worker(f"govpub.{wechat}", concurrency=1)
+    wait_until(lambda: all_in(cluster, 3, "waiting"), 60, f"the items waiting for the send\n{cluster.logs()}")
+    send_now(cluster)  # the operator sends today's send early
 
     wait_until(lambda: record(sandbox)["mass_sends"], 120, f"the mass send\n{cluster.logs()}")
     stop_process(doomed)  # SIGKILL while the worker waits for sendall's answer
