@@ -193,3 +193,32 @@ def control(sandbox: SandboxServer, what: str, **body: Any) -> None:
 
 
 os.environ.setdefault("GOVPUB_WECHAT_SECRET", SECRET)
+
+
+TRUTH_ROWS: list[tuple[str, str, str]] = []
+
+
+@pytest.fixture
+def truth(sandbox: SandboxServer, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``truth(rows, label="")``: assert that the sandbox and the delivery log name the
+    same reachable articles, and keep the row for the table (see ``truth.py``)."""
+    from tests.channels.wechat import truth as t
+
+    def check(rows: list[Any], label: str = "") -> None:
+        assert t.sandbox_facts(sandbox) == t.log_facts(rows), (
+            t.describe_sandbox(sandbox),
+            t.describe_log(rows),
+        )
+        name = request.node.name + (f": {label}" if label else "")
+        TRUTH_ROWS.append((name, t.describe_sandbox(sandbox), t.describe_log(rows)))
+
+    return check
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    target = os.environ.get("GOVPUB_WECHAT_TRUTH")
+    if not target or not TRUTH_ROWS:
+        return
+    lines = ["| scenario | the sandbox recorded | the delivery log says | agree |", "|---|---|---|---|"]
+    lines += [f"| {name} | {sandbox} | {log} | yes |" for name, sandbox, log in TRUTH_ROWS]
+    Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")

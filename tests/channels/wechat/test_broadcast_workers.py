@@ -51,14 +51,14 @@ def waiting_for_the_send(cluster: Any, count: int) -> list[Any]:
 
 
 def test_a_second_installation_on_the_same_account_never_takes_the_first_ones_send(
-    cluster_for: Any, sandbox: SandboxServer, other_pg_url: str, wechat_redis: str
+    cluster_for: Any, sandbox: SandboxServer, other_pg_url: str, wechat_redis: str, truth: Any
 ) -> None:
     first = cluster_for(mode="broadcast", broadcast_time=LATE)
     start(first)
     submit(first, 2)
     waiting_for_the_send(first, 2)
     send_now(first)
-    wait_until(lambda: all_delivered(first, 2), 90, f"the first installation's send\n{first.logs()}")
+    first_rows = wait_until(lambda: all_delivered(first, 2), 90, f"the first send\n{first.logs()}")
     first.stop()
 
     # the same agency's second installation (or this one rebuilt): same account, channel
@@ -86,10 +86,11 @@ def test_a_second_installation_on_the_same_account_never_takes_the_first_ones_se
     assert len(calls) == 2 and ids[0] != ids[1]
     assert [ids[i] in calls[i] for i in (0, 1)] == [True, True]
     assert all(r.external_ref is None and r.delivered_at is None for r in rows)  # never recorded delivered
+    truth([*first_rows, *rows], "two installations, one account, one day")
 
 
 def test_a_send_that_went_out_is_unconfirmed_never_dead_until_masssendjobfinish(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
 ) -> None:
     cluster = cluster_for(mode="broadcast", broadcast_time=LATE)
     name = wechat_name(cluster)
@@ -109,6 +110,7 @@ def test_a_send_that_went_out_is_unconfirmed_never_dead_until_masssendjobfinish(
     assert all(outcomes(cluster, r).count("sent") == 1 for r in rows)
     wait_until(lambda: len(record(sandbox)["faults_used"]) >= 6, 60, "more polls answered 40059")
     assert all_in(cluster, 2, "unconfirmed"), "a poll answered 40059 made it something else"
+    truth(wechat_rows(cluster), "sent, mass/get answers 40059")
 
     [wechat] = [c for c in build_overview(cluster.services).channels if c.name == name]
     assert wechat.reached["today"] == 2 and wechat.failures_24h == 0  # counted as pushed
@@ -122,10 +124,11 @@ def test_a_send_that_went_out_is_unconfirmed_never_dead_until_masssendjobfinish(
     assert [c["answer"] for c in record(sandbox)["callbacks"]] == [200]
     assert [r.external_ref["article_url"].rsplit("?", 1)[1] for r in rows] == ["idx=1", "idx=2"]
     assert all(r.delivered_at is not None and r.reason is None for r in rows)
+    truth(rows, "then MASSSENDJOBFINISH")
 
 
 def test_the_day_s_send_gathers_what_is_ready_in_order_and_an_operator_sends_it_early(
-    cluster_for: Any, sandbox: SandboxServer, tmp_path: Path
+    cluster_for: Any, sandbox: SandboxServer, tmp_path: Path, truth: Any
 ) -> None:
     site_control = tmp_path / "site-control.json"
     cluster = cluster_for(mode="broadcast", broadcast_time=LATE, website={"control": str(site_control)})
@@ -157,6 +160,7 @@ def test_the_day_s_send_gathers_what_is_ready_in_order_and_an_operator_sends_it_
     tomorrow = (datetime.now(SH) + timedelta(days=1)).date()
     assert fifth.next_attempt_at.astimezone(SH).date() == tomorrow
     assert len(record(sandbox)["mass_sends"]) == 1 and len(live_articles(sandbox)) == 4
+    truth(wechat_rows(cluster), "4 ready in order, 1 waiting for its page")
 
 
 def _four_of_five(cluster: Any) -> list[Any] | None:
@@ -171,7 +175,7 @@ def _fifth_waits_for_tomorrow(cluster: Any) -> Any:
 
 
 def test_the_send_is_previewed_on_the_operators_phones_before_it_goes_out(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
 ) -> None:
     now = datetime.now(SH)
     send_at = (now + timedelta(seconds=45)).replace(microsecond=0)
@@ -202,3 +206,4 @@ def test_the_send_is_previewed_on_the_operators_phones_before_it_goes_out(
     assert sorted((r.recipient, r.error) for r in kept) == [("ops_li0002", None), ("ops_wang01", None)]
     assert {r.msg_id for r in kept} == {p["msg_id"] for p in seen["previews"]}
     assert {r.external_ref["msg_id"] for r in rows} == {send["msg_id"]}
+    truth(rows, "previewed on 2 phones, then sent")

@@ -46,7 +46,7 @@ def run_send_with_crash(cluster: Any, names: tuple[str, str], step: str, count: 
 
 @pytest.mark.parametrize("step", BROADCAST_STEPS)
 def test_a_worker_killed_at_each_step_of_a_mass_send_leaves_one_send(
-    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], step: str
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], step: str, truth: Any
 ) -> None:
     cluster = cluster_for(mode="broadcast", broadcast_time="23:59:59", preview_to=["ops_wang01"])
     rows = run_send_with_crash(cluster, names, step, 2)
@@ -62,3 +62,4 @@ def test_a_worker_killed_at_each_step_of_a_mass_send_leaves_one_send(
         (send["msg_id"], 1),
         (send["msg_id"], 2),
     ]
+    truth(rows, f"SIGKILL after {step}")

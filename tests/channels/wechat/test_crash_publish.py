@@ -54,7 +54,7 @@ def run_with_crash(cluster: Any, names: tuple[str, str], step: str, **changes: A
 
 @pytest.mark.parametrize("step", PUBLISH_STEPS)
 def test_a_worker_killed_at_each_step_of_publish_leaves_exactly_one_live_article(
-    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], step: str
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], step: str, truth: Any
 ) -> None:
     cluster = cluster_for()
     row = run_with_crash(cluster, names, step, body_html=body_with_image())
@@ -67,3 +67,4 @@ def test_a_worker_killed_at_each_step_of_publish_leaves_exactly_one_live_article
     assert ref["article_url"].endswith(f"/s/{article_id}?idx={idx}") and title == "测试公开信息 1"
     assert "removed_orphans" not in ref
     assert "lost" in outcomes(cluster, row)  # the dead worker's attempt was closed, then taken over
+    truth([row], f"SIGKILL after {step}")

@@ -36,7 +36,7 @@ def lost_answer_in_doubt(cluster_for: Any, sandbox: SandboxServer) -> tuple[Any,
 
 
 def test_an_operator_confirms_the_article_found_in_the_publish_list(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
 ) -> None:
     cluster, row = lost_answer_in_doubt(cluster_for, sandbox)
     [(article_id, idx, _)] = live_articles(sandbox)  # WeChat did publish it
@@ -52,13 +52,14 @@ def test_an_operator_confirms_the_article_found_in_the_publish_list(
     assert (row.last_error, row.last_error_class) == (None, None)
     assert outcomes(cluster, row)[-2:] == ["in_doubt", "operator_confirm"]
     assert len(record(sandbox)["submits"]) == 1 and len(live_articles(sandbox)) == 1
+    truth([row], "answer lost, no batchget, operator confirms")
 
     again = govpub_cli(cluster, "wechat", "confirm", str(row.id), "--article-url", url)
     assert again.returncode != 0 and "not in_doubt" in again.stderr
 
 
 def test_an_operator_resubmits_what_is_not_in_the_publish_list_from_the_console(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
 ) -> None:
     control(sandbox, "review", status=4, fail_idx=[1])  # the lost submission also failed review
     cluster, row = lost_answer_in_doubt(cluster_for, sandbox)
@@ -82,3 +83,4 @@ def test_an_operator_resubmits_what_is_not_in_the_publish_list_from_the_console(
     assert (row.external_ref["article_id"], row.external_ref["index"]) == (article_id, idx)
     assert len(record(sandbox)["submits"]) == 2
     assert "operator_resubmit" in outcomes(cluster, row)
+    truth([row], "answer lost, review failed, operator resubmits")

@@ -15,7 +15,7 @@ from tests.helpers import wait_until
 
 
 def test_a_daily_quota_error_waits_for_midnight_china_time_without_spending_attempts(
-    cluster_for: Any, sandbox: SandboxServer
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
 ) -> None:
     cluster = cluster_for()
     control(sandbox, "config", daily_limits={"freepublish/submit": 1})  # one publication a day
@@ -40,7 +40,8 @@ def test_a_daily_quota_error_waits_for_midnight_china_time_without_spending_atte
     # midnight in China: WeChat's quota is back, and the delivery is due
     control(sandbox, "clock", advance=(row.next_attempt_at - datetime.now(UTC)).total_seconds() + 1)
     cluster.services.deliveries.wake([row.id], datetime.now(UTC))
-    _, second = wait_until(lambda: all_delivered(cluster, 2), 90, f"after the reset\n{cluster.logs()}")
+    first, second = wait_until(lambda: all_delivered(cluster, 2), 90, f"after the reset\n{cluster.logs()}")
     seen = record(sandbox)
     assert len(seen["submits"]) == 2 and len(seen["published"]) == 2
     assert second.external_ref["article_id"] == seen["published"][1]["article_id"]
+    truth([first, second], "45009, then midnight China time")

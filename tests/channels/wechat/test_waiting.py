@@ -27,7 +27,9 @@ def log_entries(cluster: Any) -> list[dict[str, Any]]:
     return entries
 
 
-def test_waiting_for_the_result_is_no_failure_anywhere(cluster_for: Any, sandbox: SandboxServer) -> None:
+def test_waiting_for_the_result_is_no_failure_anywhere(
+    cluster_for: Any, sandbox: SandboxServer, truth: Any
+) -> None:
     cluster = cluster_for()
     control(sandbox, "config", publish_delay=3.0)  # WeChat is still publishing for a while
     control(sandbox, "faults", path="draft/add", errcode=-1)  # one real, transient failure
@@ -61,3 +63,4 @@ def test_waiting_for_the_result_is_no_failure_anywhere(cluster_for: Any, sandbox
     assert [e["error_class"] for e in failed] == ["TransientError"], failed
     waits = [e for e in entries if e.get("event") == "delivery waiting" and e.get("channel") == name]
     assert waits and {e["level"] for e in waits} == {"info"}
+    truth([row], "-1, then waiting for publish_status")

@@ -15,7 +15,7 @@ from tests.helpers import wait_until
 
 
 def test_two_worker_processes_publish_with_one_shared_token(
-    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str]
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], truth: Any
 ) -> None:
     cluster = cluster_for()
     control(sandbox, "faults", path="draft/add", delay=1.0, times=4)  # keep both processes busy
@@ -33,10 +33,11 @@ def test_two_worker_processes_publish_with_one_shared_token(
         e["worker"] for r in rows for e in cluster.services.store.events(r.id) if e["outcome"] != "skipped"
     }
     assert len(workers) >= 2, workers
+    truth(rows, "two worker processes")
 
 
 def test_a_worker_killed_right_after_sendall_still_makes_one_send(
-    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str]
+    cluster_for: Any, sandbox: SandboxServer, names: tuple[str, str], truth: Any
 ) -> None:
     site, wechat = names
     cluster = cluster_for(mode="broadcast", broadcast_time="23:59:59")
@@ -67,3 +68,4 @@ def test_a_worker_killed_right_after_sendall_still_makes_one_send(
     assert {r.external_ref["msg_id"] for r in rows} == {send["msg_id"]}
     outcomes = [e["outcome"] for r in rows for e in cluster.services.store.events(r.id)]
     assert "lost" in outcomes  # the killed worker's attempt was closed, then taken over
+    truth(rows, "SIGKILL while sendall's answer was held")
