@@ -1,8 +1,8 @@
 """installation id; WeChat mass sends by window (previews, an operator's send-now order,
 abandoned sends)
 
-Revision ID: 0008_wechat_broadcast
-Revises: 0007_lean_deliveries
+Revision ID: 0009_wechat_broadcast
+Revises: 0008_login_throttle
 """
 
 import secrets
@@ -13,8 +13,8 @@ from alembic import op
 
 import pipeline.db
 
-revision = "0008_wechat_broadcast"
-down_revision = "0007_lean_deliveries"
+revision = "0009_wechat_broadcast"
+down_revision = "0008_login_throttle"
 branch_labels = None
 depends_on = None
 
