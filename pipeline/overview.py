@@ -142,10 +142,12 @@ def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, d
     starts = period_starts(now, timezone)
     earliest = min(starts.values())
     sums = [func.sum(case((D.c.created_at >= start, 1), else_=0)).label(p) for p, start in starts.items()]
+    # a reached delivery whose result a worker is asking for right now is still "unconfirmed"
+    state = case(
+        (and_(D.c.state == "sending", D.c.delivered_at.is_not(None)), "unconfirmed"), else_=D.c.state
+    ).label("state")
     rows = conn.execute(
-        select(D.c.channel, D.c.state, *sums)
-        .where(D.c.created_at >= earliest)
-        .group_by(D.c.channel, D.c.state)
+        select(D.c.channel, state, *sums).where(D.c.created_at >= earliest).group_by(D.c.channel, state)
     ).all()
     out: dict[str, dict[str, dict[str, int]]] = {}
     for row in rows:

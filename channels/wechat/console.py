@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.console import audit
 from pipeline.console.actions import back_to, operator
-from pipeline.console.views import current_user
 from pipeline.console.web import PREFIX, console_of
 
 log = structlog.get_logger("govpub.console")
@@ -39,7 +38,7 @@ async def coming_send_page(request: Request, name: str) -> Response:
     if channel is None:
         return console.render(request, "not_found.html", status=404)
     view = await run_in_threadpool(channel.coming_send)
-    return console.render(request, "wechat_send.html", view=view, user=current_user(request))
+    return console.render(request, "wechat_send.html", view=view)
 
 
 @router.post("/wechat/{name}/send-now")

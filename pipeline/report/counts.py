@@ -35,10 +35,11 @@ ChannelFilter = Callable[[Any], ColumnElement[bool]]
 
 def delivered(table: Any) -> ColumnElement[bool]:
     """A publish delivery that reached its channel: ``delivered``, or ``unconfirmed`` (it went
-    out for good, e.g. a WeChat mass send, and its result is still to be confirmed)."""
+    out for good, e.g. a WeChat mass send, and its result is still to be confirmed), also
+    while a worker asks for that result (``sending`` with its ``delivered_at`` kept)."""
     return and_(
         table.c.action == "publish",
-        table.c.state.in_(db.REACHED_STATES),
+        table.c.state.in_((*db.REACHED_STATES, "sending")),
         table.c.delivered_at.is_not(None),
     )
 
