@@ -70,6 +70,16 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
+def services_or_exit() -> Any:
+    """The services of the configured installation, its database up to date (for the
+    commands that work on it directly)."""
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    prepare_database(services)
+    return services
+
+
 def prepare_database(services: Any) -> None:
     """The embedded SQLite database migrates itself; PostgreSQL uses ``govpub db upgrade``."""
     if services.settings.database_url.startswith("sqlite"):

@@ -284,24 +284,18 @@ class Deliveries:
 
     # -- outcomes ----------------------------------------------------------------
     def succeeded(self, claim: Claim, worker: str, now: datetime, ref: dict[str, Any] | None) -> bool:
-        with self.engine.begin() as conn:
-            if ref is None:
-                values: dict[str, Any] = {"state": "skipped", "reason": "nothing to do on this channel"}
-                outcome = "skipped"
-            else:
-                values = {
-                    "state": "delivered",
-                    "external_ref": ref,
-                    "delivered_at": _first_reached(now),  # sent earlier: that moment
-                    "reason": None,
-                    "last_error_class": None,  # an earlier attempt's error is history now (the log)
-                    "last_error": None,
-                }
-                outcome = "delivered"
-            done = self._finish(conn, claim, now, values)
-            if done:
-                _event(conn, claim.id, now, claim.attempts, worker, outcome, external_ref=ref)
-            return done
+        if ref is None:
+            values: dict[str, Any] = {"state": "skipped", "reason": "nothing to do on this channel"}
+            return self._close(claim, worker, now, values, "skipped")
+        values = {
+            "state": "delivered",
+            "external_ref": ref,
+            "delivered_at": _first_reached(now),  # sent earlier: that moment
+            "reason": None,
+            "last_error_class": None,  # an earlier attempt's error is history now (the log)
+            "last_error": None,
+        }
+        return self._close(claim, worker, now, values, "delivered", external_ref=ref)
 
     def failed(
         self,
@@ -328,19 +322,7 @@ class Deliveries:
         if not counts:
             values["attempts"] = claim.attempts - 1
         outcome = {"dead": "dead", "retrying": "retry" if counts else "waiting"}[state]
-        with self.engine.begin() as conn:
-            if self._finish(conn, claim, now, values):
-                _event(
-                    conn,
-                    claim.id,
-                    now,
-                    claim.attempts,
-                    worker,
-                    outcome,
-                    error_class=type(error).__name__,
-                    message=str(error)[:4000],
-                    external_ref=claim.progress or None,
-                )
+        self._close(claim, worker, now, values, outcome, error=error)
         return state
 
     def renew(self, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:
@@ -388,9 +370,40 @@ class Deliveries:
             values["external_ref"] = ref
             values["delivered_at"] = _first_reached(now)
         outcome = "sent" if ref is not None and not claim.sent else "waiting"
+        logged = ref if ref is not None else claim.progress or None
+        self._close(claim, worker, now, values, outcome, message=message[:4000], external_ref=logged)
+        return state
+
+    def in_doubt(self, claim: Claim, worker: str, now: datetime, error: BaseException) -> str:
+        """The channel may hold it and cannot tell: nothing more happens by itself."""
+        values = {
+            "state": "in_doubt",
+            "last_error_class": type(error).__name__,
+            "last_error": str(error)[:4000],
+            "reason": None,
+        }
+        self._close(claim, worker, now, values, "in_doubt", error=error)
+        return "in_doubt"
+
+    def _close(
+        self,
+        claim: Claim,
+        worker: str,
+        now: datetime,
+        values: dict[str, Any],
+        outcome: str,
+        *,
+        error: BaseException | None = None,
+        message: str | None = None,
+        external_ref: dict[str, Any] | None = None,
+    ) -> bool:
+        """End the claimed attempt with ``values`` and log it, unless the claim was lost
+        (another worker took the delivery over): then nothing is written."""
+        if error is not None:
+            message, external_ref = str(error)[:4000], claim.progress or None
         with self.engine.begin() as conn:
-            if self._finish(conn, claim, now, values):
-                logged = ref if ref is not None else claim.progress or None
+            done = self._finish(conn, claim, now, values)
+            if done:
                 _event(
                     conn,
                     claim.id,
@@ -398,28 +411,11 @@ class Deliveries:
                     claim.attempts,
                     worker,
                     outcome,
-                    message=message[:4000],
-                    external_ref=logged,
+                    error_class=type(error).__name__ if error is not None else None,
+                    message=message,
+                    external_ref=external_ref,
                 )
-        return state
-
-    def in_doubt(self, claim: Claim, worker: str, now: datetime, error: BaseException) -> str:
-        """The channel may hold it and cannot tell: nothing more happens by itself."""
-        values = {"last_error_class": type(error).__name__, "last_error": str(error)[:4000], "reason": None}
-        with self.engine.begin() as conn:
-            if self._finish(conn, claim, now, {"state": "in_doubt", **values}):
-                _event(
-                    conn,
-                    claim.id,
-                    now,
-                    claim.attempts,
-                    worker,
-                    "in_doubt",
-                    error_class=type(error).__name__,
-                    message=str(error)[:4000],
-                    external_ref=claim.progress or None,
-                )
-        return "in_doubt"
+            return done
 
     def checkpoint(self, claim: Claim, progress: dict[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:

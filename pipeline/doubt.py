@@ -20,6 +20,7 @@ from sqlalchemy import select
 from pipeline import db
 from pipeline.errors import GovpubError
 from pipeline.services import Services
+from pipeline.text import text_problem
 
 
 class NotInDoubt(GovpubError):
@@ -40,8 +41,16 @@ def _in_doubt(services: Services, delivery_id: int) -> Any:
     return row
 
 
+def _text(what: str, value: str) -> None:
+    problem = text_problem(value)
+    if problem is not None:
+        raise NotInDoubt(f"the {what}: {problem}")
+
+
 def confirm(services: Services, delivery_id: int, operator: str, url: str, ident: str = "") -> dict[str, Any]:
     """The item is on the channel at ``url``: record the delivery as delivered."""
+    _text("link", url)
+    _text("id", ident)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise NotInDoubt(f"{url!r} is not an http(s) link: give the published item's link")
     row = _in_doubt(services, delivery_id)
@@ -56,6 +65,7 @@ def resubmit(services: Services, delivery_id: int, operator: str, note: str) -> 
     """The item is not on the channel: send it afresh. Returns the channel to enqueue for."""
     if len(note.strip()) < 2:
         raise NotInDoubt("say what you checked (e.g. 'not in the publish list'): it goes in the log")
+    _text("note", note)
     row = _in_doubt(services, delivery_id)
     if not services.deliveries.resubmit(delivery_id, operator, note.strip()[:500], services.clock()):
         raise NotInDoubt(f"delivery {delivery_id} changed meanwhile; look again")

@@ -17,12 +17,9 @@ def archive() -> None:
 
 
 def _services() -> Any:
-    from pipeline.cli import prepare_database, settings_or_exit
-    from pipeline.services import build_services
+    from pipeline.cli import services_or_exit
 
-    services = build_services(settings_or_exit())
-    prepare_database(services)
-    return services
+    return services_or_exit()
 
 
 def _receivers(services: Any) -> list[str]:

@@ -10,7 +10,8 @@ together with its effect, and handed to the queue through ``app.state.enqueue``
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import structlog
@@ -46,8 +47,11 @@ def back_to(back: str, notice: str) -> Response:
     return RedirectResponse(f"{target}{joiner}{urlencode({'notice': notice})}", status_code=303)
 
 
-@router.post("/deliveries/{delivery_id}/retry")
-def retry(request: Request, delivery_id: int, csrf: Text = "", back: Text = "") -> Response:
+def acting_on(
+    request: Request, csrf: str, delivery_id: int, back: str
+) -> tuple[User, Any, dict[str, Any]] | Response:
+    """(the operator, the services, the delivery's item) for an action on a delivery, or
+    the answer that refuses it (an auditor, a forged form, no such delivery)."""
     user = operator(request, csrf)
     if isinstance(user, Response):
         return user
@@ -55,6 +59,15 @@ def retry(request: Request, delivery_id: int, csrf: Text = "", back: Text = "") 
     found = queries.delivery_item(services.engine, delivery_id)
     if found is None:
         return back_to(back, f"没有投递 {delivery_id}")
+    return user, services, found
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry(request: Request, delivery_id: int, csrf: Text = "", back: Text = "") -> Response:
+    acting = acting_on(request, csrf, delivery_id, back)
+    if isinstance(acting, Response):
+        return acting
+    user, services, found = acting
     now = services.clock()
     if not services.deliveries.retry_now(delivery_id, f"console:{user.username}", now):
         return back_to(back, f"投递 {delivery_id} 当前状态不能重试（只有失败或等待重试的投递可以）")
@@ -93,23 +106,12 @@ def confirm(
     request: Request, delivery_id: int, csrf: Text = "", url: Text = "", ident: Text = "", back: Text = ""
 ) -> Response:
     """A delivery in doubt is on the channel: the operator gives its link."""
-    user = operator(request, csrf)
-    if isinstance(user, Response):
-        return user
-    services = console_of(request).services
-    found = queries.delivery_item(services.engine, delivery_id)
-    if found is None:
-        return back_to(back, f"没有投递 {delivery_id}")
-    try:
+
+    def settle(services: Any, user: User) -> str:
         doubt.confirm(services, delivery_id, f"console:{user.username}", url.strip(), ident[:200])
-    except doubt.NotInDoubt as exc:
-        return back_to(back, f"不能确认：{exc}")
-    now = services.clock()
-    audit.record(
-        services.engine, user, "confirm", now, item_pk=found["pk"], delivery_id=delivery_id, detail=url[:500]
-    )
-    log.info("console confirm", username=user.username, delivery=delivery_id, url=url)
-    return back_to(back, f"投递 {delivery_id} 已核实为已发布")
+        return f"投递 {delivery_id} 已核实为已发布"
+
+    return _settle(request, delivery_id, csrf, back, "confirm", url, settle)
 
 
 @router.post("/deliveries/{delivery_id}/resubmit")
@@ -117,30 +119,45 @@ def resubmit(
     request: Request, delivery_id: int, csrf: Text = "", note: Text = "", back: Text = ""
 ) -> Response:
     """A delivery in doubt is not on the channel: send it afresh."""
-    user = operator(request, csrf)
-    if isinstance(user, Response):
-        return user
-    services = console_of(request).services
-    found = queries.delivery_item(services.engine, delivery_id)
-    if found is None:
-        return back_to(back, f"没有投递 {delivery_id}")
-    try:
+
+    def settle(services: Any, user: User) -> str:
         channel = doubt.resubmit(services, delivery_id, f"console:{user.username}", note)
+        request.app.state.enqueue([(delivery_id, channel)])
+        return f"投递 {delivery_id} 已重新提交"
+
+    return _settle(request, delivery_id, csrf, back, "resubmit", note, settle)
+
+
+def _settle(
+    request: Request,
+    delivery_id: int,
+    csrf: str,
+    back: str,
+    action: str,
+    detail: str,
+    settle: Callable[[Any, User], str],
+) -> Response:
+    """Settle a delivery in doubt (:mod:`pipeline.doubt`): check the operator and the
+    form, act, audit and log it, and say what happened."""
+    acting = acting_on(request, csrf, delivery_id, back)
+    if isinstance(acting, Response):
+        return acting
+    user, services, found = acting
+    try:
+        notice = settle(services, user)
     except doubt.NotInDoubt as exc:
-        return back_to(back, f"不能重新提交：{exc}")
-    request.app.state.enqueue([(delivery_id, channel)])
-    now = services.clock()
+        return back_to(back, f"不能处理：{exc}")
     audit.record(
         services.engine,
         user,
-        "resubmit",
-        now,
+        action,
+        services.clock(),
         item_pk=found["pk"],
         delivery_id=delivery_id,
-        detail=note[:500],
+        detail=detail[:500],
     )
-    log.info("console resubmit", username=user.username, delivery=delivery_id, note=note)
-    return back_to(back, f"投递 {delivery_id} 已重新提交")
+    log.info(f"console {action}", username=user.username, delivery=delivery_id, detail=detail)
+    return back_to(back, notice)
 
 
 @router.post("/items/{item_pk}/retract")
