@@ -1,0 +1,82 @@
+"""What a channel package declares once, so the core can mount it without naming it.
+
+A channel kind is one package under ``channels/`` (or any installed distribution)
+that exports one :class:`ChannelPlugin` through the ``govpub.channels`` entry point::
+
+    [project.entry-points."govpub.channels"]
+    noticeboard = "mypkg.noticeboard.plugin:plugin"
+
+The core lists the installed plug-ins (:mod:`pipeline.registry`) and from each takes
+what it offers: the channel class that delivers, its label, its part in the annual
+report, its tables and migrations, its web routes, console pages, CLI commands and
+sandbox. Everything but ``kind``, ``label``, ``report_role`` and ``channel`` is
+optional: a simple push channel is a module and a declaration.
+
+Heavy parts (routers, CLI groups, sandbox servers) are given as zero-argument
+factories, so listing the plug-ins imports nothing a process does not use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import click
+    from fastapi import APIRouter
+    from sqlalchemy import MetaData
+
+
+class ReportRole(str, Enum):
+    """Where the annual report (政府信息公开工作年度报告) counts a channel's deliveries."""
+
+    PORTAL = "portal"  # 政府网站: the agency's disclosure column
+    OTHER = "other"  # 其他渠道: 政务新媒体, 张贴公告, 订阅 …
+    DEPOSIT = "deposit"  # 向档案馆、图书馆报送
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {ReportRole.PORTAL: "政府网站", ReportRole.OTHER: "其他渠道", ReportRole.DEPOSIT: "档案馆、图书馆"}
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    """A console page a channel adds: its router (mounted under ``/console``), the link
+    text shown on a channel's overview card, and the path it links to, with ``{name}``
+    standing for the channel instance."""
+
+    router: Callable[[], APIRouter]
+    link_text: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelPlugin:
+    """One channel kind, as its package declares it."""
+
+    kind: str  # the name in the configuration (``kind = "…"``) and in each delivery row
+    label: str  # how operators and the report call it, in Chinese
+    report_role: ReportRole
+    channel: Callable[[], type[Any]]  # the Channel subclass, imported when first used
+    # Tables the channel keeps (its own MetaData) and the folder of its Alembic
+    # migrations (a separate version location with its own branch label = ``kind``).
+    tables: Callable[[], MetaData] | None = None
+    migrations: Path | None = None
+    # Public web routes (the WeChat callback, ``/site/``, ``/feeds/``), mounted at the root.
+    routes: Callable[[], APIRouter] | None = None
+    console_pages: tuple[ConsolePage, ...] = ()
+    # ``govpub <kind> …``: a click group or command named after the kind.
+    cli: Callable[[], click.Command] | None = None
+    # ``govpub sandbox <kind>``: the loopback stand-in for the service the channel talks to.
+    sandbox: Callable[[], click.Command] | None = None
+    # Options the demo runs this kind with (instance name → options), given the demo's
+    # folder and the sandboxes it started; None when the kind has no part in the demo.
+    demo: Callable[..., dict[str, dict[str, Any]]] | None = None
+    # Public paths to show on the home page (text → path), e.g. the column and the feeds.
+    public_links: dict[str, str] = field(default_factory=dict)
