@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 
-class ReportRole(str, Enum):
+class ReportRole(StrEnum):
     """Where the annual report (政府信息公开工作年度报告) counts a channel's deliveries."""
 
     PORTAL = "portal"  # 政府网站: the agency's disclosure column
@@ -42,7 +42,11 @@ class ReportRole(str, Enum):
         return _ROLE_LABELS[self]
 
 
-_ROLE_LABELS = {ReportRole.PORTAL: "政府网站", ReportRole.OTHER: "其他渠道", ReportRole.DEPOSIT: "档案馆、图书馆"}
+_ROLE_LABELS = {
+    ReportRole.PORTAL: "政府网站",
+    ReportRole.OTHER: "其他渠道",
+    ReportRole.DEPOSIT: "档案馆、图书馆",
+}
 
 
 @dataclass(frozen=True)
