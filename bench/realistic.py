@@ -21,8 +21,8 @@ from bench.measure import Row, peak_rss_mb, percentile
 from bench.spine import demo_like_items
 from pipeline import db
 from pipeline.client import GovpubClient
-from pipeline.db import ACTIVE_STATES
 from pipeline.localcluster import LocalCluster, free_port, wait_http
+from pipeline.states import ACTIVE_STATES
 
 CONCURRENCY = 4
 LATENCY = {"website": 0.030, "wechat": 0.150, "feed": 0.005}

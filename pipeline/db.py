@@ -37,26 +37,6 @@ from sqlalchemy.engine import Connection, Dialect
 
 metadata = MetaData()
 
-STATES = (
-    "pending",
-    "queued",
-    "sending",
-    "retrying",
-    "waiting",
-    "unconfirmed",
-    "delivered",
-    "in_doubt",
-    "dead",
-    "skipped",
-    "retracted",
-)
-# retrying: an attempt failed; waiting: for a window or an asynchronous result (no failure);
-# unconfirmed: the channel took it for good, its result is still to come (counts as reached);
-# in_doubt: the channel may hold it and cannot tell, an operator must look.
-ACTIVE_STATES = ("pending", "queued", "sending", "retrying", "waiting", "unconfirmed")
-CLAIMABLE_STATES = ("pending", "queued", "retrying", "waiting", "unconfirmed")
-REACHED_STATES = ("delivered", "unconfirmed")  # the channel holds it: counted in reports
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on SQLite (naive storage) and PostgreSQL alike."""

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, literal, or_, select, update
 
-from pipeline import db
+from pipeline import db, states
 from pipeline.model import Published
 
 D = db.deliveries
@@ -88,7 +88,7 @@ class Deliveries:
                 update(D)
                 .where(
                     D.c.id == delivery_id,
-                    D.c.state.in_(db.CLAIMABLE_STATES),
+                    D.c.state.in_(states.CLAIMABLE_STATES),
                     D.c.next_attempt_at <= now,
                     D.c.channel.not_in([c for c, deps in self.depends_on.items() if deps]),
                     ~self._blocked(),
@@ -197,7 +197,7 @@ class Deliveries:
 
     @staticmethod
     def _claimable(row: Any, now: datetime) -> bool:
-        if row.state in db.CLAIMABLE_STATES:
+        if row.state in states.CLAIMABLE_STATES:
             return bool(row.next_attempt_at <= now)
         return row.state == "sending" and row.lease_until is not None and row.lease_until < now
 
@@ -227,7 +227,7 @@ class Deliveries:
                     D.c.revision_pk == row.revision_pk,
                     D.c.channel.in_(deps),
                     D.c.action == "publish",
-                    D.c.state.in_(db.ACTIVE_STATES),
+                    D.c.state.in_(states.ACTIVE_STATES),
                 )
                 .limit(1)
             ).first()
@@ -601,7 +601,7 @@ def _first_reached(now: datetime) -> Any:
 
 def _claimable_sql(now: datetime) -> Any:
     return or_(
-        and_(D.c.state.in_(db.CLAIMABLE_STATES), D.c.next_attempt_at <= now),
+        and_(D.c.state.in_(states.CLAIMABLE_STATES), D.c.next_attempt_at <= now),
         and_(D.c.state == "sending", D.c.lease_until < now),
     )
 

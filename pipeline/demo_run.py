@@ -14,8 +14,8 @@ import uvicorn
 
 from pipeline.client import GovpubClient
 from pipeline.config import Settings
-from pipeline.db import ACTIVE_STATES
 from pipeline.demo_setup import DemoSandboxes, demo_settings
+from pipeline.states import ACTIVE_STATES
 from pipeline.status_view import print_counts
 
 

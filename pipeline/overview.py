@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, and_, case, func, select
 
-from pipeline import db
+from pipeline import db, states
 from pipeline.queue import queue_name
 from pipeline.services import Services
 
@@ -57,7 +57,7 @@ class ChannelOverview:
         """Per period, deliveries the channel holds: delivered, or sent and still to be
         confirmed (a WeChat mass send is pushed once it went out)."""
         periods = {"today": self.today, "week": self.week, "year": self.year}
-        return {p: sum(c.get(s, 0) for s in db.REACHED_STATES) for p, c in periods.items()}
+        return {p: sum(c.get(s, 0) for s in states.REACHED_STATES) for p, c in periods.items()}
 
 
 @dataclass
@@ -165,7 +165,7 @@ def oldest_waiting(conn: Connection, now: datetime, channels: list[str]) -> dict
     for channel in channels:
         row = conn.execute(
             select(D.c.id, D.c.state, D.c.created_at, D.c.attempts, D.c.last_error_class)
-            .where(D.c.channel == channel, D.c.state.in_(db.ACTIVE_STATES))
+            .where(D.c.channel == channel, D.c.state.in_(states.ACTIVE_STATES))
             .order_by(D.c.created_at, D.c.id)
             .limit(1)
         ).first()

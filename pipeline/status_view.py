@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
-from pipeline.db import ACTIVE_STATES, STATES
 from pipeline.overview import coarse_age
+from pipeline.states import ACTIVE_STATES, STATES
 
 PERIODS = {"today": "today", "week": "this week", "year": "this year"}
 

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pipeline import db
+from pipeline import db, states
 from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
@@ -497,7 +497,7 @@ class Store:
                 conn.execute(
                     select(func.count())
                     .select_from(db.deliveries)
-                    .where(and_(db.deliveries.c.state.in_(db.ACTIVE_STATES)))
+                    .where(and_(db.deliveries.c.state.in_(states.ACTIVE_STATES)))
                 ).scalar_one()
             )
 

@@ -34,8 +34,8 @@ from bench.chaos.servers import PostgresServer, RedisServer
 from bench.chaos.targets import Target, archive_target, cms_target, memory_target, wechat_target
 from bench.infra import scratch
 from pipeline.client import GovpubClient
-from pipeline.db import ACTIVE_STATES
 from pipeline.localcluster import LocalCluster, free_port, stop_process, wait_http
+from pipeline.states import ACTIVE_STATES
 
 ItemKey = tuple[str, int]  # (item id, revision)
 

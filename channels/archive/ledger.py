@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channels.archive.periods import Period
 from channels.archive.tables import archive_members, archive_packages
-from pipeline import db
+from pipeline import db, states
 from pipeline.model import Published
 
 D, R, ITEMS, M, P = db.deliveries, db.revisions, db.items, archive_members, archive_packages
@@ -179,7 +179,7 @@ class Ledger:
             .join(ITEMS, ITEMS.c.pk == D.c.item_pk)
             .where(
                 D.c.channel == self.receiver,
-                D.c.state.in_(db.ACTIVE_STATES),
+                D.c.state.in_(states.ACTIVE_STATES),
                 ~exists().where(M.c.delivery_id == D.c.id),
                 ~_superseded(),
             )

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import false, select
 
 from channels.wechat import schedule
-from pipeline import db
+from pipeline import db, states
 from pipeline.model import Published
 
 D, R = db.deliveries, db.revisions
@@ -46,7 +46,7 @@ def _page_missing(deps: list[str]) -> Any:
             dep.c.revision_pk == D.c.revision_pk,
             dep.c.channel.in_(deps),
             dep.c.action == "publish",
-            dep.c.state.in_(db.ACTIVE_STATES),
+            dep.c.state.in_(states.ACTIVE_STATES),
         )
         .exists()
     )

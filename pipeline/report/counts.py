@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, exists, func, insert, select, true
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline import db
+from pipeline import db, states
 from pipeline.report.model import CategoryCount, ChannelCount, LogOutcome, Retraction, Retractions, RoleTotals
 from pipeline.report.scope import ROLES, ChannelRoles, Role, Scope, as_int
 from pipeline.report.scratch import WEBSITE, analyze
@@ -39,7 +39,7 @@ def delivered(table: Any) -> ColumnElement[bool]:
     while a worker asks for that result (``sending`` with its ``delivered_at`` kept)."""
     return and_(
         table.c.action == "publish",
-        table.c.state.in_((*db.REACHED_STATES, "sending")),
+        table.c.state.in_((*states.REACHED_STATES, "sending")),
         table.c.delivered_at.is_not(None),
     )
 

@@ -25,6 +25,7 @@ from pipeline.config import ChannelConfig, Settings
 from pipeline.errors import ConfigError
 from pipeline.model import Published
 from pipeline.services import Services
+from pipeline.states import ACTIVE_STATES
 from pipeline.urls import attachment_url, item_url
 from tests.helpers import make_item, wait_until
 
@@ -75,7 +76,7 @@ class Feeds:
 
         def done() -> bool:
             states = self.services.store.counts().get("feed", {})
-            busy = any(states.get(s) for s in db.ACTIVE_STATES)
+            busy = any(states.get(s) for s in ACTIVE_STATES)
             return not busy and states.get("delivered") == delivered
 
         wait_until(done, 60, f"{delivered} feed deliveries")

@@ -14,7 +14,7 @@ from PIL import Image
 
 from channels.sandboxes.wechat import SandboxServer
 from channels.wechat.schedule import quota_reset
-from pipeline.db import ACTIVE_STATES
+from pipeline.states import ACTIVE_STATES
 from pipeline.urls import item_url
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.helpers import wait_until
