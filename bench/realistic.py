@@ -38,8 +38,8 @@ def channels(wechat_port: int, cms_port: int, redis_url: str) -> dict[str, dict[
             "options": {
                 "adapter": "http",
                 "base_url": f"http://127.0.0.1:{cms_port}/documents",
-                "token": "sandbox-token",
-                "secret": "sandbox-secret",
+                "token_env": "GOVPUB_CMS_TOKEN",
+                "secret_env": "GOVPUB_CMS_SECRET",
             },
         },
         "feed": {"kind": "memory", "options": {"delay_seconds": LATENCY["feed"]}},
@@ -80,6 +80,7 @@ def end_to_end(items: int, rss: dict[str, float]) -> list[Row]:
             requeue_after_seconds=120.0,
         )
         cluster.env["GOVPUB_WECHAT_SECRET"] = "sandbox-secret"
+        cluster.env.update(GOVPUB_CMS_TOKEN="sandbox-token", GOVPUB_CMS_SECRET="sandbox-secret")
         try:
             cluster.start("sandbox", "wechat", "--port", str(port), "--publish-delay", "0.5")
             cluster.start("sandbox", "cms", "--port", str(cms_port))

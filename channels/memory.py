@@ -15,7 +15,6 @@ Options for tests: ``delay_seconds`` (a slow channel), ``fail_first_attempts``
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from channels.base import Channel, DeliveryContext, Ref
+from channels.kit.files import atomic_writer
 from pipeline.config import channel_options
 from pipeline.errors import PermanentError, TransientError
 from pipeline.model import Published
@@ -74,14 +74,11 @@ class MemoryChannel(Channel):
             **extra,
             "item": item.model_dump(mode="json"),
         }
-        tmp = path.with_suffix(f".tmp{os.getpid()}-{ctx.delivery_id}")
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         try:
-            os.link(tmp, path)  # create-once, atomically, even across processes
+            with atomic_writer(path, replace=False) as out:  # written once, even across processes
+                out.write(json.dumps(record, ensure_ascii=False).encode())
         except FileExistsError:
             return ref
-        finally:
-            tmp.unlink()
         with open(self.folder / "received.log", "a", encoding="utf-8") as log:
             log.write(path.name + "\n")
         return ref

@@ -108,7 +108,11 @@ class Chaos:
         self.postgres.start()
         self.redis.start()
         channels = {t.name: t.config for t in self.targets}
-        secret = {"GOVPUB_WECHAT_SECRET": "sandbox-secret"}
+        secret = {
+            "GOVPUB_WECHAT_SECRET": "sandbox-secret",
+            "GOVPUB_CMS_TOKEN": "sandbox-token",
+            "GOVPUB_CMS_SECRET": "sandbox-secret",
+        }
         self.cluster = LocalCluster.create(
             self.root / "govpub",
             self.postgres.url,

@@ -93,8 +93,8 @@ def cms_target(port: int) -> Target:
         "options": {
             "adapter": "http",
             "base_url": f"{url}/documents",
-            "token": "sandbox-token",
-            "secret": "sandbox-secret",
+            "token_env": "GOVPUB_CMS_TOKEN",
+            "secret_env": "GOVPUB_CMS_SECRET",
             "read_timeout": 2.0,
         },
     }

@@ -3,9 +3,6 @@ metadata, bagged in package order, with every timestamp set to the period end.""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +14,7 @@ from channels.archive.bag import BagWriter, file_sha256
 from channels.archive.ledger import Ledger, Package
 from channels.archive.page import item_files, render_page
 from channels.archive.periods import Period
+from channels.kit.files import atomic_writer
 from pipeline.errors import PermanentError, content_errors
 from pipeline.model import Published
 
@@ -39,21 +37,13 @@ def file_name(package: Package, packing: str) -> str:
 
 
 def build(package: Package, recipe: Recipe, folder: Path) -> tuple[Path, str, int]:
-    """Write the package file into ``folder``; returns (path, sha256, size)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the package file into ``folder`` (atomically and durably:
+    :mod:`channels.kit.files`); returns (path, sha256, size)."""
     target = folder / file_name(package, recipe.packing)
-    partial = folder / f".{target.name}.{secrets.token_hex(4)}.partial"
-    try:
-        with open(partial, "wb") as out:
-            bag = BagWriter(out, recipe.packing, package.package_id, package.period_end)
-            _payload(bag, package, recipe)
-            bag.finish(_info(package, recipe))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+    with atomic_writer(target) as out:
+        bag = BagWriter(out, recipe.packing, package.package_id, package.period_end)
+        _payload(bag, package, recipe)
+        bag.finish(_info(package, recipe))
     return target, file_sha256(target), target.stat().st_size
 
 

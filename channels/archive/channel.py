@@ -22,7 +22,7 @@ from channels.archive import periods
 from channels.archive.build import Recipe
 from channels.archive.export import Exporter
 from channels.archive.ledger import Ledger
-from channels.archive.options import parse_options
+from channels.archive.options import check_options, parse_options
 from channels.archive.periods import Period
 from channels.archive.transports import make_transport
 from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
@@ -40,7 +40,7 @@ class ArchiveChannel(Channel):
 
     @classmethod
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
-        parse_options(name, options)
+        check_options(name, options)
 
     def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
         super().__init__(name, options, services)
@@ -60,7 +60,8 @@ class ArchiveChannel(Channel):
         )
         folder = self.config.work_dir or Path(settings.data_dir) / "archive" / name
         policy = outbound.Policy.from_settings(services.settings.outbound)
-        self.exporter = Exporter(recipe, make_transport(self.config.transport, policy), folder)
+        transport = make_transport(self.config.transport, policy, services.clock)
+        self.exporter = Exporter(recipe, transport, folder)
 
     # -- batched receivers -------------------------------------------------------
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from channels.archive.periods import Schedule
-from pipeline.config import channel_options
+from channels.kit import secrets
 
 
 class _Options(BaseModel):
@@ -31,7 +31,9 @@ class HttpUpload(_Options):
 
     kind: Literal["http"]
     url: Annotated[str, Field(pattern=r"^https?://")]
-    token: SecretStr | None = None
+    # a bearer token, if the receiver wants one: from this variable or file (channels.kit.secrets)
+    token_env: str | None = None
+    token_file: Path | None = None
     timeout_seconds: float = Field(default=300.0, gt=0)
 
 
@@ -43,7 +45,9 @@ class SftpUpload(_Options):
     port: int = Field(default=22, ge=1, le=65535)
     username: str
     key_file: Path | None = None
-    password: SecretStr | None = None
+    # a password, if the server wants one: from this variable or file (channels.kit.secrets)
+    password_env: str | None = None
+    password_file: Path | None = None
     known_hosts: Path | None = None
     path: str = "."
     timeout_seconds: float = Field(default=60.0, gt=0)
@@ -64,5 +68,11 @@ class ArchiveOptions(_Options):
 
 
 def parse_options(name: str, options: dict[str, Any]) -> ArchiveOptions:
-    """Validate, or stop start-up naming the key, the value and what would be valid."""
-    return channel_options(ArchiveOptions, name, options)
+    """Validate, or stop start-up naming the key, the value and what would be valid
+    (a secret written in the options among them: :mod:`channels.kit.secrets`)."""
+    return secrets.parse_options(ArchiveOptions, name, options)
+
+
+def check_options(name: str, options: dict[str, Any]) -> None:
+    """:func:`parse_options`, and the transport's token or password can be read."""
+    secrets.check_secrets(parse_options(name, options), name)

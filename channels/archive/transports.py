@@ -10,10 +10,11 @@ harmless: its name and content are the same.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,8 +22,11 @@ import httpx
 
 from channels.archive.options import DirectoryDrop, HttpUpload, SftpUpload
 from channels.base import Health
+from channels.kit import http
+from channels.kit.files import copy_into
+from channels.kit.secrets import read_secret
 from pipeline import outbound
-from pipeline.errors import PermanentError, RateLimited, TransientError
+from pipeline.errors import PermanentError, TransientError
 
 
 @dataclass(frozen=True)
@@ -48,18 +52,21 @@ class Transport(Protocol):
 
 
 def make_transport(
-    options: DirectoryDrop | HttpUpload | SftpUpload, policy: outbound.Policy | None = None
+    options: DirectoryDrop | HttpUpload | SftpUpload,
+    policy: outbound.Policy | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Transport:
     if isinstance(options, DirectoryDrop):
         return DirectoryTransport(options)
     if isinstance(options, HttpUpload):
-        return HttpTransport(options, policy)
+        return HttpTransport(options, policy, clock)
     return SftpTransport(options)
 
 
 class DirectoryTransport:
-    """Copy under a temporary name, fsync, rename: a reader of the folder (often a
-    network mount) sees the whole package or nothing."""
+    """Copy into the folder (often a network mount) the one atomic way
+    (:func:`channels.kit.files.copy_into`): a reader of the folder sees the whole
+    package or nothing, and it is on disk when the receipt is answered."""
 
     def __init__(self, options: DirectoryDrop) -> None:
         self.folder = options.path.absolute()
@@ -67,24 +74,8 @@ class DirectoryTransport:
     def send(self, shipment: Shipment) -> str:
         final = self.folder / shipment.name
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if final.is_file() and final.stat().st_size == shipment.size:
-                from channels.archive.bag import file_sha256
-
-                if file_sha256(final) == shipment.sha256:
-                    return f"directory:{final}"
-            partial = self.folder / f".{shipment.name}.{secrets.token_hex(4)}.partial"
-            try:
-                with open(shipment.path, "rb") as src, open(partial, "wb") as dst:
-                    while block := src.read(1 << 20):
-                        dst.write(block)
-                    dst.flush()
-                    os.fsync(dst.fileno())
-                os.replace(partial, final)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    partial.unlink()
-            _fsync_dir(self.folder)
+            if not _holds(final, shipment):
+                copy_into(shipment.path, self.folder)
             written = final.stat().st_size
         except OSError as exc:
             raise TransientError(f"directory drop {self.folder}: {exc}") from exc
@@ -97,25 +88,31 @@ class DirectoryTransport:
         return Health(ok, "" if ok else f"{self.folder} is not a writable folder")
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _holds(final: Path, shipment: Shipment) -> bool:
+    """The folder already has this very package (an earlier attempt's copy)."""
+    from channels.archive.bag import file_sha256
+
+    return final.is_file() and final.stat().st_size == shipment.size and file_sha256(final) == shipment.sha256
 
 
 class HttpTransport:
     """``PUT {url}/packages/{package_id}`` with the file as the body; the receiver
     answers ``{"receipt": …}`` once it has checked the package, or 422 with the
-    problems it found."""
+    problems it found. Answers follow :mod:`channels.kit.http`, but for the 422: the
+    receiver verified the bytes it got and found them damaged, which another upload of
+    the same package can cure, so it is retried, naming the damaged files."""
 
-    def __init__(self, options: HttpUpload, policy: outbound.Policy | None = None) -> None:
+    def __init__(
+        self,
+        options: HttpUpload,
+        policy: outbound.Policy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.url = options.url.rstrip("/")
         self.timeout = options.timeout_seconds
-        self.headers = (
-            {"authorization": f"Bearer {options.token.get_secret_value()}"} if options.token else {}
-        )
+        token = read_secret(options, "token")
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.clock = clock
         # the configured receiver through the outbound policy (pipeline.outbound)
         self.client = outbound.endpoint_client(self.url, policy or outbound.Policy())
 
@@ -129,13 +126,13 @@ class HttpTransport:
         }
         target = f"{self.url}/packages/{shipment.package_id}"
         try:
-            with open(shipment.path, "rb") as body:
+            with http.unanswered(f"upload to {target}"), open(shipment.path, "rb") as body:
                 response = self.client.put(
                     target, content=_chunks(body), headers=headers, timeout=self.timeout
                 )
-        except (httpx.HTTPError, OSError) as exc:
+        except OSError as exc:
             raise TransientError(f"upload to {target} failed: {exc}") from exc
-        return _receipt(target, response, shipment)
+        return _receipt(target, response, shipment, self.clock())
 
     def health(self) -> Health:
         try:
@@ -150,26 +147,18 @@ def _chunks(body: Any) -> Any:
         yield block
 
 
-def _receipt(target: str, response: httpx.Response, shipment: Shipment) -> str:
-    status = response.status_code
+def _receipt(target: str, response: httpx.Response, shipment: Shipment, now: datetime) -> str:
+    http.check(response, what="the archive receiver", now=now, ok={422})
     try:
         answer = response.json()
     except ValueError:
         answer = {}
-    if status == 422:
+    if response.status_code == 422:
         found = "; ".join(str(p) for p in answer.get("problems", [])) or response.text[:500]
         raise TransientError(f"{target} rejected the package: {found}")
-    if status == 429:
-        raise RateLimited(f"{target} asks to slow down (HTTP 429)")
-    if status in (401, 403):
-        raise PermanentError(f"{target} refused the credentials (HTTP {status}): check the receiver's token")
-    if status in (404, 405):
-        raise PermanentError(f"{target} answered HTTP {status}: check the receiver's url")
-    if not response.is_success:
-        raise TransientError(f"{target} answered HTTP {status}: {response.text[:300]}")
     receipt = answer.get("receipt") if isinstance(answer, dict) else None
     if not receipt:
-        raise TransientError(f"{target} answered HTTP {status} without a receipt")
+        raise TransientError(f"{target} answered HTTP {response.status_code} without a receipt")
     if answer.get("sha256") not in (None, shipment.sha256):
         raise TransientError(f"{target} received different bytes (sha256 {answer['sha256']})")
     return str(receipt)
@@ -223,7 +212,7 @@ class SftpTransport:
             port=opts.port,
             username=opts.username,
             key_filename=str(opts.key_file) if opts.key_file else None,
-            password=opts.password.get_secret_value() if opts.password else None,
+            password=read_secret(opts, "password"),
             timeout=opts.timeout_seconds,
             banner_timeout=opts.timeout_seconds,
             auth_timeout=opts.timeout_seconds,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from channels.feed.catalogue import Catalogue, Entry
 from channels.feed.render import FeedInfo, Links, render
 from channels.feed.scopes import Scope
-from pipeline.files import folder_lock, write_if_changed
+from channels.kit.files import folder_lock, write_if_changed
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed nothing was ever in
 

@@ -13,6 +13,7 @@ is keyed by a ``tag:`` URI of the item's 索引号, the same across revisions.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,9 +30,9 @@ from channels.feed.render import FORMATS, Enclosure, Links
 from channels.feed.scopes import Scope
 from channels.feed.served import Served, ServedFiles
 from channels.feed.websub import ping
+from channels.kit.files import write_if_changed
 from pipeline import outbound
 from pipeline.errors import PermanentError
-from pipeline.files import write_if_changed
 from pipeline.model import Published
 from pipeline.urls import attachment_url, feed_url, item_url, site_root
 
@@ -63,17 +64,17 @@ class FeedChannel(Channel):
 
     # -- the channel contract -----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
-        return self._show(item, None)
+        return self._show(item, None, ctx.now)
 
     def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
-        return self._show(item, previous)
+        return self._show(item, previous, ctx.now)
 
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
         if previous is None:
             return None
         touched = self._with_previous(self.scopes_of(item), previous)
         self.builder.regenerate(touched, self.links)  # the item is retracted: it is left out
-        self._announce(touched)
+        self._announce(touched, ctx.now)
         return {"entry_id": self.entry_id(item), "removed_from": [s.name for s in touched]}
 
     def health(self) -> Health:
@@ -83,7 +84,7 @@ class FeedChannel(Channel):
             return Health(False, f"cannot write {self.folder}: {exc}")
         return Health(True, f"feeds in {self.folder}")
 
-    def _show(self, item: Published, previous: Ref | None) -> Ref:
+    def _show(self, item: Published, previous: Ref | None, now: datetime) -> Ref:
         found = self.catalogue.item_key(item.index_no)
         if found is None:
             raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
@@ -93,7 +94,7 @@ class FeedChannel(Channel):
         shown_in = self.scopes_of(item)
         touched = self._with_previous(shown_in, previous)
         self.builder.regenerate(touched, self.links, current=current)
-        self._announce(touched)
+        self._announce(touched, now)
         return {
             "entry_id": self.entry_id(item),
             "url": item_url(self.settings, item),
@@ -165,10 +166,10 @@ class FeedChannel(Channel):
             headers={"user-agent": "govpub-feed"},
         )
 
-    def _announce(self, touched: list[Scope]) -> None:
+    def _announce(self, touched: list[Scope], now: datetime) -> None:
         if self.opts.websub_hub:
             topics = [feed_url(self.settings, s.name, fmt) for s in touched for fmt in FORMATS]
-            ping(self.http, self.opts.websub_hub, topics)
+            ping(self.http, self.opts.websub_hub, topics, now)
 
     # -- serving ------------------------------------------------------------------------
     def served(self, name: str, fmt: str) -> Served | None:

@@ -2,24 +2,21 @@
 
 The publisher's whole part is one form POST per topic, ``hub.mode=publish`` and
 ``hub.url=<feed URL>``; the hub fetches the feed and pushes it to its subscribers.
-Any failure is transient: the delivery is retried, regenerates nothing new and pings
-again (a ping is harmless to repeat).
+The hub's answer follows :mod:`channels.kit.http`: no answer, 429 or 5xx is retried
+(the delivery regenerates nothing new and pings again: a ping is harmless to repeat);
+another 4xx is a hub that refuses the ping, which an operator must look at.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 
-from pipeline.errors import TransientError
+from channels.kit import http
 
 
-def ping(client: httpx.Client, hub: str, topics: list[str]) -> None:
+def ping(client: httpx.Client, hub: str, topics: list[str], now: datetime) -> None:
     for topic in topics:
-        try:
-            answer = client.post(hub, data={"hub.mode": "publish", "hub.url": topic})
-        except httpx.HTTPError as exc:
-            raise TransientError(f"WebSub hub {hub} unreachable: {exc}") from exc
-        if not answer.is_success:
-            raise TransientError(
-                f"WebSub hub {hub} answered {answer.status_code} for {topic}: {answer.text[:200]}"
-            )
+        data = {"hub.mode": "publish", "hub.url": topic}
+        http.request(client, "POST", hub, what=f"WebSub hub {hub}", now=now, data=data)

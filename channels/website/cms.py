@@ -4,30 +4,32 @@
 ``fields`` option) creates or replaces the page: the same 索引号 always names the
 same document, so a redelivered task replaces rather than duplicates it.
 ``DELETE`` withdraws it (a JSON body carries the reason). Every request is signed
-(:mod:`channels.website.signing`) and carries the bearer token. One ``httpx``
+(:mod:`channels.website.signing`) and carries the bearer token (both secrets from the
+environment or files: :mod:`channels.kit.secrets`). One ``httpx``
 client per channel instance keeps connections alive between deliveries.
 
 Answers: 2xx is done (the CMS's page URL, field ``url_field``, becomes the
-delivery's reference); 429 is a rate limit; 5xx, timeouts and connection errors are
-transient; any other 4xx is permanent, with the CMS's own message for the operator.
+delivery's reference); a 404 to a ``DELETE`` means already withdrawn; everything else
+follows the one rule of :mod:`channels.kit.http` (429 and 5xx retried, ``Retry-After``
+honoured; any other 4xx permanent, with the CMS's own message for the operator).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from channels.base import DeliveryContext, Health, Ref
+from channels.kit import http
+from channels.kit.secrets import read_secret
 from channels.website.options import HttpOptions
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from pipeline import outbound
-from pipeline.errors import PermanentError, RateLimited, TransientError
+from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.sanitize import sanitize_html
 from pipeline.urls import item_url
@@ -38,8 +40,9 @@ class CmsPush:
         self.name = name
         self.settings = services.settings
         self.base = options.base_url.rstrip("/")
-        self.token = options.credential("token", name)
-        self.secret = options.credential("secret", name)
+        where = f"channels.{name}.options"
+        self.token = str(read_secret(options, "token", key=where, label="the CMS bearer token"))
+        self.secret = str(read_secret(options, "secret", key=where, label="the CMS signing key"))
         options.check_fields(name)
         self.fields = options.fields
         self.url_field = options.url_field
@@ -104,21 +107,10 @@ class CmsPush:
         url = f"{self.base}/{quote(item.index_no, safe='/')}"
         headers = self._headers(method, url, body)
         headers.update({"X-Govpub-Revision": str(item.revision), "X-Govpub-Delivery": str(ctx.delivery_id)})
-        try:
-            answer = self.client.request(method, url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"CMS timed out: {method} {url}") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"CMS unreachable: {method} {url}: {exc}") from exc
-        status = answer.status_code
-        if status < 400 or (missing_ok and status == 404):
-            return answer
-        message = f"CMS answered {status} to {method} {url}: {_message(answer)}"
-        if status == 429:
-            raise RateLimited(message, retry_at=_retry_after(answer, ctx))
-        if status >= 500:
-            raise TransientError(message)
-        raise PermanentError(message)
+        ok = {404} if missing_ok else set()
+        return http.request(
+            self.client, method, url, what="CMS", now=ctx.now, ok=ok, content=body, headers=headers
+        )
 
     def _headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
         stamp = str(int(time.time()))
@@ -134,26 +126,3 @@ def _dig(data: Any, path: str) -> Any:
     for part in path.split("."):
         data = data.get(part) if isinstance(data, dict) else None
     return data
-
-
-def _message(answer: httpx.Response) -> str:
-    """The CMS's own explanation, whatever shape it has."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text[:500] or answer.reason_phrase
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail"):
-            if body.get(key):
-                return str(body[key])[:500]
-    return json.dumps(body, ensure_ascii=False)[:500]
-
-
-def _retry_after(answer: httpx.Response, ctx: DeliveryContext) -> Any:
-    value = answer.headers.get("retry-after", "")
-    if value.isdigit():
-        return ctx.now + timedelta(seconds=int(value))
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None

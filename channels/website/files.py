@@ -1,7 +1,7 @@
 """Files of the site folder that go away: stale attachments, pages and indexes, a
 withdrawal marker once the item is published again.
 
-Writing goes through :mod:`pipeline.files` (atomic replace, only on change, under the
+Writing goes through :mod:`channels.kit.files` (atomic replace, only on change, under the
 folder lock); attachment names are :func:`pipeline.urls.attachment_name`.
 """
 

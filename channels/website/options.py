@@ -7,13 +7,13 @@ start-up with a ConfigError naming the key, the value and what would be valid.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.config import channel_options
+from channels.kit import secrets
+from channels.kit.secrets import check_secrets
 from pipeline.errors import ConfigError
 from pipeline.model import Published
 
@@ -58,12 +58,12 @@ class StaticOptions(_Options):
 class HttpOptions(_Options):
     adapter: Literal["http"]
     base_url: str = Field(pattern=r"^https?://[^\s/]+(/\S*)?$")
-    token: SecretStr | None = None
-    token_file: Path | None = None
+    # the bearer token and the signing key: from these variables or files, never written
+    # here (channels.kit.secrets)
     token_env: str = "GOVPUB_CMS_TOKEN"
-    secret: SecretStr | None = None
-    secret_file: Path | None = None
+    token_file: Path | None = None
     secret_env: str = "GOVPUB_CMS_SECRET"
+    secret_file: Path | None = None
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=30.0, gt=0)
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
@@ -80,38 +80,13 @@ class HttpOptions(_Options):
                     f"an item field ({', '.join(sorted(Published.model_fields))}) or {sorted(COMPUTED)}",
                 )
 
-    def credential(self, which: Literal["token", "secret"], channel: str) -> str:
-        """The bearer token or signing secret: the option itself, else the file named
-        by ``…_file`` (a mounted secret), else the environment variable ``…_env``."""
-        value: SecretStr | None = getattr(self, which)
-        path: Path | None = getattr(self, f"{which}_file")
-        env: str = getattr(self, f"{which}_env")
-        try:
-            found = (
-                value.get_secret_value()
-                if value
-                else path.read_text("utf-8").strip()
-                if path
-                else os.environ.get(env, "").strip()
-            )
-        except OSError as exc:
-            raise ConfigError(f"channels.{channel}.options.{which}_file", str(path), str(exc)) from exc
-        if not found:
-            raise ConfigError(
-                f"channels.{channel}.options.{which}",
-                None,
-                f"set {which}_file (a file holding it) or the environment variable {env}",
-            )
-        return found
-
 
 def check_options(channel: str, options: dict[str, Any]) -> None:
     """What :func:`parse_options` checks, and for a CMS push its token, signing secret and
     field mapping too (what the adapter needs before its first request)."""
     parsed = parse_options(channel, options)
     if isinstance(parsed, HttpOptions):
-        parsed.credential("token", channel)
-        parsed.credential("secret", channel)
+        check_secrets(parsed, channel)
         parsed.check_fields(channel)
 
 
@@ -124,4 +99,4 @@ def parse_options(channel: str, options: dict[str, Any]) -> StaticOptions | Http
         model = HttpOptions
     else:
         raise ConfigError(f"channels.{channel}.options.adapter", adapter, '"static" or "http"')
-    return channel_options(model, channel, options)
+    return secrets.parse_options(model, channel, options)

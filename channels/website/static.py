@@ -19,13 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from channels.base import DeliveryContext, Health, Ref
+from channels.kit.files import folder_lock, write_if_changed
 from channels.website import catalogue, layout, pages, paging
 from channels.website.catalogue import Catalogue, Entry
 from channels.website.files import remove
 from channels.website.layout import IndexSpec
 from channels.website.options import StaticOptions
 from pipeline.errors import PermanentError
-from pipeline.files import folder_lock, write_if_changed
 from pipeline.model import Published
 from pipeline.urls import attachment_name, feed_url, item_path, item_url, site_root
 

@@ -1,13 +1,12 @@
 """The WeChat channel's options (``[channels.NAME.options]``), checked at start-up.
 
 The AppSecret never sits in the TOML file: it comes from the environment variable
-named by ``secret_env`` or from ``secret_file``. A literal ``secret`` option stops
-start-up with a hint, so a secret committed by mistake is noticed at once.
+named by ``secret_env`` or from ``secret_file``, and a literal ``secret`` option stops
+start-up (the one secrets policy of :mod:`channels.kit.secrets`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import time
 from pathlib import Path
@@ -15,10 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.config import channel_options
+from channels.kit import secrets
+from channels.kit.secrets import read_secret
 from pipeline.errors import ConfigError
 
 DEFAULT_API = "https://api.weixin.qq.com/cgi-bin/"
+APPSECRET = "the WeChat AppSecret (开发者密码)"
 QUOTA = {"subscription": 1, "service": 4}  # mass sends per day (订阅号) / per month (服务号)
 
 
@@ -95,28 +96,15 @@ class WeChatOptions(BaseModel):
 
     def secret(self) -> str:
         """The AppSecret, read when a token is fetched (so it can be rotated without restart)."""
-        if self.secret_file is not None:
-            return self.secret_file.read_text("utf-8").strip()
-        value = os.environ.get(self.secret_env, "").strip()
-        if not value:
-            raise ConfigError(
-                self.secret_env, "", "the WeChat AppSecret (environment variable or secret_file)"
-            )
-        return value
+        return str(read_secret(self, "secret", label=APPSECRET))
 
 
 def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
-    """Validate, turning pydantic's complaint into one ConfigError with the key."""
-    if "secret" in raw:
-        raise ConfigError(
-            f"channels.{name}.options.secret",
-            "***",
-            "never put the AppSecret in configuration: set secret_env (an environment variable) "
-            "or secret_file",
-        )
-    options = channel_options(WeChatOptions, name, raw)
+    """Validate (the AppSecret never written in it: :mod:`channels.kit.secrets`), turning
+    pydantic's complaint into one ConfigError with the key."""
+    options = secrets.parse_options(WeChatOptions, name, raw)
     _check_times(name, options)
-    for key in ("secret_file", "default_cover", "cover_font"):
+    for key in ("default_cover", "cover_font"):
         path = getattr(options, key)
         if path is not None and not path.is_file():
             raise ConfigError(f"channels.{name}.options.{key}", str(path), "a path to an existing file")
@@ -127,26 +115,7 @@ def check_options(name: str, raw: dict[str, Any]) -> None:
     """:func:`parse_options`, and the AppSecret is where ``secret_env`` or ``secret_file``
     says (read, never shown), so a missing one stops start-up rather than the first delivery."""
     options = parse_options(name, raw)
-    if options.secret_file is not None:
-        try:
-            found = options.secret_file.read_text("utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"channels.{name}.options.secret_file", str(options.secret_file), str(exc)
-            ) from exc
-        if not found:
-            raise ConfigError(
-                f"channels.{name}.options.secret_file",
-                str(options.secret_file),
-                "a file holding the AppSecret",
-            )
-    elif not os.environ.get(options.secret_env, "").strip():
-        raise ConfigError(
-            f"channels.{name}.options.secret_env",
-            options.secret_env,
-            f"the environment variable {options.secret_env} is not set: put the AppSecret (开发者密码) "
-            "in it, or set secret_file to a file holding it",
-        )
+    read_secret(options, "secret", key=f"channels.{name}.options", label=APPSECRET)
 
 
 def _check_times(name: str, options: WeChatOptions) -> None:

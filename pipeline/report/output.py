@@ -8,10 +8,10 @@ is written under a temporary name and renamed, so a reader never sees half a rep
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.files import write_atomic
 from pipeline.report.chart import Chart, monthly_chart
 from pipeline.report.model import AnnualReport
 
@@ -64,17 +64,10 @@ def write_files(
     say("drawing the monthly chart")
     chart = monthly_chart(report)
     written = [
-        _write(out / f"{base}-chart.png", chart.png),
-        _write(out / f"{base}-chart.svg", chart.svg),
+        write_atomic(out / f"{base}-chart.png", chart.png),
+        write_atomic(out / f"{base}-chart.svg", chart.svg),
     ]
     for fmt in formats:
         say(f"writing {fmt}")
-        written.append(_write(out / f"{base}.{SUFFIX[fmt]}", render(report, fmt, chart)))
+        written.append(write_atomic(out / f"{base}.{SUFFIX[fmt]}", render(report, fmt, chart)))
     return written
-
-
-def _write(path: Path, data: bytes) -> Path:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return path

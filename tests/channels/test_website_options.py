@@ -11,7 +11,7 @@ import pytest
 from channels.website import WebsiteChannel
 from pipeline.errors import ConfigError
 
-BASE = {"adapter": "http", "base_url": "http://127.0.0.1:9/documents", "token": "t"}
+BASE = {"adapter": "http", "base_url": "http://127.0.0.1:9/documents", "token_env": "GOVPUB_TEST_CMS_T"}
 
 
 def build(settings_for: Any, options: dict[str, Any]) -> WebsiteChannel:
@@ -25,8 +25,10 @@ def build(settings_for: Any, options: dict[str, Any]) -> WebsiteChannel:
         ({"page_size": 1}, "channels.website.options.page_size", "greater than or equal to 2"),
         ({"colour": "red"}, "channels.website.options.colour", "Extra inputs"),
         ({**BASE, "base_url": "cms.example"}, "channels.website.options.base_url", "pattern"),
-        ({**BASE, "secret_env": "GOVPUB_TEST_UNSET"}, "channels.website.options.secret", "secret_file"),
-        ({**BASE, "secret": "s", "fields": {"title": "headline"}}, "options.fields.title", "item field"),
+        ({**BASE, "secret_env": "GOVPUB_TEST_UNSET"}, "channels.website.options.secret_env", "secret_file"),
+        ({**BASE, "fields": {"title": "headline"}}, "options.fields.title", "item field"),
+        ({**BASE, "token": "t"}, "channels.website.options.token", "never put a secret"),
+        ({**BASE, "secret": "s"}, "channels.website.options.secret", "never put a secret"),
         ({**BASE, "secret_file": "/nonexistent/secret"}, "options.secret_file", "No such file"),
     ],
 )
@@ -34,17 +36,20 @@ def test_bad_options_name_the_key(
     settings_for: Any, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any], key: str, says: str
 ) -> None:
     monkeypatch.delenv("GOVPUB_TEST_UNSET", raising=False)
+    monkeypatch.setenv("GOVPUB_TEST_CMS_T", "t")
+    monkeypatch.setenv("GOVPUB_CMS_SECRET", "s")
     with pytest.raises(ConfigError) as caught:
         build(settings_for, options)
     assert key in caught.value.key and says in str(caught.value)
 
 
-def test_credentials_come_from_options_files_or_the_environment(
+def test_credentials_come_from_files_or_the_environment(
     settings_for: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "secret").write_text("from-a-file\n")
     monkeypatch.setenv("GOVPUB_CMS_TOKEN", "from-the-env")
-    channel = build(settings_for, {**BASE, "token": None, "secret_file": str(tmp_path / "secret")})
+    options = {**BASE, "token_env": "GOVPUB_CMS_TOKEN", "secret_file": str(tmp_path / "secret")}
+    channel = build(settings_for, options)
     adapter: Any = channel.adapter
     assert (adapter.token, adapter.secret) == ("from-the-env", "from-a-file")
     assert channel.site_dir is None

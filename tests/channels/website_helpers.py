@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,4 +65,8 @@ def running_cms() -> Iterator[tuple[str, Cms]]:
 
 
 def cms_options(base_url: str, **options: Any) -> dict[str, Any]:
-    return {"adapter": "http", "base_url": base_url, "token": TOKEN, "secret": SECRET, **options}
+    """A CMS push to the sandbox; its secrets in the environment (never in options),
+    where worker processes started later find them too."""
+    os.environ["GOVPUB_TEST_CMS_TOKEN"], os.environ["GOVPUB_TEST_CMS_SECRET"] = TOKEN, SECRET
+    secrets = {"token_env": "GOVPUB_TEST_CMS_TOKEN", "secret_env": "GOVPUB_TEST_CMS_SECRET"}
+    return {"adapter": "http", "base_url": base_url, **secrets, **options}

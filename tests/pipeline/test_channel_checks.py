@@ -28,7 +28,7 @@ BAD = {
     ),
     "literal-secret": (
         {"wechat": {**WECHAT, "options": {**WECHAT["options"], "secret": "a-committed-secret"}}},
-        ["channels.wechat.options.secret='***'", "never put the AppSecret in configuration"],
+        ["channels.wechat.options.secret='***'", "never put a secret in the configuration"],
     ),
     "missing-secret-env": (
         {"wechat": WECHAT},
