@@ -28,7 +28,7 @@ KINDS: list[tuple[str, tuple[str, ...]]] = [
 
 
 # Frames every sample passes through: the command line, the task, the runner's entry.
-OUTER_FRAMES = ("(pipeline/cli.py", "(pipeline/queue.py", "run_delivery (")
+OUTER_FRAMES = ("(pipeline/cli/", "(pipeline/queue.py", "run_delivery (")
 
 
 @contextmanager

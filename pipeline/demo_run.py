@@ -39,7 +39,7 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
     """Serve in a thread; returns the server, its thread, the demo source's token and
     the password of the console account ``demo`` (an operator, re-keyed at each run)."""
     from pipeline.app import create_app
-    from pipeline.cli import prepare_database
+    from pipeline.cli.context import prepare_database
     from pipeline.console.auth import Accounts
     from pipeline.services import build_services
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from pipeline.cli.context import pass_services, settings_or_exit
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 
 @click.group()
@@ -16,17 +21,11 @@ def archive() -> None:
     """Archive and library packages (档案馆、公共图书馆报送)."""
 
 
-def _services() -> Any:
-    from pipeline.cli import services_or_exit
-
-    return services_or_exit()
-
-
-def _receivers(services: Any) -> list[str]:
+def _receivers(services: Services) -> list[str]:
     return sorted(name for name, cfg in services.settings.channels.items() if cfg.kind == "archive")
 
 
-def _receiver(services: Any, name: str) -> Any:
+def _receiver(services: Services, name: str) -> Any:
     receivers = _receivers(services)
     if name not in receivers:
         raise click.ClickException(f"no archive receiver {name!r}; configured: {receivers or 'none'}")
@@ -36,11 +35,11 @@ def _receiver(services: Any, name: str) -> Any:
 @archive.command("list")
 @click.option("--receiver", help="Every package of this receiver, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
-def list_packages(receiver: str | None, as_json: bool) -> None:
+@pass_services
+def list_packages(services: Services, receiver: str | None, as_json: bool) -> None:
     """The last package of each receiver (or every package of one)."""
     from channels.archive.ledger import last_per_receiver, packages
 
-    services = _services()
     if receiver:
         _receiver(services, receiver)
         found = packages(services.engine, receiver)
@@ -111,7 +110,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 @click.option("--period", "label", required=True, help="2017-03 (monthly) or 2017-W09 (weekly).")
 @click.option("--send/--no-send", default=True, show_default=True, help="Transport it to the receiver.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also copy the file here.")
-def export(receiver: str, label: str, send: bool, out: Path | None) -> None:
+@pass_services
+def export(services: Services, receiver: str, label: str, send: bool, out: Path | None) -> None:
     """Build (again) and send the package of one receiver and period.
 
     The first export freezes which items the package holds; every later export of
@@ -119,7 +119,6 @@ def export(receiver: str, label: str, send: bool, out: Path | None) -> None:
     from channels.archive import periods
     from pipeline.errors import DeliveryError
 
-    services = _services()
     channel = _receiver(services, receiver)
     schedule = channel.config.schedule
     try:
@@ -188,7 +187,6 @@ def _database() -> tuple[Any, str]:
     does not exist is not created just to find nothing in it."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from pipeline.cli import settings_or_exit
     from pipeline.db import make_engine
 
     url = settings_or_exit().database_url
@@ -206,3 +204,18 @@ def _database() -> tuple[Any, str]:
             f"cannot reach the database ({exc}); use --offline to check without it"
         ) from exc
     return engine, ""
+
+
+@click.command("archive")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8790, show_default=True, type=int)
+@click.option(
+    "--dir", "folder", default="var/archive-sandbox", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--token", default=None, help="Require this bearer token.")
+def sandbox(host: str, port: int, folder: Path, token: str | None) -> None:
+    """An archive receiver that checks uploaded packages and answers receipts."""
+    from channels.sandboxes.archive import serve
+
+    click.echo(f"archive receiver sandbox on http://{host}:{port}/ — packages in {folder}")
+    serve(host, port, folder, token)

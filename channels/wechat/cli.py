@@ -11,9 +11,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from pipeline.cli.context import pass_services
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 
 @click.group()
@@ -21,13 +26,7 @@ def wechat() -> None:
     """WeChat official accounts (微信公众号): deliveries in doubt and the daily mass send."""
 
 
-def _services() -> Any:
-    from pipeline.cli import services_or_exit
-
-    return services_or_exit()
-
-
-def _enqueue(services: Any, work: list[tuple[int, str]]) -> None:
+def _enqueue(services: Services, work: list[tuple[int, str]]) -> None:
     """Hand the work to the workers now (the sweeper would, within requeue_after_seconds)."""
     if not work or not services.settings.broker_url:
         return
@@ -41,11 +40,11 @@ def _enqueue(services: Any, work: list[tuple[int, str]]) -> None:
 @click.option("--article-url", required=True, help="The article's link, as 发表记录 shows it.")
 @click.option("--article-id", default="", help="Its article_id, so that govpub can replace or delete it.")
 @click.option("--operator", default="cli", show_default=True, help="Who checked (for the delivery log).")
-def confirm(delivery: int, article_url: str, article_id: str, operator: str) -> None:
+@pass_services
+def confirm(services: Services, delivery: int, article_url: str, article_id: str, operator: str) -> None:
     """The article of a delivery in doubt IS in the account's publish list: record it."""
     from pipeline import doubt
 
-    services = _services()
     try:
         ref = doubt.confirm(services, delivery, f"cli:{operator}", article_url, article_id)
     except doubt.NotInDoubt as exc:
@@ -57,11 +56,11 @@ def confirm(delivery: int, article_url: str, article_id: str, operator: str) -> 
 @click.argument("delivery", type=int)
 @click.option("--note", required=True, help="What you checked, e.g. 'not in 发表记录 on 5 May'.")
 @click.option("--operator", default="cli", show_default=True, help="Who checked (for the delivery log).")
-def resubmit(delivery: int, note: str, operator: str) -> None:
+@pass_services
+def resubmit(services: Services, delivery: int, note: str, operator: str) -> None:
     """The article of a delivery in doubt is NOT in the publish list: submit it afresh."""
     from pipeline import doubt
 
-    services = _services()
     try:
         channel = doubt.resubmit(services, delivery, f"cli:{operator}", note)
     except doubt.NotInDoubt as exc:
@@ -70,7 +69,7 @@ def resubmit(delivery: int, note: str, operator: str) -> None:
     click.echo(f"delivery {delivery} queued to be submitted again")
 
 
-def _broadcast_channel(services: Any, name: str | None) -> Any:
+def _broadcast_channel(services: Services, name: str | None) -> Any:
     names = sorted(
         n
         for n, cfg in services.settings.channels.items()
@@ -91,11 +90,11 @@ def _broadcast_channel(services: Any, name: str | None) -> Any:
 @click.option("--now", "mode", flag_value="now", help="Send today's mass send now, with what is ready.")
 @click.option("--operator", default="cli", show_default=True, help="Who ordered it (for the record).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
-def broadcast(name: str | None, mode: str, operator: str, as_json: bool) -> None:
+@pass_services
+def broadcast(services: Services, name: str | None, mode: str, operator: str, as_json: bool) -> None:
     """Today's mass send (群发): what goes, in which order, when; or send it now."""
     from channels.wechat.channel import SendNowRefused
 
-    services = _services()
     channel = _broadcast_channel(services, name)
     if mode == "now":
         try:
@@ -141,3 +140,41 @@ def _describe(view: dict[str, Any]) -> str:
 
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+@click.command("wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, type=int)
+@click.option("--appid", default="wxsandbox0000001", show_default=True)
+@click.option("--secret", envvar="GOVPUB_WECHAT_SECRET", default="sandbox-secret", show_default=True)
+@click.option("--account-type", type=click.Choice(["subscription", "service"]), default="subscription")
+@click.option("--callback-url", default="", help="Where to POST PUBLISHJOBFINISH/MASSSENDJOBFINISH events.")
+@click.option("--callback-token", default="", help="The token the callback is signed with.")
+@click.option("--encoding-aes-key", default="", help="Safe mode: encrypt callbacks with this key.")
+@click.option("--publish-delay", default=1.0, show_default=True, type=float, help="Seconds until a result.")
+def sandbox(
+    host: str,
+    port: int,
+    appid: str,
+    secret: str,
+    account_type: str,
+    callback_url: str,
+    callback_token: str,
+    encoding_aes_key: str,
+    publish_delay: float,
+) -> None:
+    """A WeChat official-account API (tokens, drafts, publish, mass send) on loopback."""
+    from channels.sandboxes.wechat import serve
+    from channels.sandboxes.wechat_account import Config
+
+    config = Config(
+        appid=appid,
+        secret=secret,
+        account_type=account_type,
+        callback_url=callback_url,
+        callback_token=callback_token,
+        encoding_aes_key=encoding_aes_key,
+        publish_delay=publish_delay,
+    )
+    click.echo(f"WeChat sandbox on http://{host}:{port}/cgi-bin/ (appid {appid}); control at /sandbox/")
+    serve(host, port, config)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from channels.archive.verify import verify
 from pipeline.app import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import ChannelConfig
 from pipeline.runner import run_batch
 from pipeline.schema import upgrade

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from channels.archive.bag import file_sha256
 from channels.archive.verify import verify
 from channels.sandboxes.archive import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.runner import run_batch
 from pipeline.services import Services
 from tests.channels.archive_support import (

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bench.bulk import load_published, template
 from pipeline import db
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import ChannelConfig, Settings
 from pipeline.errors import ConfigError
 from pipeline.model import Published

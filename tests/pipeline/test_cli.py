@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.app import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.services import Services
 from tests.helpers import LiveServer, make_item, wait_until
 
@@ -71,3 +71,13 @@ def test_a_bad_setting_stops_with_key_value_and_hint(tmp_path: Path, monkeypatch
     (tmp_path / "govpub.toml").write_text('[channels.web]\nkind = "carrier-pigeon"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["sources", "add", "x"])
     assert "carrier-pigeon" in result.output and "memory" in result.output
+
+
+def test_commands_work_on_the_installation_they_are_handed(services: Services) -> None:
+    from pipeline.cli.context import Installation
+    from pipeline.console.auth import Accounts
+
+    Accounts(services.engine, services.clock).add("wang", "auditor", "a long enough password")
+    listed = CliRunner().invoke(main, ["users", "list"], obj=Installation(services=services))
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.startswith("wang\tauditor\t")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from pipeline.app import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import ChannelConfig, Settings
 from pipeline.console.auth import Accounts, load_secret_key
 from pipeline.schema import upgrade

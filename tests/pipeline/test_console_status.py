@@ -13,7 +13,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from pipeline.app import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.helpers import LiveServer, make_item, wait_until

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from docx import Document
 from matplotlib import font_manager
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.db import make_engine
 from pipeline.report.chart import CJK_FAMILIES, NO_CJK_FONT, NO_CJK_FONT_ZH, cjk_font
 from pipeline.schema import upgrade

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from pipeline.app import create_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.pipeline.report_support import CHANNELS, LogWriter, local

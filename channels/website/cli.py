@@ -1,0 +1,47 @@
+"""``govpub site rebuild`` and ``govpub sandbox cms``: the disclosure column from the shell."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from pipeline.cli.context import pass_services
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
+
+
+@click.group()
+def site() -> None:
+    """The static disclosure column (website channel, static adapter)."""
+
+
+@site.command("rebuild")
+@click.option("--channel", "name", default="website", show_default=True, help="The website channel.")
+@pass_services
+def site_rebuild(services: Services, name: str) -> None:
+    """Rebuild every listing, search index and sitemap from the database."""
+    from channels.website.channel import WebsiteChannel
+
+    if name not in services.settings.channels:
+        raise click.ClickException(f"no channel {name!r}; configured: {sorted(services.settings.channels)}")
+    channel = services.channel(name)
+    if not isinstance(channel, WebsiteChannel) or channel.site_dir is None:
+        raise click.ClickException(f"channel {name!r} does not render a static site")
+    channel.rebuild()
+    click.echo(f"rebuilt the listings in {channel.site_dir}")
+
+
+@click.command("cms")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8780, show_default=True, type=int)
+@click.option("--token", envvar="GOVPUB_CMS_TOKEN", default="sandbox-token", show_default=True)
+@click.option("--secret", envvar="GOVPUB_CMS_SECRET", default="sandbox-secret", show_default=True)
+def sandbox(host: str, port: int, token: str, secret: str) -> None:
+    """An agency CMS that takes signed document pushes (the website channel's http adapter)."""
+    from channels.sandboxes.cms import serve
+
+    click.echo(f"CMS sandbox on http://{host}:{port}/documents (token and secret from the options or env)")
+    click.echo(f'misbehave on purpose: POST http://{host}:{port}/control, e.g. {{"fail": 2}}')
+    serve(host, port, token, secret)
