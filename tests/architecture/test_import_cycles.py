@@ -32,7 +32,6 @@ KNOWN_CIRCLES: list[frozenset[str]] = [
             "pipeline.console.web",
         }
     ),
-    frozenset({"channels.archive.cli", "channels.wechat.cli", "pipeline.cli", "pipeline.demo_run"}),
 ]
 
 
