@@ -15,6 +15,7 @@ from typing import Protocol
 from celery import Celery
 from celery.signals import worker_process_init
 
+from pipeline.config import Settings
 from pipeline.runner import run_delivery
 from pipeline.services import Services
 
@@ -35,8 +36,27 @@ class Dispatcher(Protocol):
         ...
 
 
+def time_limits(settings: Settings) -> tuple[float, float]:
+    """(soft, hard): how long one task may run, below the broker's lease on its message.
+
+    Redis lends a task's message to a worker for ``visibility_timeout_seconds``; a task
+    still running then is handed to a second worker as well. The database claim keeps the
+    second from publishing, but nothing else bounds a channel call that hangs: its
+    heartbeat (:mod:`pipeline.lease`) renews the claim for as long as the process lives.
+    So the hard limit (the pool kills the process; the claim lapses one lease later and
+    the sweeper re-sends it) ends a task one margin before the broker's lease does, and
+    the soft limit (``SoftTimeLimitExceeded`` inside the channel call, recorded by the
+    runner as a transient failure, retried with backoff) one margin before that. The
+    margin is a claim's lease, at most a quarter of the visibility timeout.
+    """
+    lent = float(settings.visibility_timeout_seconds)
+    margin = min(settings.lease_seconds, lent / 4)
+    return lent - 2 * margin, lent - margin
+
+
 def create_celery(services: Services) -> Celery:
     settings = services.settings
+    soft, hard = time_limits(settings)
     app = Celery("govpub", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,  # ack after the work, so a dead worker's task returns
@@ -47,6 +67,8 @@ def create_celery(services: Services) -> Celery:
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        task_soft_time_limit=soft,  # below the broker's lease: see time_limits
+        task_time_limit=hard,
         worker_hijack_root_logger=False,
         task_routes={task_name(n): {"queue": queue_name(n)} for n in settings.channels},
         task_create_missing_queues=True,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from pipeline.app import create_app
 from pipeline.config import Settings
 from pipeline.localcluster import LocalCluster as Cluster
+from pipeline.queue import time_limits
 from tests.helpers import kill, make_item, wait_until
 
 FAST = {
@@ -147,6 +150,37 @@ def test_a_delivery_longer_than_its_lease_is_not_taken_over_while_its_worker_liv
     assert [e["outcome"] for e in events_of(cluster, "t-1")] == ["delivered"]
     (delivery,) = cluster.services.store.item_status("test", "t-1")["deliveries"]
     assert delivery["attempts"] == 1
+
+
+@pytest.mark.parametrize(("lent", "lease"), [(3600, 30.0), (60, 30.0), (60, 1000.0), (86400, 1.0)])
+def test_the_time_limits_end_a_task_before_the_broker_lends_its_message_again(
+    lent: int, lease: float
+) -> None:
+    soft, hard = time_limits(Settings(visibility_timeout_seconds=lent, lease_seconds=lease))
+    assert 0 < soft < hard < lent
+    assert hard - soft == lent - hard >= min(lease, 1.0)  # a margin to record, a margin to spare
+
+
+def test_a_hanging_channel_call_is_ended_by_the_soft_time_limit_and_retried(
+    cluster_for: Any, tmp_path: Path
+) -> None:
+    """The heartbeat would keep a hung call's claim forever; the soft time limit (below the
+    broker's lease on the message) ends it inside the worker, which records a transient
+    failure and delivers on the retry, without being killed."""
+    control = tmp_path / "control.json"
+    control.write_text(json.dumps({"slow_until": time.time() + 20, "delay": 3600}))
+    settings = {"visibility_timeout_seconds": 60, "lease_seconds": 15.0}
+    cluster = cluster_for(control=str(control), settings=settings)
+    soft, hard = time_limits(cluster.settings)
+    assert (soft, hard) == (30.0, 45.0)
+    worker = cluster.worker("govpub.memory", concurrency=1)
+    cluster.beat()
+    submit_one(cluster, until_sending=False)
+    wait_until(lambda: states(cluster) == {"delivered": 1}, soft + 60, f"delivery\n{cluster.logs()}")
+    ended, delivered = events_of(cluster, "t-1")
+    assert (ended["outcome"], ended["error_class"]) == ("retry", "SoftTimeLimitExceeded")
+    assert delivered["outcome"] == "delivered"
+    assert worker.poll() is None  # the soft limit, not the hard one: the worker lives on
 
 
 def test_a_frozen_worker_loses_its_claim_and_cannot_record_or_publish_again(
