@@ -160,7 +160,7 @@ def timed_delivery(services: Services, channel: WebsiteChannel, delivery_id: int
 
 
 def snapshot(channel: WebsiteChannel) -> dict[str, int]:
-    folder = channel.site_dir
+    folder = channel.files_dir
     assert folder is not None
     return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 

@@ -1,1 +1,1 @@
-"""Disclosure channels: one module per channel behind the contract in :mod:`channels.base`."""
+"""Disclosure channels: one module per channel behind the contract in :mod:`pipeline.channel`."""

@@ -15,8 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from channels.wechat import callback as wechat_callback
-from pipeline import __version__, feeds, intake, ops, site
+from pipeline import __version__, intake, ops, registry
 from pipeline.config import Settings
 from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
@@ -63,9 +62,9 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.enqueue = lambda work: _enqueue(app, services, work)
     app.include_router(intake.router)
-    app.include_router(feeds.router)
-    app.include_router(wechat_callback.router)
-    app.include_router(site.router)
+    for declared in registry.plugins().values():  # each installed kind's public routes
+        if declared.routes is not None:
+            app.include_router(declared.routes())
     app.include_router(report_router.router)
     ops.install(app, services)
     install_console(app, services)

@@ -1,6 +1,6 @@
 """Whether every configured channel can work, asked of the channels themselves.
 
-Each channel class checks its own options (:meth:`channels.base.Channel.check_options`):
+Each channel class checks its own options (:meth:`pipeline.channel.Channel.check_options`):
 unknown keys, bad values, a secret missing or written where only an environment
 variable belongs, a file that is not there. ``govpub serve``, ``worker`` and ``beat``
 refuse to start while one cannot work (exit 1, naming the key, the value and what would
@@ -17,7 +17,7 @@ from pipeline.errors import ConfigError
 
 def channel_problems(settings: Settings) -> dict[str, str]:
     """Enabled channel instances that cannot work, each with why; empty when all can."""
-    from channels.registry import channel_class
+    from pipeline.registry import channel_class
 
     problems: dict[str, str] = {}
     for name, cfg in settings.enabled_channels().items():

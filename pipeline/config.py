@@ -234,9 +234,9 @@ def load_settings(**overrides: Any) -> Settings:
         first = exc.errors()[0]
         key = "GOVPUB_" + "__".join(str(p) for p in first["loc"]).upper()
         raise ConfigError(key, first.get("input"), first["msg"]) from exc
-    from channels.registry import known_kinds
+    from pipeline.registry import kinds as installed_kinds
 
-    kinds = known_kinds()
+    kinds = installed_kinds()
     for name, cfg in settings.channels.items():
         if cfg.kind not in kinds:
             raise ConfigError(f"channels.{name}.kind", cfg.kind, f"one of {sorted(kinds)}")

@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 
-from channels.base import BatchEntry, Channel, DeliveryContext, Ref
 from pipeline import metrics
 from pipeline.batchlock import batch_lock
+from pipeline.channel import BatchEntry, Channel, DeliveryContext, Ref
 from pipeline.deliveries import Claim, backoff
 from pipeline.errors import AwaitingConfirmation, InDoubt, NotDue, PermanentError, TransientError, Unconfirmed
 from pipeline.lease import LeaseKeeper

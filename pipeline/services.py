@@ -1,5 +1,5 @@
-"""Everything a task, a channel or a web handler needs, built once from settings
-and passed in (no module-level globals)."""
+"""Everything a task or a web handler needs, built once from settings and passed in
+(no module-level globals). Channels get the narrow part of it, :attr:`Services.env`."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from channels.base import Channel
-from channels.registry import channel_class, known_kinds
+from pipeline.channel import Channel, ChannelEnv
 from pipeline.config import Settings
 from pipeline.db import make_engine
 from pipeline.deliveries import Deliveries
+from pipeline.registry import channel_class, kinds
 from pipeline.store import Store, utcnow
 
 
@@ -40,11 +40,24 @@ class Services:
     def worker_name(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
+    @cached_property
+    def env(self) -> ChannelEnv:
+        """What channels get of this installation (:class:`pipeline.channel.ChannelEnv`)."""
+        return ChannelEnv(
+            settings=self.settings,
+            engine=self.engine,
+            clock=lambda: self.clock(),  # follows a clock a test sets later
+            load_blob=self.store.blob,
+            wake=self.deliveries.wake,
+            due=self.deliveries.due_for_channel,
+            depends_on=lambda name: list(self.settings.channels[name].depends_on),
+        )
+
     def channel(self, name: str) -> Channel:
         """The configured channel instance, created on first use."""
         if name not in self._channels:
             cfg = self.settings.channels[name]
-            self._channels[name] = channel_class(cfg.kind)(name, cfg.options, self)
+            self._channels[name] = channel_class(cfg.kind)(name, cfg.options, self.env)
         return self._channels[name]
 
     def channels_of_kind(self, kind: str) -> Iterator[Channel]:
@@ -72,7 +85,7 @@ class Services:
     def channel_names(self) -> set[str]:
         """Names an item may use in ``channels``: configured instances and every known
         kind (a kind this installation does not run is simply not delivered)."""
-        return set(self.settings.channels) | known_kinds()
+        return set(self.settings.channels) | kinds()
 
 
 def build_services(settings: Settings) -> Services:

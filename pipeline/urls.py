@@ -8,7 +8,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from pipeline.config import Settings
+from pipeline.channel import ChannelSettings as Settings
 from pipeline.model import Published
 
 # Extensions an attachment keeps on the site; anything else (html, svg, js …) could run

@@ -25,8 +25,8 @@ from channels.archive.ledger import Ledger
 from channels.archive.options import check_options, parse_options
 from channels.archive.periods import Period
 from channels.archive.transports import make_transport
-from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
 from pipeline import outbound
+from pipeline.channel import BatchEntry, Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import DeliveryError, NotDue, TransientError
 from pipeline.model import Published
 from pipeline.urls import item_url
@@ -42,13 +42,13 @@ class ArchiveChannel(Channel):
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
         check_options(name, options)
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
-        super().__init__(name, options, services)
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
+        super().__init__(name, options, env)
         self.config = parse_options(name, options)
-        settings = services.settings
+        settings = env.settings
         self.tz = ZoneInfo(settings.timezone)
         self.batched = self.config.schedule != "per-item"
-        self.ledger = Ledger(services.engine, name)
+        self.ledger = Ledger(env.engine, name)
         recipe = Recipe(
             ledger=self.ledger,
             source_organization=self.config.source_organization,
@@ -59,13 +59,13 @@ class ArchiveChannel(Channel):
             url_of=lambda item: item_url(settings, item),
         )
         folder = self.config.work_dir or Path(settings.data_dir) / "archive" / name
-        policy = outbound.Policy.from_settings(services.settings.outbound)
-        transport = make_transport(self.config.transport, policy, services.clock)
+        policy = outbound.Policy.from_settings(env.settings.outbound)
+        transport = make_transport(self.config.transport, policy, env.clock)
         self.exporter = Exporter(recipe, transport, folder)
 
     # -- batched receivers -------------------------------------------------------
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:
-        now = self.services.clock()
+        now = self.env.clock()
         ids = [e.ctx.delivery_id for e in entries]
         placed = self.ledger.packages_of(ids)
         answers = self._wait_or_freeze([i for i in ids if i not in placed], now)
@@ -132,7 +132,7 @@ class ArchiveChannel(Channel):
         return self._single(item, ctx, "-retract")
 
     def _single(self, item: Published, ctx: DeliveryContext, suffix: str) -> Ref:
-        now = self.services.clock()
+        now = self.env.clock()
         delivery_id = ctx.delivery_id
         package_id = self.ledger.packages_of([delivery_id]).get(delivery_id)
         if package_id is None:
@@ -174,7 +174,7 @@ class ArchiveChannel(Channel):
         """The receiver's last package, for the operator console's overview."""
         from channels.archive.ledger import packages
 
-        last = packages(self.services.engine, receiver=self.name, limit=1)
+        last = packages(self.env.engine, receiver=self.name, limit=1)
         if not last:
             return {"最近归档包": "尚无"}
         pkg = last[0]

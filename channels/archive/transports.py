@@ -21,11 +21,11 @@ from typing import Any, Protocol
 import httpx
 
 from channels.archive.options import DirectoryDrop, HttpUpload, SftpUpload
-from channels.base import Health
 from channels.kit import http
 from channels.kit.files import copy_into
 from channels.kit.secrets import read_secret
 from pipeline import outbound
+from pipeline.channel import Health
 from pipeline.errors import PermanentError, TransientError
 
 

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from channels.base import Channel, DeliveryContext, Health, Ref
 from channels.feed import scopes
 from channels.feed.builder import FeedBuilder
 from channels.feed.catalogue import Catalogue, Entry
@@ -32,6 +31,7 @@ from channels.feed.served import Served, ServedFiles
 from channels.feed.websub import ping
 from channels.kit.files import write_if_changed
 from pipeline import outbound
+from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.urls import attachment_url, feed_url, item_url, site_root
@@ -44,12 +44,12 @@ class FeedChannel(Channel):
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
         parse_options(name, options)
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
-        super().__init__(name, options, services)
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
+        super().__init__(name, options, env)
         self.opts = parse_options(name, options)
-        self.settings = services.settings
+        self.settings = env.settings
         self.folder = self.opts.folder(self.settings.data_dir)
-        self.catalogue = Catalogue(services.engine, name)
+        self.catalogue = Catalogue(env.engine, name)
         self.builder = FeedBuilder(
             catalogue=self.catalogue,
             folder=self.folder,

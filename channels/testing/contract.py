@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from channels.base import Channel, DeliveryContext, Health, Ref
+from pipeline.channel import Channel, DeliveryContext, Health, Ref
 from pipeline.errors import AwaitingConfirmation, ConfigError
 from pipeline.model import Published
 from pipeline.services import Services

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from channels.base import Channel
+from pipeline.channel import Channel
 from pipeline.plugin import ChannelPlugin, ReportRole
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from channels.base import Channel, DeliveryContext, Health, Ref
 from channels.website.cms import CmsPush
 from channels.website.options import StaticOptions, check_options, parse_options
 from channels.website.static import StaticSite
+from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.model import Published
 
 
@@ -24,17 +24,17 @@ class WebsiteChannel(Channel):
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
         check_options(name, options)
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
-        super().__init__(name, options, services)
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
+        super().__init__(name, options, env)
         parsed = parse_options(name, options)
         self.adapter: StaticSite | CmsPush
         if isinstance(parsed, StaticOptions):
-            self.adapter = StaticSite(name, parsed, services)
+            self.adapter = StaticSite(name, parsed, env)
         else:
-            self.adapter = CmsPush(name, parsed, services)
+            self.adapter = CmsPush(name, parsed, env)
 
     @property
-    def site_dir(self) -> Path | None:
+    def files_dir(self) -> Path | None:
         """The folder ``govpub serve`` serves under ``/site/`` (None for a CMS push)."""
         return self.adapter.folder if isinstance(self.adapter, StaticSite) else None
 

@@ -27,10 +27,10 @@ def site_rebuild(services: Services, name: str) -> None:
     if name not in services.settings.channels:
         raise click.ClickException(f"no channel {name!r}; configured: {sorted(services.settings.channels)}")
     channel = services.channel(name)
-    if not isinstance(channel, WebsiteChannel) or channel.site_dir is None:
+    if not isinstance(channel, WebsiteChannel) or channel.files_dir is None:
         raise click.ClickException(f"channel {name!r} does not render a static site")
     channel.rebuild()
-    click.echo(f"rebuilt the listings in {channel.site_dir}")
+    click.echo(f"rebuilt the listings in {channel.files_dir}")
 
 
 @click.command("cms")

@@ -23,12 +23,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from channels.base import DeliveryContext, Health, Ref
 from channels.kit import http
 from channels.kit.secrets import read_secret
 from channels.website.options import HttpOptions
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from pipeline import outbound
+from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.sanitize import sanitize_html
@@ -36,9 +36,9 @@ from pipeline.urls import item_url
 
 
 class CmsPush:
-    def __init__(self, name: str, options: HttpOptions, services: Any) -> None:
+    def __init__(self, name: str, options: HttpOptions, env: ChannelEnv) -> None:
         self.name = name
-        self.settings = services.settings
+        self.settings = env.settings
         self.base = options.base_url.rstrip("/")
         where = f"channels.{name}.options"
         self.token = str(read_secret(options, "token", key=where, label="the CMS bearer token"))

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from channels.base import DeliveryContext, Health, Ref
 from channels.kit.files import folder_lock, write_if_changed
 from channels.website import catalogue, layout, pages, paging
 from channels.website.catalogue import Catalogue, Entry
 from channels.website.files import remove
 from channels.website.layout import IndexSpec
 from channels.website.options import StaticOptions
+from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.urls import attachment_name, feed_url, item_path, item_url, site_root
@@ -35,10 +35,10 @@ Anchor = tuple[tuple[date, int], int]
 
 
 class StaticSite:
-    def __init__(self, name: str, options: StaticOptions, services: Any) -> None:
-        settings = services.settings
+    def __init__(self, name: str, options: StaticOptions, env: ChannelEnv) -> None:
+        settings = env.settings
         self.name = name
-        self.services = services
+        self.env = env
         self.settings = settings
         self.folder = options.folder(settings.data_dir).resolve()
         self.size = options.page_size
@@ -68,7 +68,7 @@ class StaticSite:
         remove(self.folder / layout.withdrawn_marker(item.key))
         page = self.render.item(item, item_url(self.settings, item), published_at, files)
         write_if_changed(self.folder / item_path(item), page)
-        old = catalogue.last_delivered(self.services.engine, self.name, row.pk)
+        old = catalogue.last_delivered(self.env.engine, self.name, row.pk)
         self._reindex(row.pk, old, _entry(row.pk, item))
         return {
             "url": item_url(self.settings, item),
@@ -88,7 +88,7 @@ class StaticSite:
         marker = json.dumps({"withdrawn_at": when.isoformat(), "reason": reason}, ensure_ascii=False)
         write_if_changed(self.folder / layout.withdrawn_marker(item.key), marker.encode())
         shutil.rmtree(self.folder / "items" / item.key, ignore_errors=True)
-        engine = self.services.engine
+        engine = self.env.engine
         old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.latest_stored(engine, row.pk)
         self._reindex(row.pk, old, None)
         return {
@@ -111,7 +111,7 @@ class StaticSite:
 
     # -- the item itself -------------------------------------------------------------
     def _item_row(self, item: Published) -> Any:
-        row = catalogue.item_row(self.services.engine, item.index_no)
+        row = catalogue.item_row(self.env.engine, item.index_no)
         if row is None:
             raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
         return row
@@ -142,7 +142,7 @@ class StaticSite:
     # -- listings --------------------------------------------------------------------
     def _reindex(self, item_pk: int, old: Entry | None, new: Entry | None) -> None:
         with folder_lock(self.folder, self.lock_timeout):
-            cat = Catalogue(self.services.engine, self.name, item_pk, self._sending_ok(item_pk))
+            cat = Catalogue(self.env.engine, self.name, item_pk, self._sending_ok(item_pk))
             self._ensure_skeleton(cat)
             for year in sorted({e.generated_on.year for e in (old, new) if e}):
                 self._write_year(cat, year, new)
@@ -169,7 +169,7 @@ class StaticSite:
         """Items another worker is publishing whose page is already on disk."""
         return [
             pk
-            for pk, index_no in catalogue.being_sent(self.services.engine, self.name)
+            for pk, index_no in catalogue.being_sent(self.env.engine, self.name)
             if pk != item_pk
             and (self.folder / layout.item_page(index_no.replace("/", "-"))).exists()
             and not (self.folder / layout.withdrawn_marker(index_no.replace("/", "-"))).exists()
@@ -291,7 +291,7 @@ class StaticSite:
         """Every listing, search index and sitemap from the database (item pages stay as
         they are): a repair after a lost or hand-edited folder."""
         with folder_lock(self.folder, self.lock_timeout):
-            cat = Catalogue(self.services.engine, self.name, 0, self._sending_ok(0))
+            cat = Catalogue(self.env.engine, self.name, 0, self._sending_ok(0))
             self._skeleton_done = False
             self._ensure_skeleton(cat)
             years = cat.years()

@@ -37,7 +37,6 @@ from datetime import datetime
 
 from wechatpy.exceptions import WeChatClientException
 
-from channels.base import BatchEntry, Ref
 from channels.wechat import schedule
 from channels.wechat.content import Article, ArticleMaker
 from channels.wechat.errors import QUOTA_ERRORS, answer_of, translate, wechat_errors
@@ -46,6 +45,7 @@ from channels.wechat.options import WeChatOptions
 from channels.wechat.plan import order_key
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Job, Outcome, Records
+from pipeline.channel import BatchEntry, Ref
 from pipeline.crashpoints import crash_point
 from pipeline.errors import NotDue, PermanentError, Unconfirmed
 

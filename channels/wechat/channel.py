@@ -24,7 +24,6 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
-from channels.base import BatchEntry, Channel, DeliveryContext, Health, Ref
 from channels.wechat import schedule
 from channels.wechat.broadcast import Broadcaster, quota_status
 from channels.wechat.client import GovpubWeChatClient
@@ -35,6 +34,7 @@ from channels.wechat.plan import coming_send, ready_and_due
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
 from pipeline import db, outbound
+from pipeline.channel import BatchEntry, Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import GovpubError
 from pipeline.model import Published
 from pipeline.urls import item_url
@@ -51,11 +51,11 @@ class WeChatChannel(Channel):
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
         check_options(name, options)
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
-        super().__init__(name, options, services)
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
+        super().__init__(name, options, env)
         self.opts = parse_options(name, options)
         self.batched = self.opts.mode == "broadcast"
-        self.records = Records(services.engine, name)
+        self.records = Records(env.engine, name)
 
     # -- parts, built on first use (in the worker process that uses them) ---------
     @cached_property
@@ -64,25 +64,25 @@ class WeChatChannel(Channel):
 
     def _token_store(self) -> SessionStorage:
         """Redis when there is one (every worker shares the token), else this process."""
-        url = self.opts.redis_url or self.services.settings.redis
+        url = self.opts.redis_url or self.env.settings.redis
         if not url:
             return MemoryStorage()
         return RedisStorage(redis.Redis.from_url(url, socket_timeout=10), prefix="wechatpy")
 
     @cached_property
     def publisher(self) -> Publisher:
-        policy = outbound.Policy.from_settings(self.services.settings.outbound)
+        policy = outbound.Policy.from_settings(self.env.settings.outbound)
         maker = ArticleMaker(self.client, self.records, self.opts, policy)
         return Publisher(self.client, self.records, maker, self.opts, self.page_url)
 
     @cached_property
     def broadcaster(self) -> Broadcaster:
-        tz = self.services.settings.timezone
-        due = partial(ready_and_due, self.services, self.name)
+        tz = self.env.settings.timezone
+        due = partial(ready_and_due, self.env, self.name)
         return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz, due)
 
     def page_url(self, item: Published) -> str:
-        return item_url(self.services.settings, item)
+        return item_url(self.env.settings, item)
 
     # -- the channel contract -----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
@@ -107,7 +107,7 @@ class WeChatChannel(Channel):
                 answers[entry.ctx.delivery_id] = answer_of(partial(self._one, entry))
             else:
                 gathered.append(entry)
-        answers.update(self.broadcaster.run(gathered, self.services.clock()))
+        answers.update(self.broadcaster.run(gathered, self.env.clock()))
         return answers
 
     def _one(self, entry: BatchEntry) -> Ref | None:
@@ -137,13 +137,13 @@ class WeChatChannel(Channel):
     def coming_send(self) -> dict[str, Any]:
         """Today's mass send as an operator checks it (:func:`.plan.coming_send`)."""
         self._broadcast_only()
-        return coming_send(self, self.services.clock())
+        return coming_send(self, self.env.clock())
 
     def send_now(self, operator: str) -> list[int]:
         """An operator's order to send today's mass send now: gathered from what is ready,
         without waiting for the cut-off or the send time. Returns the deliveries to run."""
         self._broadcast_only()
-        now = self.services.clock()
+        now = self.env.clock()
         closed = self.broadcaster.closed(now)
         if closed is not None and not self._gathered_unsent(now):
             nxt, why = closed
@@ -152,17 +152,15 @@ class WeChatChannel(Channel):
             )
         window = self.broadcaster.window(now)
         self.records.send_now(window.name, operator, now)
-        return self.services.deliveries.wake(self._waiting_ids(), now)
+        return self.env.wake(self._waiting_ids(), now)
 
     def _gathered_unsent(self, now: datetime) -> bool:
-        job = self.records.window_job(
-            schedule.todays_send(now, self.opts, self.services.settings.timezone).name
-        )
+        job = self.records.window_job(schedule.todays_send(now, self.opts, self.env.settings.timezone).name)
         return job is not None and job.sent_at is None
 
     def _waiting_ids(self) -> list[int]:
         D = db.deliveries
-        with self.services.engine.connect() as conn:
+        with self.env.engine.connect() as conn:
             return list(
                 conn.execute(
                     select(D.c.id).where(D.c.channel == self.name, D.c.state.in_(("waiting", "retrying")))
@@ -175,7 +173,7 @@ class WeChatChannel(Channel):
 
     def quota(self) -> dict[str, object]:
         """Mass-send quota use of the current period (for the operator console)."""
-        return quota_status(self.records, self.opts, self.services.settings.timezone, self.services.clock())
+        return quota_status(self.records, self.opts, self.env.settings.timezone, self.env.clock())
 
 
 def quota_use(services: Any, name: str) -> dict[str, object]:

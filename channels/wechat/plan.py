@@ -20,6 +20,7 @@ from sqlalchemy import false, select
 
 from channels.wechat import schedule
 from pipeline import db, states
+from pipeline.channel import ChannelEnv
 from pipeline.model import Published
 
 D, R = db.deliveries, db.revisions
@@ -52,23 +53,23 @@ def _page_missing(deps: list[str]) -> Any:
     )
 
 
-def ready_and_due(services: Any, name: str, now: datetime) -> list[int]:
+def ready_and_due(env: ChannelEnv, name: str, now: datetime) -> list[int]:
     """The channel's deliveries a batch starting now would take: due, with their page."""
-    due = services.deliveries.due_for_channel(name, now)
-    deps = services.settings.channels[name].depends_on
+    due = env.due(name, now)
+    deps = env.depends_on(name)
     if not due or not deps:
         return list(due)
-    with services.engine.connect() as conn:
+    with env.engine.connect() as conn:
         return list(conn.execute(select(D.c.id).where(D.c.id.in_(due), ~_page_missing(deps))).scalars())
 
 
 def _waiting(channel: Any) -> list[dict[str, Any]]:
     """Publications of the channel not yet in a send, oldest first, each with whether
     its website page (the channel's dependencies) is there."""
-    services, name = channel.services, channel.name
-    deps = services.settings.channels[name].depends_on
+    env, name = channel.env, channel.name
+    deps = env.depends_on(name)
     missing = _page_missing(deps) if deps else false()
-    with services.engine.connect() as conn:
+    with env.engine.connect() as conn:
         rows = conn.execute(
             select(D.c.id, D.c.progress, R.c.accepted_at, R.c.document, missing.label("page_missing"))
             .join(R, R.c.pk == D.c.revision_pk)
@@ -90,7 +91,7 @@ def _waiting(channel: Any) -> list[dict[str, Any]]:
 
 
 def _articles_of(channel: Any, job: Any) -> list[dict[str, Any]]:
-    with channel.services.engine.connect() as conn:
+    with channel.env.engine.connect() as conn:
         titles = {
             d: _title(doc)
             for d, doc in conn.execute(
@@ -107,7 +108,7 @@ def _articles_of(channel: Any, job: Any) -> list[dict[str, Any]]:
 
 def coming_send(channel: Any, now: datetime) -> dict[str, Any]:
     """What an operator needs to judge today's mass send (see the module's docstring)."""
-    broadcaster, tz = channel.broadcaster, channel.services.settings.timezone
+    broadcaster, tz = channel.broadcaster, channel.env.settings.timezone
     window = broadcaster.window(now)
     view: dict[str, Any] = {
         "channel": channel.name,

@@ -21,13 +21,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from channels.base import DeliveryContext, Ref
 from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.content import ArticleMaker, wechat_title
 from channels.wechat.errors import publish_failure, wechat_errors
 from channels.wechat.events import SEND_SUCCESS, SENDING, mass_status, publish_result
 from channels.wechat.options import WeChatOptions
 from channels.wechat.records import Job, Outcome, Records
+from pipeline.channel import DeliveryContext, Ref
 from pipeline.crashpoints import crash_point
 from pipeline.errors import AwaitingConfirmation, InDoubt, PermanentError
 from pipeline.model import Published

@@ -160,7 +160,7 @@ class LoginGate:
 
 
 def install(app: FastAPI, services: Services) -> None:
-    from channels.wechat import console as wechat_console
+    from pipeline import registry
     from pipeline.console import actions, security, views
 
     console = build_console(services)
@@ -169,7 +169,9 @@ def install(app: FastAPI, services: Services) -> None:
     app.include_router(views.router)
     app.include_router(actions.router)
     app.include_router(security.router)
-    app.include_router(wechat_console.router)
+    for declared in registry.plugins().values():  # pages the installed kinds add
+        for page in declared.console_pages:
+            app.include_router(page.router())
     static = Path(str(files("pipeline.console").joinpath("static")))
     app.mount(ASSETS, StaticFiles(directory=static), name="console-assets")
 

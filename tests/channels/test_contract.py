@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.archive.verify import verify
-from channels.base import DeliveryContext
+from pipeline.channel import DeliveryContext
 from channels.sandboxes.wechat import SandboxServer, start
 from channels.sandboxes.wechat_account import Config
 from channels.testing import ChannelContract, ContractSetup, accept_item, installation

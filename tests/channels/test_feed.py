@@ -334,7 +334,7 @@ def test_bad_options_stop_start_up_naming_the_key(
     from channels.feed.channel import FeedChannel
 
     with pytest.raises(ConfigError) as caught:
-        FeedChannel("feed", options, services)
+        FeedChannel("feed", options, services.env)
     assert caught.value.key == key
 
 
@@ -354,7 +354,7 @@ def test_feeds_build_command_regenerates_every_feed(
 
 
 def test_an_item_retracted_while_its_publication_runs_is_not_shown(feeds: Feeds, services: Services) -> None:
-    from channels.base import DeliveryContext
+    from pipeline.channel import DeliveryContext
     from pipeline.model import ItemIn
 
     channel = services.channel("feed")

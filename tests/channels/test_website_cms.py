@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.base import DeliveryContext
 from channels.sandboxes.cms import Cms
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from pipeline.channel import DeliveryContext
 from pipeline.config import ChannelConfig, Settings
 from pipeline.model import ItemIn
 from pipeline.runner import run_delivery

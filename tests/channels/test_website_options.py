@@ -52,9 +52,9 @@ def test_credentials_come_from_files_or_the_environment(
     channel = build(settings_for, options)
     adapter: Any = channel.adapter
     assert (adapter.token, adapter.secret) == ("from-the-env", "from-a-file")
-    assert channel.site_dir is None
+    assert channel.files_dir is None
 
 
 def test_the_static_adapter_is_the_default(settings_for: Any, tmp_path: Path) -> None:
     channel = build(settings_for, {})
-    assert channel.site_dir == (tmp_path / "data" / "site").resolve()
+    assert channel.files_dir == (tmp_path / "data" / "site").resolve()

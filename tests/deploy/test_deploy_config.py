@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from channels.registry import known_kinds
 from pipeline import config_reference
 from pipeline.config import Settings
+from pipeline.registry import kinds as known_kinds
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.deploy.files import ROOT, production_config

@@ -1,4 +1,4 @@
-"""What a channel is.
+"""What a channel is: the contract between the core and every channel package.
 
 A channel publishes an item revision somewhere (the website, WeChat, a feed, an
 archive) and answers with a reference to what it made. The pipeline wraps every
@@ -20,6 +20,13 @@ attempt checkpointed (``ctx.checkpoint(...)``) before a risky step.
 
 Errors are :mod:`pipeline.errors`: ``TransientError`` to retry, ``PermanentError``
 to stop with a message for the operator. Anything else counts as transient.
+
+A channel is built as ``Channel(name, options, env)``: ``env`` (:class:`ChannelEnv`) is
+all of the installation it may use (a read-only view of the settings, the database
+engine, the clock, the blob store, a way to wake waiting deliveries), never the whole
+:class:`~pipeline.services.Services`. What only some channels can do (serve files,
+rebuild, report facts, count a quota) is a :class:`typing.Protocol` below, checked by
+the core with ``isinstance``.
 """
 
 from __future__ import annotations
@@ -27,11 +34,54 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from sqlalchemy import Engine
 
 from pipeline.model import Published
 
+if TYPE_CHECKING:
+    from pipeline.outbound import OutboundSettings
+
 Ref = dict[str, Any]
+
+
+class ChannelSettings(Protocol):
+    """The settings a channel may read (:class:`pipeline.config.Settings` is one)."""
+
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def site_name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def taxonomy(self) -> dict[str, list[str]]: ...
+    @property
+    def outbound(self) -> OutboundSettings: ...
+    @property
+    def redis(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ChannelEnv:
+    """What the installation lends a channel. Narrow on purpose: a channel that needs
+    more than this is doing the core's work."""
+
+    settings: ChannelSettings
+    engine: Engine
+    clock: Callable[[], datetime]
+    load_blob: Callable[[str], bytes]
+    # Make waiting deliveries of the channel due now (it learnt their result early, or an
+    # operator asked); answers the ids that moved.
+    wake: Callable[[list[int], datetime], list[int]]
+    # The claimable deliveries of a channel at a time, oldest first (a batch's candidates).
+    due: Callable[[str, datetime], list[int]]
+    # The channels an instance waits for (its configured ``depends_on``).
+    depends_on: Callable[[str], list[str]]
 
 
 @dataclass
@@ -84,10 +134,10 @@ class Channel:
     # for this channel; the item and its retraction both reach it.
     keeps_records: ClassVar[bool] = False
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
         self.name = name
         self.options = options
-        self.services = services
+        self.env = env
 
     @classmethod
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
@@ -121,3 +171,42 @@ class Channel:
         delivery id: a Ref, None (nothing to do), or an error from pipeline.errors;
         ``NotDue(retry_at=…)`` for those that wait for the next window."""
         raise NotImplementedError
+
+
+# -- what only some channels can do -------------------------------------------------
+
+
+@runtime_checkable
+class ServesFiles(Protocol):
+    """A channel that renders a folder ``govpub serve`` (or any web server) may serve;
+    ``files_dir`` is None when this instance renders none (e.g. a CMS push)."""
+
+    @property
+    def files_dir(self) -> Path | None: ...
+
+    def withdrawn(self, relative: str) -> bool:
+        """Whether a served path is a retracted item's page (answered 410 Gone)."""
+        ...
+
+
+@runtime_checkable
+class Rebuilds(Protocol):
+    """A channel whose derived files (listings, indexes, feeds) can be made again from
+    the database, e.g. after a restore."""
+
+    def rebuild(self) -> None: ...
+
+
+@runtime_checkable
+class HasOverviewFacts(Protocol):
+    """A channel that adds a few lines about itself to the operations overview."""
+
+    def overview_facts(self) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class HasQuota(Protocol):
+    """A channel with a send quota per period (``limit``, ``used``, ``remaining``,
+    ``period``, and when known ``mode``, ``broadcast_time``, ``account_type``)."""
+
+    def quota(self) -> dict[str, object]: ...

@@ -1,8 +1,8 @@
 """``/feeds/{name}.rss`` and ``/feeds/{name}.atom``: the feed channel's files, served
 by ``govpub serve`` with their content type, ETag and Last-Modified, and ``304 Not
 Modified`` to conditional requests (RFC 9110: If-None-Match wins over
-If-Modified-Since). The channel is found through the settings, so pipeline never
-imports it; any web server can serve the same folder just as well.
+If-Modified-Since). The feed plug-in's routes, mounted by :func:`pipeline.app.create_app`;
+any web server can serve the same folder just as well.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from channels.feed.channel import FeedChannel
+from pipeline.services import Services
+
 router = APIRouter(include_in_schema=False)
 
 TYPES = {
@@ -21,9 +24,10 @@ TYPES = {
 }
 
 
-def feed_channel(services: Any) -> Any:
+def feed_channel(services: Services) -> FeedChannel | None:
     """The enabled feed channel (the one named feed first), or None."""
-    return next(services.channels_of_kind("feed"), None)
+    found = (c for c in services.channels_of_kind(FeedChannel.kind) if isinstance(c, FeedChannel))
+    return next(found, None)
 
 
 def not_modified(request: Request, etag: str, modified: Any) -> bool:

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from channels.base import Channel, DeliveryContext, Ref
 from channels.kit.files import atomic_writer
+from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Ref
 from pipeline.config import channel_options
 from pipeline.errors import PermanentError, TransientError
 from pipeline.model import Published
@@ -45,9 +45,9 @@ class MemoryChannel(Channel):
     def check_options(cls, name: str, options: dict[str, Any]) -> None:
         channel_options(MemoryOptions, name, options)
 
-    def __init__(self, name: str, options: dict[str, Any], services: Any) -> None:
-        super().__init__(name, options, services)
-        default = Path(services.settings.data_dir) / f"{name}-channel"
+    def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
+        super().__init__(name, options, env)
+        default = Path(env.settings.data_dir) / f"{name}-channel"
         self.folder = Path(options.get("path") or default)
         self.folder.mkdir(parents=True, exist_ok=True)
 

@@ -1,20 +1,22 @@
-"""``/site/``: the static disclosure column, served by ``govpub serve``.
+"""``/site/``: the static disclosure column, served by ``govpub serve`` (the website
+plug-in's routes, mounted by :func:`pipeline.app.create_app`).
 
 The folder is the one the configured website channel renders into (any web
 server can serve it just as well). Only regular files inside it are answered:
 no dot files (locks, temporary files), nothing outside the folder however the
 path is spelt; a retracted item's page answers 410 Gone with its notice.
-The channel is found through the registry, so pipeline never imports it.
 """
 
 from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+
+from channels.website.channel import WebsiteChannel
+from pipeline.services import Services
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,9 +30,13 @@ TYPES = {
 }
 
 
-def site_channel(services: Any) -> Any:
+def site_channel(services: Services) -> WebsiteChannel | None:
     """The enabled website channel that renders a folder (the one named website first)."""
-    folders = (c for c in services.channels_of_kind("website") if getattr(c, "site_dir", None) is not None)
+    folders = (
+        c
+        for c in services.channels_of_kind(WebsiteChannel.kind)
+        if isinstance(c, WebsiteChannel) and c.files_dir is not None
+    )
     return next(folders, None)
 
 
@@ -59,7 +65,7 @@ def site_file(request: Request, path: str) -> Response:
     channel = site_channel(request.app.state.services)
     if channel is None:
         return PlainTextResponse("no static website channel is configured", status_code=404)
-    found = resolve(Path(channel.site_dir), path)
+    found = resolve(Path(str(channel.files_dir)), path)
     if found is None:
         return PlainTextResponse("not found", status_code=404)
     target, relative = found

@@ -1,0 +1,33 @@
+"""The feed channel's declaration (``govpub.channels`` entry point ``feed``): RSS and
+Atom files served under ``/feeds/``, counted with the other channels in the report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.plugin import ChannelPlugin, ReportRole
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+def _channel() -> type[Any]:
+    from channels.feed.channel import FeedChannel
+
+    return FeedChannel
+
+
+def _routes() -> APIRouter:
+    from channels.feed.routes import router
+
+    return router
+
+
+plugin = ChannelPlugin(
+    kind="feed",
+    label="RSS/Atom 订阅",
+    report_role=ReportRole.OTHER,
+    channel=_channel,
+    routes=_routes,
+    public_links={"RSS 订阅": "/feeds/all.rss", "Atom 订阅": "/feeds/all.atom"},
+)

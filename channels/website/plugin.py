@@ -1,0 +1,34 @@
+"""The website channel's declaration (``govpub.channels`` entry point ``website``): the
+agency's disclosure column, counted as 政府网站 in the annual report, served under
+``/site/`` when it renders a folder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.plugin import ChannelPlugin, ReportRole
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+def _channel() -> type[Any]:
+    from channels.website.channel import WebsiteChannel
+
+    return WebsiteChannel
+
+
+def _routes() -> APIRouter:
+    from channels.website.routes import router
+
+    return router
+
+
+plugin = ChannelPlugin(
+    kind="website",
+    label="政府网站",
+    report_role=ReportRole.PORTAL,
+    channel=_channel,
+    routes=_routes,
+    public_links={"政府信息公开专栏": "/site/"},
+)

@@ -1,0 +1,41 @@
+"""The WeChat channel's declaration (``govpub.channels`` entry point ``wechat``): the
+callback ``/wechat/callback`` and the console page of the day's mass send."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.plugin import ChannelPlugin, ConsolePage, ReportRole
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+def _channel() -> type[Any]:
+    from channels.wechat.channel import WeChatChannel
+
+    return WeChatChannel
+
+
+def _callback() -> APIRouter:
+    from channels.wechat.callback import router
+
+    return router
+
+
+def _send_page() -> APIRouter:
+    from channels.wechat.console import router
+
+    return router
+
+
+plugin = ChannelPlugin(
+    kind="wechat",
+    label="政务微信公众号",
+    report_role=ReportRole.OTHER,
+    channel=_channel,
+    routes=_callback,
+    console_pages=(
+        ConsolePage(_send_page, link_text="查看将要发送的内容、立即群发", path="/console/wechat/{name}"),
+    ),
+)

@@ -1,0 +1,100 @@
+"""The installed channel kinds: one :class:`~pipeline.plugin.ChannelPlugin` per
+``govpub.channels`` entry point, and nothing else.
+
+A distribution adds a kind with one line in its pyproject::
+
+    [project.entry-points."govpub.channels"]
+    noticeboard = "mypkg.noticeboard.plugin:plugin"
+
+Listing the kinds imports each package's small ``plugin`` module only; channel classes,
+routers and commands are imported when first used. Tests (and an installation that
+wants to switch a kind off without uninstalling it) leave kinds out with
+``GOVPUB_PLUGINS_EXCLUDE=kind,kind`` or, inside one process, :func:`only` / :func:`without`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from importlib.metadata import entry_points
+
+from pipeline.channel import Channel
+from pipeline.errors import ConfigError
+from pipeline.plugin import ChannelPlugin
+
+GROUP = "govpub.channels"
+EXCLUDE_ENV = "GOVPUB_PLUGINS_EXCLUDE"
+
+# Kinds left out by ``without``/``only`` in this process (every thread: the embedded
+# workers and a test client's server see the same list), on top of the environment's.
+_left_out: list[frozenset[str]] = [frozenset()]
+
+
+@cache
+def _installed() -> dict[str, ChannelPlugin]:
+    found: dict[str, ChannelPlugin] = {}
+    for ep in entry_points(group=GROUP):
+        declared = ep.load()
+        if not isinstance(declared, ChannelPlugin):
+            raise ConfigError(f"entry point {GROUP}:{ep.name}", ep.value, "a ChannelPlugin")
+        if declared.kind != ep.name:
+            raise ConfigError(f"entry point {GROUP}:{ep.name}", declared.kind, f"kind {ep.name!r}")
+        found[ep.name] = declared
+    return dict(sorted(found.items()))
+
+
+def _excluded() -> frozenset[str]:
+    named = {k.strip() for k in os.environ.get(EXCLUDE_ENV, "").split(",") if k.strip()}
+    return frozenset(named) | _left_out[-1]
+
+
+def plugins() -> dict[str, ChannelPlugin]:
+    """Every installed kind (less those left out), by kind, in name order."""
+    excluded = _excluded()
+    return {kind: p for kind, p in _installed().items() if kind not in excluded}
+
+
+def kinds() -> set[str]:
+    return set(plugins())
+
+
+def plugin(kind: str) -> ChannelPlugin:
+    """The plug-in of ``kind``, or a ConfigError listing the installed kinds."""
+    found = plugins().get(kind)
+    if found is None:
+        raise ConfigError("channel kind", kind, f"one of {sorted(plugins())}")
+    return found
+
+
+def channel_class(kind: str) -> type[Channel]:
+    declared = plugin(kind)
+    cls = declared.channel()
+    if not (isinstance(cls, type) and issubclass(cls, Channel)):
+        raise ConfigError("channel kind", kind, f"{cls!r} is not a Channel subclass")
+    return cls
+
+
+def label(kind: str) -> str:
+    """How operators and the report call a kind; a kind no longer installed keeps its name."""
+    found = plugins().get(kind)
+    return found.label if found is not None else kind
+
+
+@contextmanager
+def without(leave_out: Iterable[str]) -> Iterator[None]:
+    """Within the block, these kinds are not installed (the "remove a channel" tests)."""
+    _left_out.append(_left_out[-1] | frozenset(leave_out))
+    try:
+        yield
+    finally:
+        _left_out.pop()
+
+
+@contextmanager
+def only(keep: Iterable[str]) -> Iterator[None]:
+    """Within the block, only these kinds are installed."""
+    kept = set(keep)
+    with without(k for k in _installed() if k not in kept):
+        yield
