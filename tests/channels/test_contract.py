@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import select
 
 from channels.archive.verify import verify
-from pipeline.channel import DeliveryContext
 from channels.sandboxes.wechat import SandboxServer, start
 from channels.sandboxes.wechat_account import Config
 from channels.testing import ChannelContract, ContractSetup, accept_item, installation
 from pipeline import db
+from pipeline.channel import DeliveryContext
 from pipeline.model import Published
 from pipeline.services import Services
 from pipeline.urls import item_url
