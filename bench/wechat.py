@@ -30,7 +30,7 @@ def _signed(token: str, n: int) -> dict[str, str]:
 
 
 def figures(quick: bool) -> list[Row]:
-    from channels.sandboxes.wechat import start
+    from channels.wechat.sandbox import start
     from pipeline.app import create_app
     from pipeline.config import ChannelConfig, Settings
     from pipeline.demo_run import demo_items

@@ -37,9 +37,9 @@ class DemoSandboxes:
 def start_sandboxes(data_dir: Path, port: int) -> DemoSandboxes:
     import uvicorn
 
-    from channels.sandboxes.archive import create_app
-    from channels.sandboxes.wechat import SandboxServer
-    from channels.sandboxes.wechat_account import Config
+    from channels.archive.sandbox import create_app
+    from channels.wechat.sandbox import SandboxServer
+    from channels.wechat.sandbox_account import Config
 
     out = DemoSandboxes()
     wechat = SandboxServer(

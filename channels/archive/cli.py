@@ -215,7 +215,7 @@ def _database() -> tuple[Any, str]:
 @click.option("--token", default=None, help="Require this bearer token.")
 def sandbox(host: str, port: int, folder: Path, token: str | None) -> None:
     """An archive receiver that checks uploaded packages and answers receipts."""
-    from channels.sandboxes.archive import serve
+    from channels.archive.sandbox import serve
 
     click.echo(f"archive receiver sandbox on http://{host}:{port}/ — packages in {folder}")
     serve(host, port, folder, token)

@@ -36,7 +36,7 @@ def feeds_build(services: Services) -> None:
 @click.option("--fetch/--no-fetch", default=True, show_default=True, help="Fetch each pinged feed.")
 def sandbox(host: str, port: int, fetch: bool) -> None:
     """A WebSub hub that records the feed channel's publish pings."""
-    from channels.sandboxes.websub import serve
+    from channels.feed.sandbox import serve
 
     click.echo(f"WebSub hub sandbox on http://{host}:{port}/ — pings listed at /sandbox/pings")
     serve(host, port, fetch)

@@ -7,6 +7,8 @@
   written through the core's one atomic write (:mod:`pipeline.files`);
 - :mod:`channels.kit.secrets`: where secrets come from (an environment variable or a
   mounted file named in the options, never the options themselves).
+- :mod:`channels.kit.sandbox`: what a channel's sandbox (``govpub sandbox NAME``, the
+  loopback stand-in for the service it talks to) needs to serve and misbehave.
 
 The contract a channel fills in is the core's (:mod:`pipeline.channel`,
 :mod:`pipeline.plugin`, :mod:`pipeline.errors`); the test suite every channel passes

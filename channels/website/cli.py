@@ -40,7 +40,7 @@ def site_rebuild(services: Services, name: str) -> None:
 @click.option("--secret", envvar="GOVPUB_CMS_SECRET", default="sandbox-secret", show_default=True)
 def sandbox(host: str, port: int, token: str, secret: str) -> None:
     """An agency CMS that takes signed document pushes (the website channel's http adapter)."""
-    from channels.sandboxes.cms import serve
+    from channels.website.sandbox import serve
 
     click.echo(f"CMS sandbox on http://{host}:{port}/documents (token and secret from the options or env)")
     click.echo(f'misbehave on purpose: POST http://{host}:{port}/control, e.g. {{"fail": 2}}')

@@ -164,8 +164,8 @@ def sandbox(
     publish_delay: float,
 ) -> None:
     """A WeChat official-account API (tokens, drafts, publish, mass send) on loopback."""
-    from channels.sandboxes.wechat import serve
-    from channels.sandboxes.wechat_account import Config
+    from channels.wechat.sandbox import serve
+    from channels.wechat.sandbox_account import Config
 
     config = Config(
         appid=appid,

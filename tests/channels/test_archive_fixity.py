@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from channels.archive.bag import file_sha256
+from channels.archive.sandbox import create_app
 from channels.archive.verify import verify
-from channels.sandboxes.archive import create_app
 from pipeline.cli.main import main
 from pipeline.runner import run_batch
 from pipeline.services import Services

@@ -18,9 +18,9 @@ import pytest
 
 from channels.archive.bag import file_sha256
 from channels.archive.options import DirectoryDrop, HttpUpload, SftpUpload
+from channels.archive.sandbox import create_app
 from channels.archive.transports import DirectoryTransport, HttpTransport, SftpTransport, Shipment
 from channels.archive.verify import verify
-from channels.sandboxes.archive import create_app
 from pipeline.errors import PermanentError, TransientError
 from pipeline.runner import run_batch
 from tests.channels.archive_support import APRIL_2, MARCH_10, accept, archive_services, deliveries

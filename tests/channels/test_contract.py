@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.archive.verify import verify
-from channels.sandboxes.wechat import SandboxServer, start
-from channels.sandboxes.wechat_account import Config
 from channels.testing import ChannelContract, ContractSetup, accept_item, installation
+from channels.wechat.sandbox import SandboxServer, start
+from channels.wechat.sandbox_account import Config
 from pipeline import db
 from pipeline.channel import DeliveryContext
 from pipeline.model import Published

@@ -12,7 +12,7 @@ import feedparser
 import httpx
 import pytest
 
-from channels.sandboxes.websub import HubServer, start
+from channels.feed.sandbox import HubServer, start
 from pipeline.app import create_app
 from pipeline.config import ChannelConfig
 from pipeline.schema import upgrade

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.sandboxes.cms import Cms
+from channels.website.sandbox import Cms
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from pipeline.channel import DeliveryContext
 from pipeline.config import ChannelConfig, Settings

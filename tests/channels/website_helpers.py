@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from channels.sandboxes.cms import Cms, create_app
+from channels.website.sandbox import Cms, create_app
 from pipeline.config import ChannelConfig
 from tests.helpers import LiveServer, wait_until
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline import db
 from pipeline.app import create_app
 from pipeline.localcluster import LocalCluster

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from channels.sandboxes.wechat import SandboxServer, start
-from channels.sandboxes.wechat_account import Config
+from channels.wechat.sandbox import SandboxServer, start
+from channels.wechat.sandbox_account import Config
 from pipeline.config import ChannelConfig, Settings
 from pipeline.localcluster import LocalCluster
 from pipeline.model import ItemIn

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from channels.sandboxes.wechat import SandboxServer
 from channels.wechat import schedule
 from channels.wechat.channel import quota_use
+from channels.wechat.sandbox import SandboxServer
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.helpers import wait_until
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.app import create_app
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.channels.wechat.test_broadcast import EVENING, MORNING, gathered

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.crashpoints import ENV
 from tests.channels.wechat.cluster import all_delivered, all_in, live_articles, send_now, submit
 from tests.channels.wechat.conftest import record

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.crashpoints import ENV
 from tests.channels.wechat.cluster import all_delivered, live_articles, outcomes, submit
 from tests.channels.wechat.conftest import record

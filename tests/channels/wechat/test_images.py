@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from tests.channels.wechat.conftest import Driver, record, wechat_channels
 from tests.channels.wechat.test_publish import settle
 from tests.listener import Listener

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.console.queries import DeliveryFilter, list_deliveries
 from tests.channels.wechat.cluster import all_delivered, all_in, govpub_cli, live_articles, outcomes, submit
 from tests.channels.wechat.conftest import control, record

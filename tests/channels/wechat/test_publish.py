@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from channels.wechat.schedule import quota_reset
 from pipeline.states import ACTIVE_STATES
 from pipeline.urls import item_url

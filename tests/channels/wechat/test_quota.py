@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from channels.wechat.schedule import CHINA, quota_reset
 from tests.channels.wechat.cluster import all_delivered, outcomes, submit, wechat_rows
 from tests.channels.wechat.conftest import control, record

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from channels.sandboxes.wechat import SandboxServer
 from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.options import WeChatOptions
+from channels.wechat.sandbox import SandboxServer
 from tests.channels.wechat.conftest import SECRET, control, record
 from tests.helpers import free_port, govpub, kill, wait_until
 

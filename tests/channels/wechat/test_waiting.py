@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.console.queries import DeliveryFilter, list_deliveries
 from pipeline.overview import build_overview
 from tests.channels.wechat.cluster import all_delivered, outcomes, submit, wechat_name, wechat_rows

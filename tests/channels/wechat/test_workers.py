@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from pipeline.localcluster import stop_process
 from tests.channels.wechat.cluster import all_delivered, all_in, send_now, submit
 from tests.channels.wechat.conftest import control, record

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from channels.sandboxes.wechat import SandboxServer
+from channels.wechat.sandbox import SandboxServer
 from tests.channels.wechat.conftest import record
 
 REACHED = ("delivered", "unconfirmed")

@@ -41,8 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from channels.sandboxes import in_background, until_interrupted
-from channels.sandboxes.wechat_account import Account, ApiError, Config
+from channels.kit.sandbox import in_background, until_interrupted
+from channels.wechat.sandbox_account import Account, ApiError, Config
 
 JSON_API = {
     "draft/add",

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from channels.sandboxes.misbehaviour import replan, use_up
+from channels.kit.sandbox import replan, use_up
 from channels.website.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.archive.bag import file_sha256
 from channels.archive.verify import verify
-from channels.sandboxes.misbehaviour import replan, use_up
+from channels.kit.sandbox import replan, use_up
 
 ACCEPTED, INCOMING = "accepted", "incoming"
 

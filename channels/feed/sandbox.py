@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from channels.sandboxes import in_background, until_interrupted
+from channels.kit.sandbox import in_background, until_interrupted
 
 
 class Handler(BaseHTTPRequestHandler):
