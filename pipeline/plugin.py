@@ -75,9 +75,11 @@ class ChannelPlugin:
     # Public web routes (the WeChat callback, ``/site/``, ``/feeds/``), mounted at the root.
     routes: Callable[[], APIRouter] | None = None
     console_pages: tuple[ConsolePage, ...] = ()
-    # ``govpub <kind> …``: a click group or command named after the kind.
+    # ``govpub <name> …``: a click group or command, under its own name (``archive``,
+    # ``site``, ``feeds``); the core's commands win a clash.
     cli: Callable[[], click.Command] | None = None
-    # ``govpub sandbox <kind>``: the loopback stand-in for the service the channel talks to.
+    # ``govpub sandbox <name>``: the loopback stand-in for the service the channel talks
+    # to, as a click command under its own name (``wechat``, ``cms``, ``websub``).
     sandbox: Callable[[], click.Command] | None = None
     # Options the demo runs this kind with (instance name → options), given the demo's
     # folder and the sandboxes it started; None when the kind has no part in the demo.

@@ -3,9 +3,12 @@ instance per receiver, counted as 向档案馆、图书馆报送 in the annual r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.plugin import ChannelPlugin, ReportRole
+
+if TYPE_CHECKING:
+    import click
 
 
 def _channel() -> type[Any]:
@@ -14,9 +17,23 @@ def _channel() -> type[Any]:
     return ArchiveChannel
 
 
+def _cli() -> click.Command:
+    from channels.archive.cli import archive
+
+    return archive
+
+
+def _sandbox() -> click.Command:
+    from channels.archive.cli import sandbox
+
+    return sandbox
+
+
 plugin = ChannelPlugin(
     kind="archive",
     label="档案馆、图书馆",
     report_role=ReportRole.DEPOSIT,
     channel=_channel,
+    cli=_cli,
+    sandbox=_sandbox,
 )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.plugin import ChannelPlugin, ReportRole
 
 if TYPE_CHECKING:
+    import click
     from fastapi import APIRouter
 
 
@@ -23,6 +24,18 @@ def _routes() -> APIRouter:
     return router
 
 
+def _cli() -> click.Command:
+    from channels.feed.cli import feeds
+
+    return feeds
+
+
+def _sandbox() -> click.Command:
+    from channels.feed.cli import sandbox
+
+    return sandbox
+
+
 plugin = ChannelPlugin(
     kind="feed",
     label="RSS/Atom 订阅",
@@ -30,4 +43,6 @@ plugin = ChannelPlugin(
     channel=_channel,
     routes=_routes,
     public_links={"RSS 订阅": "/feeds/all.rss", "Atom 订阅": "/feeds/all.atom"},
+    cli=_cli,
+    sandbox=_sandbox,
 )

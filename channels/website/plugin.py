@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.plugin import ChannelPlugin, ReportRole
 
 if TYPE_CHECKING:
+    import click
     from fastapi import APIRouter
 
 
@@ -24,6 +25,18 @@ def _routes() -> APIRouter:
     return router
 
 
+def _cli() -> click.Command:
+    from channels.website.cli import site
+
+    return site
+
+
+def _sandbox() -> click.Command:
+    from channels.website.cli import sandbox
+
+    return sandbox
+
+
 plugin = ChannelPlugin(
     kind="website",
     label="政府网站",
@@ -31,4 +44,6 @@ plugin = ChannelPlugin(
     channel=_channel,
     routes=_routes,
     public_links={"政府信息公开专栏": "/site/"},
+    cli=_cli,
+    sandbox=_sandbox,
 )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.plugin import ChannelPlugin, ConsolePage, ReportRole
 
 if TYPE_CHECKING:
+    import click
     from fastapi import APIRouter
 
 
@@ -29,6 +30,18 @@ def _send_page() -> APIRouter:
     return router
 
 
+def _cli() -> click.Command:
+    from channels.wechat.cli import wechat
+
+    return wechat
+
+
+def _sandbox() -> click.Command:
+    from channels.wechat.cli import sandbox
+
+    return sandbox
+
+
 plugin = ChannelPlugin(
     kind="wechat",
     label="政务微信公众号",
@@ -38,4 +51,6 @@ plugin = ChannelPlugin(
     console_pages=(
         ConsolePage(_send_page, link_text="查看将要发送的内容、立即群发", path="/console/wechat/{name}"),
     ),
+    cli=_cli,
+    sandbox=_sandbox,
 )

@@ -1,22 +1,20 @@
 """``govpub``: run the pipeline, submit and follow items, administer sources.
 
-The entry module: the root group and the core's command groups, one module each.
+The entry module: the root group with the core's commands (one module per group) and
+the installed channel plug-ins' commands (``plugin.cli`` as ``govpub <name> …``,
+``plugin.sandbox`` under ``govpub sandbox``), looked up when asked for, so a core
+command imports no channel.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from channels.archive.cli import archive
-from channels.archive.cli import sandbox as archive_sandbox
-from channels.feed.cli import feeds
-from channels.feed.cli import sandbox as websub_sandbox
-from channels.website.cli import sandbox as cms_sandbox
-from channels.website.cli import site
-from channels.wechat.cli import sandbox as wechat_sandbox
-from channels.wechat.cli import wechat
+from pipeline import registry
 from pipeline.cli.database import db
 from pipeline.cli.demo import demo
 from pipeline.cli.health import health
@@ -25,9 +23,31 @@ from pipeline.cli.report import report
 from pipeline.cli.roles import beat, serve, worker
 from pipeline.cli.sources import sources
 from pipeline.cli.users import users
+from pipeline.plugin import ChannelPlugin
+
+Offered = Callable[[ChannelPlugin], Callable[[], click.Command] | None]
 
 
-@click.group()
+class WithPlugins(click.Group):
+    """A group of its own commands plus one from each installed plug-in that offers one
+    (``offered(plugin)``: its factory, or None). Its own commands come first on a clash."""
+
+    def __init__(self, *args: Any, offered: Offered, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offered = offered
+
+    def plugin_commands(self) -> dict[str, click.Command]:
+        made = (factory() for p in registry.plugins().values() if (factory := self.offered(p)))
+        return {command.name: command for command in made if command.name}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.plugin_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self.plugin_commands().get(name)
+
+
+@click.group(cls=WithPlugins, offered=lambda p: p.cli)
 @click.version_option(package_name="govpub")
 def main() -> None:
     """govpub: approved disclosure items in, every channel delivered and logged."""
@@ -36,14 +56,10 @@ def main() -> None:
     configure(os.environ.get("GOVPUB_LOG_FORMAT", "console"))
 
 
-@main.group()
+@main.group(cls=WithPlugins, offered=lambda p: p.sandbox)
 def sandbox() -> None:
     """Loopback stand-ins for the services govpub talks to."""
 
 
 for command in (serve, worker, beat, submit, retract, status, sources, users, db, demo, report, health):
     main.add_command(command)
-for command in (site, feeds, archive, wechat):
-    main.add_command(command)
-for command in (wechat_sandbox, archive_sandbox, cms_sandbox, websub_sandbox):
-    sandbox.add_command(command)

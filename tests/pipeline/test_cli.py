@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipeline import registry
 from pipeline.app import create_app
 from pipeline.cli.main import main
 from pipeline.services import Services
@@ -81,3 +82,22 @@ def test_commands_work_on_the_installation_they_are_handed(services: Services) -
     listed = CliRunner().invoke(main, ["users", "list"], obj=Installation(services=services))
     assert listed.exit_code == 0, listed.output
     assert listed.stdout.startswith("wang\tauditor\t")
+
+
+def command_names(args: list[str]) -> set[str]:
+    """The commands ``govpub ARGS --help`` lists."""
+    shown = CliRunner().invoke(main, [*args, "--help"], terminal_width=200).stdout
+    listed = shown.split("Commands:\n", 1)[1].splitlines()
+    return {line.split()[0] for line in listed if line.startswith("  ")}
+
+
+def test_channel_commands_and_sandboxes_come_from_the_installed_plugins() -> None:
+    core = {"beat", "db", "demo", "health", "report", "retract", "sandbox", "serve", "sources"}
+    assert command_names([]) >= core | {"archive", "feeds", "site", "wechat"}
+    assert command_names(["sandbox"]) == {"archive", "cms", "websub", "wechat"}
+    with registry.without(["archive", "wechat"]):
+        assert command_names([]) >= core | {"feeds", "site"}
+        assert not command_names([]) & {"archive", "wechat"}
+        assert command_names(["sandbox"]) == {"cms", "websub"}
+        gone = CliRunner().invoke(main, ["archive", "list"])
+        assert gone.exit_code == 2 and "No such command 'archive'" in gone.output
