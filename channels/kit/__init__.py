@@ -6,7 +6,9 @@
   (only-if-changed replacement, a folder lock, copying into a drop folder), all
   written through the core's one atomic write (:mod:`pipeline.files`);
 - :mod:`channels.kit.secrets`: where secrets come from (an environment variable or a
-  mounted file named in the options, never the options themselves).
+  mounted file named in the options, never the options themselves);
+- :mod:`channels.kit.sandbox`: running a channel's sandbox (the loopback stand-in for
+  its service) in the background or until interrupted, and misbehaving on request.
 - :mod:`channels.kit.sandbox`: what a channel's sandbox (``govpub sandbox NAME``, the
   loopback stand-in for the service it talks to) needs to serve and misbehave.
 

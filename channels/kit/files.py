@@ -11,7 +11,9 @@ channel reports it delivered. On top of it:
 - :func:`copy_into`: a whole file into a folder under its own name (a drop folder,
   often a network mount);
 - :func:`folder_lock`: work that must not interleave across processes of one machine
-  (regenerating the same index) runs under an exclusive lock of the folder.
+  (regenerating the same index) runs under an exclusive lock of the folder; the
+  folders it writes to are fsync-ed once each when the lock is released, rather than
+  after every file (:func:`pipeline.files.folder_syncs_deferred`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.errors import TransientError
-from pipeline.files import atomic_writer, write_atomic
+from pipeline.files import atomic_writer, folder_syncs_deferred, write_atomic
 
 __all__ = ["atomic_writer", "copy_into", "folder_lock", "write_atomic", "write_if_changed"]
 
@@ -53,7 +55,8 @@ def copy_into(source: Path, folder: Path) -> Path:
 def folder_lock(folder: Path, timeout: float) -> Iterator[None]:
     """An exclusive ``flock`` on ``folder/.lock``: it serialises writers across threads
     and processes of one machine (each ``open`` is its own lock holder). Gives up with
-    a TransientError after ``timeout`` seconds, so the delivery is retried."""
+    a TransientError after ``timeout`` seconds, so the delivery is retried. The folders
+    written to under the lock are fsync-ed before it is released."""
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     with open(folder / ".lock", "a+b") as handle:
@@ -68,6 +71,7 @@ def folder_lock(folder: Path, timeout: float) -> Iterator[None]:
                     raise TransientError(f"folder {folder} stayed locked for {timeout}s") from exc
                 time.sleep(0.02)
         try:
-            yield
+            with folder_syncs_deferred():
+                yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.kit.files import copy_into, write_if_changed
+from channels.kit.files import copy_into, folder_lock, write_if_changed
 from pipeline import files
 from pipeline.files import atomic_writer, write_atomic
 
@@ -72,3 +72,14 @@ def test_copy_into_a_drop_folder(tmp_path: Path, fsyncs: list[str]) -> None:
     copied = copy_into(source, tmp_path / "drop")
     assert copied == tmp_path / "drop" / "package.tar" and copied.read_bytes() == source.read_bytes()
     assert fsyncs == ["file", "folder"]
+
+
+def test_under_the_folder_lock_each_folder_is_synced_once_before_release(
+    tmp_path: Path, fsyncs: list[str]
+) -> None:
+    with folder_lock(tmp_path, timeout=5):
+        for n in range(3):
+            write_atomic(tmp_path / "list" / f"{n}.html", b"page")
+        write_atomic(tmp_path / "index.html", b"front")
+        assert fsyncs == ["file"] * 4, "folders wait for the end of the work"
+    assert fsyncs == ["file"] * 4 + ["folder"] * 2
