@@ -91,8 +91,6 @@ def test_configuring_the_missing_kind_names_the_installed_ones(removed: str, tmp
 NOT_YET = {
     "archive": "pipeline/db.py imports channels.archive.tables (tables move into the plug-in)",
     "wechat": "pipeline/db.py imports channels.wechat.records (tables move into the plug-in)",
-    "feed": "pipeline/cli/main.py imports channels.feed.cli (CLIs come from plugin.cli)",
-    "website": "pipeline/cli/main.py imports channels.website.cli (CLIs come from plugin.cli)",
 }
 
 
