@@ -2,6 +2,7 @@
 
 - :mod:`channels.kit.http`: an HTTP answer → the delivery error tree, one rule for
   every channel (which statuses retry, which stop, ``Retry-After`` honoured);
+- :mod:`channels.kit.smtp`: the same for an SMTP conversation (4yz retries, 5yz stops);
 - :mod:`channels.kit.files`: files that readers fetch while workers rewrite them
   (only-if-changed replacement, a folder lock, copying into a drop folder), all
   written through the core's one atomic write (:mod:`pipeline.files`);
