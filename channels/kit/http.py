@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.errors import PermanentError, RateLimited, TransientError
+from pipeline.errors import DeliveryError, PermanentError, RateLimited, TransientError
 
 TRANSIENT = frozenset({408, 425, 429})
 HINTS = {
@@ -81,20 +81,29 @@ def check(answer: httpx.Response, *, what: str, now: datetime, ok: Collection[in
         return answer
     request = answer.request
     message = f"{what} answered {status} to {request.method} {request.url}: {service_message(answer)}"
-    if answer.is_redirect:
-        location = answer.headers.get("location", "?")
-        raise PermanentError(f"{message} (moved to {location}: configure the new address)")
+    when = retry_at(answer.headers.get("retry-after", ""), now)
+    raise status_error(status, message, retry_at=when, location=answer.headers.get("location"))
+
+
+def status_error(
+    status: int, message: str, *, retry_at: datetime | None = None, location: str | None = None
+) -> DeliveryError:
+    """The error for an unsuccessful HTTP status (the table above), for a client other
+    than httpx too (an SDK that exposes the status: ``raise status_error(…) from exc``)."""
+    if 300 <= status < 400:
+        return PermanentError(f"{message} (moved to {location or '?'}: configure the new address)")
     if status == 429:
-        raise RateLimited(message, retry_at=retry_at(answer, now))
-    if status in TRANSIENT or status >= 500:
-        raise TransientError(message, retry_at=retry_at(answer, now))
-    hint = HINTS.get(status)
-    raise PermanentError(f"{message} ({hint})" if hint else message)
+        return RateLimited(message, retry_at=retry_at)
+    if 400 <= status < 500 and status not in TRANSIENT:
+        hint = HINTS.get(status)
+        return PermanentError(f"{message} ({hint})" if hint else message)
+    return TransientError(message, retry_at=retry_at)
 
 
-def retry_at(answer: httpx.Response, now: datetime) -> datetime | None:
-    """When ``Retry-After`` asks to come back: ``now`` + seconds, or the date it names."""
-    value = answer.headers.get("retry-after", "").strip()
+def retry_at(value: str, now: datetime) -> datetime | None:
+    """When a ``Retry-After`` header's ``value`` asks to come back: ``now`` + seconds, or
+    the date it names; None when it says neither."""
+    value = value.strip()
     if value.isdigit():
         return now + timedelta(seconds=int(value))
     try:

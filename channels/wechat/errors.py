@@ -11,6 +11,7 @@
     48001, 40164, 53503, 40013,     PermanentError      with what the operator must do
     40125, 45002-45005, 40007,
     40033, other codes
+    no errcode, HTTP status only    as every channel's HTTP answers (channels.kit.http)
 
 Permanent messages name the errcode and the fix, because an operator reads them in
 the delivery log without the WeChat documentation at hand.
@@ -27,6 +28,7 @@ from typing import Any
 import requests
 from wechatpy.exceptions import WeChatClientException
 
+from channels.kit import http
 from channels.wechat.schedule import quota_reset
 from pipeline.errors import ConfigError, DeliveryError, NotDue, PermanentError, RateLimited, TransientError
 
@@ -82,9 +84,13 @@ def translate(
     if not isinstance(exc, WeChatClientException):
         return TransientError(f"{type(exc).__name__}: {exc}")
     code = exc.errcode
-    if code is None:
-        status = getattr(exc.response, "status_code", "?")
-        return TransientError(f"WeChat API answered HTTP {status}")
+    if code is None:  # no errcode: the HTTP status says it (channels.kit.http's rule)
+        status = getattr(exc.response, "status_code", None)
+        if not isinstance(status, int):
+            return TransientError("WeChat API answered without a status")
+        headers = getattr(exc.response, "headers", {})
+        when = http.retry_at(headers.get("retry-after", ""), now or datetime.now(UTC))
+        return http.status_error(status, f"WeChat API answered HTTP {status}", retry_at=when)
     said = f"{exc.errmsg}" if exc.errmsg else ""
     if code == 45028:
         return NotDue(f"{PERMANENT[45028]}; waiting for the next window", retry_at=next_window)

@@ -112,3 +112,11 @@ def test_no_answer_is_transient() -> None:
         http.request(
             httpx.Client(transport=httpx.MockTransport(slow)), "GET", "http://svc.test/", what="s", now=NOW
         )
+
+
+def test_the_same_rule_for_a_client_that_only_gives_the_status() -> None:
+    """(an SDK built on requests, as wechatpy is: channels/wechat/errors.py)"""
+    assert type(http.status_error(404, "WeChat API answered HTTP 404")) is PermanentError
+    assert type(http.status_error(502, "WeChat API answered HTTP 502")) is TransientError
+    limited = http.status_error(429, "slow down", retry_at=http.retry_at("30", NOW))
+    assert isinstance(limited, RateLimited) and limited.retry_at == NOW + timedelta(seconds=30)
