@@ -12,9 +12,10 @@ from typing import Any
 import click
 import uvicorn
 
+from pipeline import registry
 from pipeline.client import GovpubClient
 from pipeline.config import Settings
-from pipeline.demo_setup import DemoSandboxes, demo_settings
+from pipeline.demo_setup import Demo, demo_settings
 from pipeline.states import ACTIVE_STATES
 from pipeline.status_view import print_counts
 
@@ -60,48 +61,44 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
 
 
 def run_demo(settings: Settings, url: str | None, token: str | None, port: int, serve: bool) -> None:
-    server = thread = sandboxes = None
-    console = ""
-    if url is None:
-        settings, sandboxes = demo_settings(settings, port)
-        server, thread, token, password = start_embedded(settings, port)
-        console = f"  console      http://127.0.0.1:{port}/console/  (user demo, password {password})\n"
-        url = f"http://127.0.0.1:{port}"
-    elif not token:
-        raise click.ClickException("--token (or GOVPUB_TOKEN) is needed with --url")
-    items = demo_items()
-    with GovpubClient(url, token) as client:
-        answers = client.submit_many(items)
-        refused = [a for a in answers if a["status"] >= 400]
-        click.echo(f"submitted {len(items)} demo items to {url} ({len(refused)} refused)")
-        counts = wait_delivered(client)
-    print_counts(counts)
-    click.echo(f"\nwhere to look:\n{console}  status page  {url}/\n  API docs     {url}/docs")
-    click.echo(where_else(settings, url, sandboxes))
-    if server is None or thread is None:
-        return
-    if serve:
-        click.echo("serving until Ctrl-C")
-        with contextlib.suppress(KeyboardInterrupt):
-            thread.join()
+    with contextlib.ExitStack() as running:
+        demo = console = None
+        if url is None:
+            demo = demo_settings(settings, port)
+            running.callback(demo.close)  # the sandboxes, after the instance (last in, first out)
+            settings = demo.settings
+            server, thread, token, password = start_embedded(settings, port)
+            running.callback(stop_embedded, server, thread)
+            console = f"  console      http://127.0.0.1:{port}/console/  (user demo, password {password})"
+            url = f"http://127.0.0.1:{port}"
+        elif not token:
+            raise click.ClickException("--token (or GOVPUB_TOKEN) is needed with --url")
+        items = demo_items()
+        with GovpubClient(url, token) as client:
+            answers = client.submit_many(items)
+            refused = [a for a in answers if a["status"] >= 400]
+            click.echo(f"submitted {len(items)} demo items to {url} ({len(refused)} refused)")
+            counts = wait_delivered(client)
+        print_counts(counts)
+        click.echo("\nwhere to look:\n" + "\n".join(where_to_look(settings, url, console, demo)) + "\n")
+        if demo is not None and serve:
+            click.echo("serving until Ctrl-C")
+            with contextlib.suppress(KeyboardInterrupt):
+                thread.join()
+
+
+def stop_embedded(server: uvicorn.Server, thread: threading.Thread) -> None:
     server.should_exit = True
     thread.join(10)
-    if sandboxes is not None:
-        sandboxes.close()
 
 
-def where_else(settings: Settings, url: str, sandboxes: DemoSandboxes | None) -> str:
-    """Links to what the channels made, for those configured."""
+def where_to_look(settings: Settings, url: str, console: str | None, demo: Demo | None) -> list[str]:
+    """The console, the status page and the API, what the configured channels publish
+    here (their plug-ins' public links), and what the demo's sandboxes show."""
+    lines = [console] if console else []
+    lines += [f"  status page  {url}/", f"  API docs     {url}/docs"]
     kinds = {cfg.kind for cfg in settings.channels.values()}
-    lines = []
-    if "website" in kinds:
-        lines.append(f"  website      {url}/site/")
-    if "feed" in kinds:
-        lines.append(f"  feeds        {url}/feeds/all.rss  {url}/feeds/all.atom")
-    if sandboxes is not None:
-        lines.append(f"  WeChat       {sandboxes.wechat_url}/sandbox/record  (articles at /s/…)")
-        lines.append(
-            f"  archives     {settings.data_dir}/archive-drop/district-archives/  "
-            f"and {sandboxes.archive_url}/packages  (check with: govpub archive verify FILE)"
-        )
-    return "\n".join(lines) + "\n"
+    for kind, plugin in registry.plugins().items():
+        if kind in kinds:
+            lines += [f"  {text}  {url}{path}" for text, path in plugin.public_links.items()]
+    return lines + (demo.where if demo is not None else [])

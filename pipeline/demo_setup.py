@@ -1,116 +1,90 @@
-"""The demo's channels: the defaults plus the ones that need a far end, pointed at the
-sandboxes that ship with govpub and run here in threads.
+"""The demo's configuration: each installed plug-in's part (``plugin.demo``: its
+instances, pointed at the sandbox it starts here in a thread), written to
+``./govpub.toml`` before the demo runs with it, so that the commands run after the
+demo (``govpub report``, ``govpub serve``, a channel's own commands) see the same channels.
 
-- ``wechat``: publish mode against ``govpub sandbox wechat``, which calls back
-  ``/wechat/callback/wechat`` of the demo instance when an article is live;
-- ``district-archives`` and ``public-library``: per-item archive receivers, one a
-  directory drop, one an HTTP upload to ``govpub sandbox archive``.
-
-A configuration file of the user's own is left as it is.
+The file starts with :data:`MARKER`; a later demo rewrites only such a file. A
+configuration of the user's own (a ``govpub.toml`` without the marker, a file named by
+``GOVPUB_CONFIG``, channels set in the environment) is used as it is: the demo starts no
+sandbox and writes nothing.
 """
 
 from __future__ import annotations
 
 import os
-import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from pipeline.config import ChannelConfig, Settings, default_channels
-from pipeline.localcluster import free_port, wait_http
+import tomli_w
 
-WECHAT_TOKEN = "govpubdemo"
+from pipeline import registry
+from pipeline.config import ChannelConfig, Settings
+from pipeline.files import write_atomic
+from pipeline.plugin import DemoSetup
+
+DEMO_FILE = Path("govpub.toml")
+MARKER = "# Written by `govpub demo`"
+HEADER = f"""{MARKER}: the channels it ran with, pointed at the sandboxes it started,
+# so that the commands after it (govpub report, govpub serve …) see the same ones.
+# The next `govpub demo` rewrites this file while its first line is the one above;
+# change that line and the file is yours (the demo then leaves it alone).
+"""
 
 
 @dataclass
-class DemoSandboxes:
-    wechat_url: str = ""
-    archive_url: str = ""
-    stoppers: list[Any] = field(default_factory=list)
+class Demo:
+    """What the demo runs with: its settings, the sandboxes to stop, where to look."""
+
+    settings: Settings
+    stop: ExitStack = field(default_factory=ExitStack)
+    where: list[str] = field(default_factory=list)
 
     def close(self) -> None:
-        for stop in self.stoppers:
-            stop()
+        self.stop.close()
 
 
-def start_sandboxes(data_dir: Path, port: int) -> DemoSandboxes:
-    import uvicorn
+def users_configuration() -> str | None:
+    """What makes the configuration the user's (the demo then leaves it alone), or None."""
+    if os.environ.get("GOVPUB_CONFIG"):
+        return f"GOVPUB_CONFIG={os.environ['GOVPUB_CONFIG']}"
+    if any(name.upper().startswith("GOVPUB_CHANNELS") for name in os.environ):
+        return "channels set in the environment"
+    if DEMO_FILE.is_file() and not DEMO_FILE.read_text("utf-8").startswith(MARKER):
+        return str(DEMO_FILE)
+    return None
 
-    from channels.archive.sandbox import create_app
-    from channels.wechat.sandbox import SandboxServer
-    from channels.wechat.sandbox_account import Config
 
-    out = DemoSandboxes()
-    wechat = SandboxServer(
-        "127.0.0.1",
-        free_port(),
-        Config(
-            callback_url=f"http://127.0.0.1:{port}/wechat/callback/wechat",
-            callback_token=WECHAT_TOKEN,
-        ),
+def demo_settings(settings: Settings, port: int) -> Demo:
+    """The demo's settings (and sandboxes) for an embedded instance on ``port``."""
+    local = f"http://127.0.0.1:{port}"
+    theirs = users_configuration()
+    if theirs is not None:
+        if "public_url" not in settings.model_fields_set:  # links must point at this instance
+            settings = settings.model_copy(update={"public_url": local})
+        return Demo(settings, where=[f"  configuration {theirs} (yours: used as it is, no sandboxes)"])
+    demo = Demo(settings)
+    public_url = os.environ.get("GOVPUB_PUBLIC_URL") or local
+    offered = {p.kind: p.demo for p in registry.plugins().values() if p.demo is not None}
+    setup = DemoSetup(Path(settings.data_dir), public_url, frozenset(offered), demo.stop)
+    channels: dict[str, ChannelConfig] = {}
+    for take_part in offered.values():
+        part = take_part(setup)
+        channels.update(part.channels)
+        demo.where += part.where
+    demo.settings = settings.model_copy(update={"public_url": public_url, "channels": channels})
+    write_configuration(DEMO_FILE, demo.settings)
+    demo.where.append(
+        f"  configuration {DEMO_FILE.resolve()} (written by the demo, for the commands after it)"
     )
-    threading.Thread(target=wechat.serve_forever, daemon=True).start()
-    out.wechat_url = wechat.base_url
-    out.stoppers.append(wechat.shutdown)
-
-    archive_port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(data_dir / "archive-sandbox", None),
-            host="127.0.0.1",
-            port=archive_port,
-            log_level="warning",
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    out.archive_url = f"http://127.0.0.1:{archive_port}"
-    wait_http(f"{out.archive_url}/packages")
-    out.stoppers.append(lambda: setattr(server, "should_exit", True))
-    return out
+    return demo
 
 
-def demo_channels(settings: Settings, sandboxes: DemoSandboxes) -> dict[str, ChannelConfig]:
-    organization = "张店区教育局"
-    drop = Path(settings.data_dir) / "archive-drop" / "district-archives"
-    return {
-        **settings.channels,
-        "wechat": ChannelConfig(
-            kind="wechat",
-            depends_on=["website"],
-            options={
-                "appid": "wxsandbox0000001",
-                "api_base_url": f"{sandboxes.wechat_url}/cgi-bin/",
-                "token": WECHAT_TOKEN,
-                "poll_seconds": 2.0,
-            },
-        ),
-        "district-archives": ChannelConfig(
-            kind="archive",
-            options={
-                "schedule": "per-item",
-                "source_organization": organization,
-                "transport": {"kind": "directory", "path": str(drop)},
-            },
-        ),
-        "public-library": ChannelConfig(
-            kind="archive",
-            options={
-                "schedule": "per-item",
-                "source_organization": organization,
-                "packing": "zip",
-                "transport": {"kind": "http", "url": sandboxes.archive_url},
-            },
-        ),
+def write_configuration(path: Path, settings: Settings) -> None:
+    """The demo's channels and public URL as TOML, after :data:`HEADER`."""
+    channels = {
+        name: cfg.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        for name, cfg in settings.channels.items()
     }
-
-
-def demo_settings(settings: Settings, port: int) -> tuple[Settings, DemoSandboxes | None]:
-    """The settings to run the demo with, and the sandboxes started for it (if any)."""
-    if "public_url" not in settings.model_fields_set:  # links must point at this instance
-        settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    if set(settings.channels) != set(default_channels()):
-        return settings, None
-    sandboxes = start_sandboxes(Path(settings.data_dir), port)
-    os.environ.setdefault("GOVPUB_WECHAT_SECRET", "sandbox-secret")
-    return settings.model_copy(update={"channels": demo_channels(settings, sandboxes)}), sandboxes
+    body = tomli_w.dumps({"public_url": settings.public_url, "channels": channels})
+    write_atomic(path, (HEADER + "\n" + body).encode("utf-8"))

@@ -19,6 +19,7 @@ factories, so listing the plug-ins imports nothing a process does not use.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     import click
     from fastapi import APIRouter
     from sqlalchemy import MetaData
+
+    from pipeline.config import ChannelConfig
 
 
 class ReportRole(StrEnum):
@@ -61,6 +64,28 @@ class ConsolePage:
 
 
 @dataclass(frozen=True)
+class DemoSetup:
+    """What ``govpub demo`` tells each plug-in taking part: the demo's data folder (for
+    files its instances need), where the demo instance answers (for a sandbox that calls
+    back), the kinds taking part, and a stack that stops whatever the plug-in starts
+    (its sandbox, in a thread) when the demo ends."""
+
+    folder: Path
+    public_url: str
+    kinds: frozenset[str]
+    stop: ExitStack
+
+
+@dataclass(frozen=True)
+class DemoPart:
+    """A plug-in's part of the demo: its channel instances (written to the demo's
+    configuration file as they are) and lines for the demo's "where to look"."""
+
+    channels: dict[str, ChannelConfig]
+    where: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChannelPlugin:
     """One channel kind, as its package declares it."""
 
@@ -81,8 +106,8 @@ class ChannelPlugin:
     # ``govpub sandbox <name>``: the loopback stand-in for the service the channel talks
     # to, as a click command under its own name (``wechat``, ``cms``, ``websub``).
     sandbox: Callable[[], click.Command] | None = None
-    # Options the demo runs this kind with (instance name → options), given the demo's
-    # folder and the sandboxes it started; None when the kind has no part in the demo.
-    demo: Callable[..., dict[str, dict[str, Any]]] | None = None
+    # ``govpub demo``: the instances the demo runs this kind with, pointed at the sandbox
+    # the plug-in starts for it; None when the kind has no part in the demo.
+    demo: Callable[[DemoSetup], DemoPart] | None = None
     # Public paths to show on the home page (text → path), e.g. the column and the feeds.
     public_links: dict[str, str] = field(default_factory=dict)

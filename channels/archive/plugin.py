@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, ReportRole
+from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -29,6 +29,12 @@ def _sandbox() -> click.Command:
     return sandbox
 
 
+def _demo(setup: DemoSetup) -> DemoPart:
+    from channels.archive.demo import part
+
+    return part(setup)
+
+
 plugin = ChannelPlugin(
     kind="archive",
     label="档案馆、图书馆",
@@ -36,4 +42,5 @@ plugin = ChannelPlugin(
     channel=_channel,
     cli=_cli,
     sandbox=_sandbox,
+    demo=_demo,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, ReportRole
+from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -36,6 +36,12 @@ def _sandbox() -> click.Command:
     return sandbox
 
 
+def _demo(setup: DemoSetup) -> DemoPart:
+    from pipeline.config import ChannelConfig
+
+    return DemoPart({"feed": ChannelConfig(kind="feed")})
+
+
 plugin = ChannelPlugin(
     kind="feed",
     label="RSS/Atom 订阅",
@@ -45,4 +51,5 @@ plugin = ChannelPlugin(
     public_links={"RSS 订阅": "/feeds/all.rss", "Atom 订阅": "/feeds/all.atom"},
     cli=_cli,
     sandbox=_sandbox,
+    demo=_demo,
 )

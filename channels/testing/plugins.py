@@ -35,10 +35,18 @@ def plugin_problems(plugin: ChannelPlugin, entry_point_name: str | None = None) 
             problems.append(f"public link {path!r}: a path from the site root")
     for name, factory in (("cli", plugin.cli), ("sandbox", plugin.sandbox)):
         command = factory() if factory is not None else None
-        if command is not None and name == "cli" and command.name != plugin.kind:
-            problems.append(f"cli is named {command.name!r}: `govpub {plugin.kind} …` needs {plugin.kind!r}")
+        if command is not None and not command.name:
+            problems.append(f"{name}() gave a command without a name")
+        if command is not None and name == "cli" and command.name in _core_commands():
+            problems.append(f"cli is named {command.name!r}, like one of govpub's own commands")
     if plugin.routes is not None:
         plugin.routes()  # imports and builds: a broken router shows here, not at serve
     for page in plugin.console_pages:
         page.router()
     return problems
+
+
+def _core_commands() -> set[str]:
+    from pipeline.cli.main import main
+
+    return set(main.commands)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, ReportRole
+from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -37,6 +37,12 @@ def _sandbox() -> click.Command:
     return sandbox
 
 
+def _demo(setup: DemoSetup) -> DemoPart:
+    from pipeline.config import ChannelConfig
+
+    return DemoPart({"website": ChannelConfig(kind="website")})
+
+
 plugin = ChannelPlugin(
     kind="website",
     label="政府网站",
@@ -46,4 +52,5 @@ plugin = ChannelPlugin(
     public_links={"政府信息公开专栏": "/site/"},
     cli=_cli,
     sandbox=_sandbox,
+    demo=_demo,
 )

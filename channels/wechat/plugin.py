@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, ConsolePage, ReportRole
+from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -42,6 +42,12 @@ def _sandbox() -> click.Command:
     return sandbox
 
 
+def _demo(setup: DemoSetup) -> DemoPart:
+    from channels.wechat.demo import part
+
+    return part(setup)
+
+
 plugin = ChannelPlugin(
     kind="wechat",
     label="政务微信公众号",
@@ -53,4 +59,5 @@ plugin = ChannelPlugin(
     ),
     cli=_cli,
     sandbox=_sandbox,
+    demo=_demo,
 )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from pipeline.client import GovpubClient
+from pipeline.config import load_settings
 from pipeline.console.auth import Accounts, User
 from pipeline.db import make_engine
+from pipeline.demo_setup import MARKER, demo_settings
 from pipeline.localcluster import write_config
 from pipeline.store import utcnow
 from tests.helpers import free_port, govpub, kill, make_item, wait_until
@@ -68,16 +76,35 @@ def test_serve_killed_and_restarted_delivers_every_item(tmp_path: Path) -> None:
     assert sorted(records) == sorted(f"test~t-{n}~r1~publish.json" for n in range(20))
 
 
-def test_demo_delivers_the_demo_items_and_says_where_to_look(tmp_path: Path) -> None:
-    port = free_port()
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "demo", "--no-serve", "--port", str(port)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={"PATH": "", "HOME": str(tmp_path)},
-    )
+@dataclass
+class DemoRun:
+    folder: Path
+    port: int
+    done: subprocess.CompletedProcess[str]
+
+    def govpub(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A command after the demo, in its folder, with nothing configured but the demo's file."""
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *args],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "", "HOME": str(self.folder)},
+        )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``govpub demo --no-serve`` in an empty folder, no configuration, no environment."""
+    folder = tmp_path_factory.mktemp("demo")
+    run = DemoRun(folder, free_port(), subprocess.CompletedProcess([], 0))
+    run.done = run.govpub("demo", "--no-serve", "--port", str(run.port))
+    return run
+
+
+def test_demo_delivers_the_demo_items_and_says_where_to_look(demo_run: DemoRun) -> None:
+    done, port, tmp_path = demo_run.done, demo_run.port, demo_run.folder
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submitted 10 demo items" in done.stdout
     assert "where to look" in done.stdout
@@ -91,3 +118,41 @@ def test_demo_delivers_the_demo_items_and_says_where_to_look(tmp_path: Path) -> 
         if line.startswith("│"):
             cells = [c.strip() for c in line.strip("│").split("│")]
             assert cells[1:5] == ["0", "0", "0", "0"], line
+
+
+def test_the_commands_after_the_demo_see_its_channels(demo_run: DemoRun) -> None:
+    assert demo_run.done.returncode == 0, demo_run.done.stderr[-3000:]
+    written = (demo_run.folder / "govpub.toml").read_text("utf-8")
+    assert written.startswith(MARKER)
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year  # the deliveries' year, in local time
+    report = demo_run.govpub("report", "--year", str(year), "--format", "json")
+    assert report.returncode == 0, report.stderr[-3000:]
+    counts = json.loads(report.stdout)["counts"]
+    assert counts["totals"] == {"website": 10, "other": 10, "archive": 10}  # items, not deliveries
+    per_channel = {(c["role"], c["channel"]): c["items"] for c in counts["channels"]}
+    assert per_channel == {
+        ("website", "website"): 10,
+        ("other", "feed"): 10,
+        ("other", "wechat"): 10,
+        ("archive", "district-archives"): 10,
+        ("archive", "public-library"): 10,
+    }
+    listed = demo_run.govpub("archive", "list", "--receiver", "district-archives", "--json")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    packages = json.loads(listed.stdout)
+    assert len(packages) == 10 and all(p["state"].startswith("delivered") for p in packages)
+
+
+def test_the_demo_leaves_a_configuration_of_the_users_own_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("GOVPUB_")]:
+        monkeypatch.delenv(name)
+    mine = '# my own\n[channels.column]\nkind = "website"\n'
+    (tmp_path / "govpub.toml").write_text(mine, "utf-8")
+    demo = demo_settings(load_settings(), 8123)
+    assert set(demo.settings.channels) == {"column"} and demo.settings.public_url == "http://127.0.0.1:8123"
+    assert not demo.stop._exit_callbacks  # no sandbox started
+    assert (tmp_path / "govpub.toml").read_text("utf-8") == mine
+    assert "govpub.toml (yours: used as it is, no sandboxes)" in "\n".join(demo.where)
