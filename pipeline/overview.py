@@ -6,7 +6,9 @@ One reader shared by the console's overview page, ``GET /v1/overview`` (and so
 (Asia/Shanghai): a delivery accepted at 2017-12-31T20:00Z belongs to 2018. The
 counts come from the database, so they are right whichever process delivered.
 Channels may add a few facts of their own (the WeChat quota, the next broadcast
-window, the last archive package) by defining ``overview_facts() -> dict[str, str]``.
+window, the last archive package): :class:`~pipeline.channel.HasOverviewFacts`, or
+:class:`~pipeline.channel.HasQuota` for a plain quota line; and their plug-in's console
+pages add links to the channel's card.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Connection, and_, case, func, select
 
-from pipeline import db, states
+from pipeline import db, registry, states
+from pipeline.channel import HasOverviewFacts, HasQuota
 from pipeline.queue import queue_name
 from pipeline.services import Services
 
@@ -47,6 +51,8 @@ class ChannelOverview:
     failures_24h: int = 0
     last_delivered: dict[str, Any] | None = None
     facts: dict[str, str] = field(default_factory=dict)
+    # the console pages of the channel's plug-in: heading, text and href of each link
+    pages: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def failure_rate(self) -> float | None:
@@ -77,6 +83,7 @@ class Overview:
         }
         for ch in self.channels:
             entry = asdict(ch)
+            del entry["pages"]  # console links are for the console
             entry["failure_rate"] = ch.failure_rate
             entry["reached"] = ch.reached
             if ch.last_delivered:  # the receipt (archive, WeChat ids) is for the console only
@@ -133,6 +140,7 @@ def build_overview(services: Services, dispatcher: Any = None) -> Overview:
     for name, ch in channels.items():
         if name in settings.channels:
             ch.facts = channel_facts(services, name)
+            ch.pages = console_links(services, name)
     return Overview(now, settings.timezone, source, list(channels.values()))
 
 
@@ -203,43 +211,46 @@ def last_delivered(conn: Connection, channel: str) -> dict[str, Any] | None:
 
 
 def channel_facts(services: Services, name: str) -> dict[str, str]:
-    """What the channel says about itself: ``overview_facts()`` if it has one, else the
-    WeChat channel's ``quota()`` (mass-send quota of the period and the broadcast time)."""
+    """What the channel says about itself (:class:`~pipeline.channel.HasOverviewFacts`),
+    else its quota in one line (:class:`~pipeline.channel.HasQuota`)."""
     try:
         channel = services.channel(name)
-        hook = getattr(channel, "overview_facts", None)
-        if callable(hook):
-            return {str(k): str(v) for k, v in hook().items()}
-        quota = getattr(channel, "quota", None)
-        return quota_facts(quota(), services.clock(), services.settings.timezone) if callable(quota) else {}
+        if isinstance(channel, HasOverviewFacts):
+            return {str(k): str(v) for k, v in channel.overview_facts().items()}
+        return quota_facts(channel.quota()) if isinstance(channel, HasQuota) else {}
     except Exception as exc:  # the overview must render even when a channel cannot answer
         log.warning("overview facts failed", channel=name, error=str(exc))
         return {"渠道状态": f"无法读取（{type(exc).__name__}: {exc}）"}
 
 
-def quota_facts(quota: dict[str, Any], now: datetime, timezone: str) -> dict[str, str]:
-    """The WeChat channel's ``quota()`` in words, with the next broadcast window: today at
-    ``broadcast_time`` while the period has quota, else the start of the next period
-    (tomorrow for a subscription account, the 1st of next month for a service account)."""
-    mode = {"broadcast": "群发（推送给关注者）", "publish": "发布（不推送）"}.get(str(quota.get("mode")), "")
-    facts = {"发送方式": mode} if mode else {}
-    if "limit" in quota:
-        facts["群发额度"] = (
-            f"{quota.get('period', '本期')}：已用 {quota.get('used', 0)} / {quota['limit']}，"
-            f"剩余 {quota.get('remaining', 0)}"
-        )
-    hour, _, minute = str(quota.get("broadcast_time") or "").partition(":")
-    if hour.isdigit() and minute.isdigit():
-        local = now.astimezone(ZoneInfo(timezone))
-        today = local.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
-        if int(str(quota.get("remaining", 1))) > 0:
-            facts["下次群发窗口"] = today.strftime("%Y-%m-%d %H:%M") if local < today else "今日窗口已开放"
-        elif quota.get("account_type") == "subscription":
-            facts["下次群发窗口"] = (today + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
-        else:
-            first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-            facts["下次群发窗口"] = first.strftime("%Y-%m-%d %H:%M")
-    return facts
+def quota_facts(quota: dict[str, Any]) -> dict[str, str]:
+    """A quota (``limit``, ``used``, ``remaining``, ``period``) in one line."""
+    if "limit" not in quota:
+        return {}
+    return {
+        "额度": f"{quota.get('period', '本期')}：已用 {quota.get('used', 0)} / {quota['limit']}，"
+        f"剩余 {quota.get('remaining', 0)}"
+    }
+
+
+def console_links(services: Services, name: str) -> list[dict[str, str]]:
+    """Links to the console pages the channel's plug-in adds that this instance has."""
+    declared = registry.plugins().get(services.settings.channels[name].kind)
+    if declared is None:
+        return []
+    links = []
+    for page in declared.console_pages:
+        try:
+            shown = bool(page.link_text) and (
+                page.shown_for is None or page.shown_for(services.channel(name))
+            )
+        except Exception as exc:  # as for the facts: the overview renders regardless
+            log.warning("console page check failed", channel=name, error=str(exc))
+            shown = False
+        if shown:
+            href = page.path.format(name=quote(name, safe=""))
+            links.append({"heading": page.heading or declared.label, "text": page.link_text, "href": href})
+    return links
 
 
 def queue_depths(services: Services, dispatcher: Any) -> tuple[str, dict[str, int | None]]:

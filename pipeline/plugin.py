@@ -56,11 +56,17 @@ _ROLE_LABELS = {
 class ConsolePage:
     """A console page a channel adds: its router (mounted under ``/console``), the link
     text shown on a channel's overview card, and the path it links to, with ``{name}``
-    standing for the channel instance."""
+    standing for the channel instance. ``heading`` names the line of the card the link
+    sits on; ``shown_for(channel)`` says whether an instance has the page (None: all);
+    ``templates`` is the folder of the page's Jinja templates (they may extend the
+    console's ``base.html``)."""
 
     router: Callable[[], APIRouter]
     link_text: str = ""
     path: str = ""
+    heading: str = ""
+    shown_for: Callable[[Any], bool] | None = None
+    templates: Path | None = None
 
 
 @dataclass(frozen=True)

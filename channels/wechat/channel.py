@@ -30,6 +30,7 @@ from channels.wechat.client import GovpubWeChatClient
 from channels.wechat.content import ArticleMaker
 from channels.wechat.errors import answer_of, translate
 from channels.wechat.options import check_options, parse_options
+from channels.wechat.overview import quota_facts
 from channels.wechat.plan import coming_send, ready_and_due
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
@@ -174,6 +175,10 @@ class WeChatChannel(Channel):
     def quota(self) -> dict[str, object]:
         """Mass-send quota use of the current period (for the operator console)."""
         return quota_status(self.records, self.opts, self.env.settings.timezone, self.env.clock())
+
+    def overview_facts(self) -> dict[str, str]:
+        """How it sends, the quota and the next broadcast window (the operations overview)."""
+        return quota_facts(self.quota(), self.env.clock(), self.env.settings.timezone)
 
 
 def quota_use(services: Any, name: str) -> dict[str, object]:

@@ -3,6 +3,7 @@ callback ``/wechat/callback`` and the console page of the day's mass send."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ReportRole
@@ -55,7 +56,14 @@ plugin = ChannelPlugin(
     channel=_channel,
     routes=_callback,
     console_pages=(
-        ConsolePage(_send_page, link_text="查看将要发送的内容、立即群发", path="/console/wechat/{name}"),
+        ConsolePage(
+            _send_page,
+            link_text="查看将要发送的内容、立即群发",
+            path="/console/wechat/{name}",
+            heading="今日群发",
+            shown_for=lambda channel: bool(channel.batched),  # broadcast mode: a daily mass send
+            templates=Path(__file__).parent / "templates",
+        ),
     ),
     cli=_cli,
     sandbox=_sandbox,

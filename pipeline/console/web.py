@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -82,7 +82,7 @@ class Console:
 def build_console(services: Services) -> Console:
     settings = services.settings
     env = Environment(
-        loader=PackageLoader("pipeline.console", "templates"),
+        loader=_template_loader(),
         autoescape=select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -115,6 +115,19 @@ def build_console(services: Services) -> Console:
         csrf=Csrf(load_secret_key(settings)),
         templates=env,
     )
+
+
+def _template_loader() -> BaseLoader:
+    """The console's templates, then those of the pages the installed kinds add."""
+    from pipeline import registry
+
+    folders = [
+        str(page.templates)
+        for declared in registry.plugins().values()
+        for page in declared.console_pages
+        if page.templates is not None
+    ]
+    return ChoiceLoader([PackageLoader("pipeline.console", "templates"), FileSystemLoader(folders)])
 
 
 def duration(seconds: float | None) -> str:

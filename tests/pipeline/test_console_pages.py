@@ -14,7 +14,7 @@ from sqlalchemy import update
 from pipeline import db
 from pipeline.app import create_app
 from pipeline.model import ItemIn
-from pipeline.overview import build_overview, quota_facts
+from pipeline.overview import build_overview
 from pipeline.services import Services
 from tests.helpers import make_item
 from tests.pipeline.console_support import add_user, login, post
@@ -154,41 +154,25 @@ def test_an_operator_retracts_an_item_with_a_reason_and_confirmation(
 
 
 class QuotaChannel:
-    """Stands in for the WeChat channel's ``quota()`` (its own tests cover the numbers)."""
-
-    def __init__(self, remaining: int, account_type: str) -> None:
-        self.remaining, self.account_type = remaining, account_type
+    """A channel with a quota and nothing more to say (:class:`pipeline.channel.HasQuota`)."""
 
     def quota(self) -> dict[str, object]:
-        used = 1 - self.remaining
-        return {
-            "mode": "broadcast",
-            "account_type": self.account_type,
-            "period": "2018-01-01",
-            "limit": 1,
-            "used": used,
-            "remaining": self.remaining,
-            "broadcast_time": "18:00",
-        }
+        return {"period": "2018-01-01", "limit": 1, "used": 1, "remaining": 0}
 
 
-@pytest.mark.parametrize(
-    ("remaining", "account_type", "window"),
-    [
-        (1, "subscription", "2018-01-01 18:00"),  # NOW is 10:00 in Shanghai
-        (0, "subscription", "2018-01-02 18:00"),
-        (0, "service", "2018-02-01 18:00"),
-    ],
-)
-def test_the_next_broadcast_window_follows_the_quota(remaining: int, account_type: str, window: str) -> None:
-    facts = quota_facts(QuotaChannel(remaining, account_type).quota(), NOW, "Asia/Shanghai")
-    assert facts["下次群发窗口"] == window
-    assert facts["群发额度"] == f"2018-01-01：已用 {1 - remaining} / 1，剩余 {remaining}"
+class TalkingChannel(QuotaChannel):
+    """A channel that says more than its quota (:class:`pipeline.channel.HasOverviewFacts`)."""
+
+    def overview_facts(self) -> dict[str, str]:
+        return {"下次发送": "2018-01-02 18:00"}
 
 
 def test_the_overview_shows_what_a_channel_says_about_its_quota(
     services: Services, client: TestClient
 ) -> None:
-    services._channels["memory"] = QuotaChannel(0, "subscription")  # type: ignore[assignment]
+    services._channels["memory"] = QuotaChannel()  # type: ignore[assignment]
     page = client.get("/console/?fragment=1").text
-    assert "群发额度" in page and "2018-01-02 18:00" in page
+    assert "额度" in page and "2018-01-01：已用 1 / 1，剩余 0" in page
+    services._channels["memory"] = TalkingChannel()  # type: ignore[assignment]
+    page = client.get("/console/?fragment=1").text
+    assert "下次发送" in page and "2018-01-02 18:00" in page and "已用 1 / 1" not in page

@@ -12,6 +12,7 @@ import pytest
 from channels.wechat import schedule
 from channels.wechat.channel import quota_use
 from channels.wechat.sandbox import SandboxServer
+from pipeline.overview import build_overview
 from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
 from tests.helpers import wait_until
 
@@ -78,6 +79,11 @@ def test_eleven_items_make_one_send_of_eight_and_three_wait(broadcast: Any, sand
     assert all(r["attempts"] == 0 for r in carried)  # waiting is not a failed attempt
     quota = quota_use(driver.services, "wechat")
     assert (quota["limit"], quota["used"], quota["remaining"]) == (1, 1, 0)
+    [card] = [c for c in build_overview(driver.services).channels if c.name == "wechat"]
+    assert card.facts["群发额度"].endswith("已用 1 / 1，剩余 0")  # the channel's own words
+    assert card.pages == [  # its plug-in's console page, for a channel in broadcast mode
+        {"heading": "今日群发", "text": "查看将要发送的内容、立即群发", "href": "/console/wechat/wechat"}
+    ]
 
     control(sandbox, "clock", advance=86_400)
     driver.now = TOMORROW_EVENING
