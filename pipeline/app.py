@@ -17,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from pipeline import __version__, intake, ops, registry
 from pipeline.config import Settings
+from pipeline.console.web import ASSETS as CONSOLE_ASSETS
 from pipeline.console.web import install as install_console
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
@@ -73,7 +74,8 @@ def create_app(
     _error_handlers(app)
     app.add_middleware(CleanUrls)  # the text rule for URLs, before any route or gate
     # Outermost: whatever any handler or middleware answers, no path of ours goes out.
-    app.add_middleware(HidePaths, redactor=PathRedactor(installation_roots(settings)))
+    published = (*registry.served_paths(), CONSOLE_ASSETS)
+    app.add_middleware(HidePaths, redactor=PathRedactor(installation_roots(settings)), published=published)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:

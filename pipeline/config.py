@@ -113,9 +113,18 @@ def channel_options(model: type[OptionsT], name: str, options: dict[str, Any]) -
 
 
 def default_channels() -> dict[str, ChannelConfig]:
-    """With no configuration: the static disclosure column (served at /site/) and its
-    RSS/Atom feeds (served at /feeds/)."""
-    return {"website": ChannelConfig(kind="website"), "feed": ChannelConfig(kind="feed")}
+    """With no configuration: one instance, named like its kind, of every installed kind
+    that declares default options (with govpub's own: the static disclosure column and its
+    RSS/Atom feeds)."""
+    from pipeline.plugin import ReportRole
+    from pipeline.registry import plugins
+
+    portal_first = sorted(plugins().items(), key=lambda kp: kp[1].report_role != ReportRole.PORTAL)
+    return {
+        kind: ChannelConfig(kind=kind, options=dict(declared.default_options))
+        for kind, declared in portal_first
+        if declared.default_options is not None
+    }
 
 
 class Settings(BaseSettings):

@@ -92,6 +92,16 @@ class DemoPart:
 
 
 @dataclass(frozen=True)
+class Alternate:
+    """Another form of the published items a page may announce with
+    ``<link rel="alternate">`` (a feed), at ``path`` under the public address."""
+
+    title: str
+    media_type: str
+    path: str
+
+
+@dataclass(frozen=True)
 class ChannelPlugin:
     """One channel kind, as its package declares it."""
 
@@ -117,3 +127,14 @@ class ChannelPlugin:
     demo: Callable[[DemoSetup], DemoPart] | None = None
     # Public paths to show on the home page (text → path), e.g. the column and the feeds.
     public_links: dict[str, str] = field(default_factory=dict)
+    # Where this kind publishes each item's page, under the public address (``/…``): the
+    # page every other channel links to (阅读原文, feed entries, archive records).
+    pages_path: str | None = None
+    # Feeds (or other forms) of the items that pages may announce.
+    alternates: tuple[Alternate, ...] = ()
+    # Path prefixes under which the kind's routes answer published files as they are
+    # (never rewritten by the path redaction of answers).
+    served_paths: tuple[str, ...] = ()
+    # Options of the instance this kind runs with when the configuration names no channel
+    # at all (the embedded default); None: no such instance.
+    default_options: dict[str, Any] | None = None

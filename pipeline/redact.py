@@ -4,9 +4,10 @@ The readers choose what they show (a source sees its items' states and public li
 never receipts; the overview shows counts), but free text reaches answers too: a
 channel's error ("Permission denied: '/var/lib/govpub/archive/…'"), an archive
 receipt, a figures file. :class:`HidePaths` is the last step of every JSON, HTML and
-text answer of ``govpub serve`` (published files under ``/site/`` and ``/feeds/``
-aside): any path under the installation's own folders (``data_dir``, the database's
-folder, the configuration's, every absolute path in a channel's options) becomes
+text answer of ``govpub serve`` (published files aside: those under the plug-ins'
+:attr:`~pipeline.plugin.ChannelPlugin.served_paths` and the console's assets): any path
+under the installation's own folders (``data_dir``, the database's folder, the
+configuration's, every absolute path in a channel's options) becomes
 ``…/<last part>``, so an operator still recognises the file and nobody learns the
 layout of the machine.
 """
@@ -25,7 +26,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 STOP = r"\s'\"<>&;,()\[\]{}"
 TAIL = rf"(?:/[^{STOP}]*)*"
 END = rf"(?=/|[{STOP}]|$)"  # a root ends where a folder name ends, not inside a longer one
-PUBLISHED = ("/site", "/feeds", "/console-assets")  # files served as they are
 REDACTED_TYPES = ("application/json", "text/")
 
 
@@ -85,12 +85,13 @@ class HidePaths:
     """ASGI middleware: every JSON or text answer (but published files) goes through the
     redactor, with its Content-Length set again."""
 
-    def __init__(self, app: ASGIApp, redactor: PathRedactor) -> None:
+    def __init__(self, app: ASGIApp, redactor: PathRedactor, published: tuple[str, ...] = ()) -> None:
         self.app, self.redactor = app, redactor
+        self.published = published  # path prefixes of files served as they are
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(PUBLISHED) or self.redactor.pattern is None:
+        if scope["type"] != "http" or path.startswith(self.published) or self.redactor.pattern is None:
             await self.app(scope, receive, send)
             return
         start: Message | None = None

@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 
 from pipeline.channel import Channel
 from pipeline.errors import ConfigError
-from pipeline.plugin import ChannelPlugin
+from pipeline.plugin import Alternate, ChannelPlugin, ReportRole
 
 GROUP = "govpub.channels"
 EXCLUDE_ENV = "GOVPUB_PLUGINS_EXCLUDE"
@@ -80,6 +80,23 @@ def label(kind: str) -> str:
     """How operators and the report call a kind; a kind no longer installed keeps its name."""
     found = plugins().get(kind)
     return found.label if found is not None else kind
+
+
+def pages_path() -> str:
+    """Where item pages are published under the public address: the path the portal's
+    plug-in declares (another kind's when no portal declares one), else ``""``."""
+    ranked = sorted(plugins().values(), key=lambda p: p.report_role != ReportRole.PORTAL)
+    return next((p.pages_path.rstrip("/") for p in ranked if p.pages_path is not None), "")
+
+
+def alternates() -> list[Alternate]:
+    """Every feed the installed kinds offer, for pages to announce."""
+    return [a for p in plugins().values() for a in p.alternates]
+
+
+def served_paths() -> tuple[str, ...]:
+    """Path prefixes whose answers are published files, served as they are."""
+    return tuple(path for p in plugins().values() for path in p.served_paths)
 
 
 @contextmanager

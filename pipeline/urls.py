@@ -1,5 +1,6 @@
 """Public addresses of what govpub publishes, shared by every channel that links to them
-(the WeChat 阅读原文 link, feed entries, archive records all point at the website page)."""
+(the WeChat 阅读原文 link, feed entries, archive records all point at the item's page,
+published under the path its plug-in declares: :func:`pipeline.registry.pages_path`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from pipeline.channel import ChannelSettings as Settings
+from pipeline import registry
+from pipeline.channel import ChannelSettings
 from pipeline.model import Published
 
 # Extensions an attachment keeps on the site; anything else (html, svg, js …) could run
@@ -30,8 +32,14 @@ def segment(name: str) -> str:
     return "x" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
-def site_root(settings: Settings) -> str:
-    return settings.public_url.rstrip("/") + "/site"
+def public(settings: ChannelSettings, path: str) -> str:
+    """``path`` (``/…``) under the address the public reaches govpub at."""
+    return settings.public_url.rstrip("/") + path
+
+
+def pages_root(settings: ChannelSettings) -> str:
+    """Where item pages (and their attachments) are published."""
+    return public(settings, registry.pages_path())
 
 
 def item_path(item: Published) -> str:
@@ -39,8 +47,8 @@ def item_path(item: Published) -> str:
     return f"items/{item.key}.html"
 
 
-def item_url(settings: Settings, item: Published) -> str:
-    return f"{site_root(settings)}/{item_path(item)}"
+def item_url(settings: ChannelSettings, item: Published) -> str:
+    return f"{pages_root(settings)}/{item_path(item)}"
 
 
 def attachment_name(position: int, name: str) -> str:
@@ -64,9 +72,5 @@ def attachment_path(item: Published, position: int, name: str) -> str:
     return f"items/{item.key}/{attachment_name(position, name)}"
 
 
-def attachment_url(settings: Settings, item: Published, position: int, name: str) -> str:
-    return f"{site_root(settings)}/{quote(attachment_path(item, position, name))}"
-
-
-def feed_url(settings: Settings, name: str, fmt: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/feeds/{quote(name)}.{fmt}"
+def attachment_url(settings: ChannelSettings, item: Published, position: int, name: str) -> str:
+    return f"{pages_root(settings)}/{quote(attachment_path(item, position, name))}"

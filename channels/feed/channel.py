@@ -28,13 +28,14 @@ from channels.feed.options import parse_options
 from channels.feed.render import FORMATS, Enclosure, Links
 from channels.feed.scopes import Scope
 from channels.feed.served import Served, ServedFiles
+from channels.feed.urls import feed_url
 from channels.feed.websub import ping
 from channels.kit.files import write_if_changed
 from pipeline import outbound
 from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
-from pipeline.urls import attachment_url, feed_url, item_url, site_root
+from pipeline.urls import attachment_url, item_url, pages_root
 
 
 class FeedChannel(Channel):
@@ -146,7 +147,7 @@ class FeedChannel(Channel):
             ]
 
         return Links(
-            site=site_root(settings) + "/",
+            site=pages_root(settings) + "/",
             feed=lambda name, fmt: feed_url(settings, name, fmt),
             entry_id=lambda entry: self.entry_id(entry.item),
             page=lambda entry: item_url(settings, entry.item),

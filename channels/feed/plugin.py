@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
+from pipeline.plugin import Alternate, ChannelPlugin, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -52,4 +52,10 @@ plugin = ChannelPlugin(
     cli=_cli,
     sandbox=_sandbox,
     demo=_demo,
+    alternates=(
+        Alternate("RSS", "application/rss+xml", "/feeds/all.rss"),
+        Alternate("Atom", "application/atom+xml", "/feeds/all.atom"),
+    ),
+    served_paths=("/feeds",),
+    default_options={},
 )

@@ -54,7 +54,7 @@ class SiteInfo:
 
     name: str
     column: str
-    feeds: dict[str, str]
+    feeds: list[dict[str, str]]  # title, type (media type), href
     taxonomy: dict[str, list[str]]
     tz: ZoneInfo
     categories: list[dict[str, str]] = field(default_factory=list)

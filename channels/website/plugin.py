@@ -53,4 +53,7 @@ plugin = ChannelPlugin(
     cli=_cli,
     sandbox=_sandbox,
     demo=_demo,
+    pages_path="/site",
+    served_paths=("/site",),
+    default_options={},
 )

@@ -24,10 +24,11 @@ from channels.website.catalogue import Catalogue, Entry
 from channels.website.files import remove
 from channels.website.layout import IndexSpec
 from channels.website.options import StaticOptions
+from pipeline import registry
 from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
-from pipeline.urls import attachment_name, feed_url, item_path, item_url, site_root
+from pipeline.urls import attachment_name, item_path, item_url, pages_root, public
 
 ASSETS = Path(__file__).parent / "assets"
 # the changed item's sort key, and how many other listed items are newer than it
@@ -46,7 +47,10 @@ class StaticSite:
         self.site = pages.SiteInfo(
             name=settings.site_name,
             column=options.column_name,
-            feeds={"rss": feed_url(settings, "all", "rss"), "atom": feed_url(settings, "all", "atom")},
+            feeds=[  # whatever feeds the installation offers (the feed channel's)
+                {"title": a.title, "type": a.media_type, "href": public(settings, a.path)}
+                for a in registry.alternates()
+            ],
             taxonomy=settings.taxonomy,
             tz=ZoneInfo(settings.timezone),
         )
@@ -240,7 +244,7 @@ class StaticSite:
             remove(search)
             remove(sitemap)
             return
-        root = site_root(self.settings)
+        root = pages_root(self.settings)
         urls = [
             (f"{root}/{layout.item_page(e.key)}", e.accepted_at.astimezone(self.site.tz).date().isoformat())
             for e in entries
@@ -253,7 +257,7 @@ class StaticSite:
             (p.name for p in (self.folder / "search").glob("*.json") if p.stem.isdigit()), reverse=True
         )
         write_if_changed(self.folder / "search/index.json", pages.search_manifest(shards))
-        root = site_root(self.settings)
+        root = pages_root(self.settings)
         maps = sorted(p.name for p in (self.folder / "sitemaps").glob("*.xml"))
         write_if_changed(
             self.folder / "sitemap.xml", pages.sitemap_index([f"{root}/sitemaps/{m}" for m in maps])
