@@ -79,7 +79,7 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:
-        return _status_page(services.store.counts())
+        return _status_page(services.store.counts(), _public_links(settings))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -141,7 +141,19 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
-def _status_page(counts: dict[str, dict[str, int]]) -> str:
+def _public_links(settings: Settings) -> dict[str, str]:
+    """What the public may follow (text → path): the links the plug-ins of the enabled
+    channels declare."""
+    running = {cfg.kind for cfg in settings.enabled_channels().values()}
+    return {
+        text: path
+        for kind, declared in registry.plugins().items()
+        if kind in running
+        for text, path in declared.public_links.items()
+    }
+
+
+def _status_page(counts: dict[str, dict[str, int]], links: dict[str, str]) -> str:
     from html import escape
 
     rows = "".join(
@@ -150,8 +162,9 @@ def _status_page(counts: dict[str, dict[str, int]]) -> str:
         + "</tr>"
         for ch, states in sorted(counts.items())
     )
+    public = "".join(f"<a href='{escape(path)}'>{escape(text)}</a> · " for text, path in links.items())
     return (
         "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>govpub</title>"
         "<h1>govpub 投递状态</h1><table><caption>各渠道投递状态</caption>"
-        f"{rows}</table><p><a href='/console/'>运维控制台</a> · <a href='/docs'>API</a></p></html>"
+        f"{rows}</table><p>{public}<a href='/console/'>运维控制台</a> · <a href='/docs'>API</a></p></html>"
     )

@@ -194,7 +194,9 @@ class Rebuilds(Protocol):
     """A channel whose derived files (listings, indexes, feeds) can be made again from
     the database, e.g. after a restore."""
 
-    def rebuild(self) -> None: ...
+    def rebuild(self) -> object:
+        """Make them again; what it answers (e.g. the files made) is the channel's own."""
+        ...
 
 
 @runtime_checkable

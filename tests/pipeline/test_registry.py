@@ -1,0 +1,77 @@
+"""The installed channel kinds come from the ``govpub.channels`` entry points only, each a
+plug-in declaration; the core takes routes, links, defaults and page addresses from them,
+so a kind left out (uninstalled, or filtered as here) leaves no trace."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline import registry
+from pipeline.app import create_app
+from pipeline.config import ChannelConfig, default_channels, load_settings
+from pipeline.errors import ConfigError
+from pipeline.plugin import ChannelPlugin
+from pipeline.schema import upgrade
+from pipeline.services import build_services
+from pipeline.urls import pages_root
+
+
+def test_every_entry_point_is_a_plugin_whose_class_has_its_kind() -> None:
+    installed = {ep.name for ep in entry_points(group=registry.GROUP)}
+    assert set(registry.plugins()) == installed >= {"memory", "website", "feed", "wechat", "archive"}
+    for kind, declared in registry.plugins().items():
+        assert isinstance(declared, ChannelPlugin)
+        assert registry.channel_class(kind).kind == kind
+
+
+def test_an_unknown_kind_names_the_installed_ones() -> None:
+    with pytest.raises(ConfigError) as refused:
+        registry.plugin("weibo")
+    assert "weibo" in str(refused.value) and str(sorted(registry.kinds())) in str(refused.value)
+
+
+def test_a_kind_left_out_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    with registry.without({"feed"}):
+        assert "feed" not in registry.kinds()
+        assert list(default_channels()) == ["website"]
+        with pytest.raises(ConfigError, match=r"channels\.news\.kind"):
+            load_settings(channels={"news": ChannelConfig(kind="feed")})
+    assert list(default_channels()) == ["website", "feed"]  # the portal first, as before
+    with registry.only({"memory"}):
+        assert registry.kinds() == {"memory"}
+    monkeypatch.setenv(registry.EXCLUDE_ENV, "wechat, archive")
+    assert registry.kinds() == {"memory", "website", "feed"}
+
+
+def test_item_pages_are_where_the_portal_plugin_publishes_them(settings_for: Any) -> None:
+    settings = settings_for(public_url="https://gov.example.cn/")
+    assert pages_root(settings) == "https://gov.example.cn/site"
+    with registry.without({"website"}):
+        assert pages_root(settings) == "https://gov.example.cn"
+
+
+def served(settings: Any) -> tuple[int, int, str]:
+    """``/site``'s and ``/feeds/all.rss``'s status, and the home page, of an app built now."""
+    services = build_services(settings)
+    upgrade(services.engine)
+    with TestClient(create_app(settings, services), follow_redirects=False) as client:
+        site = client.get("/site").status_code
+        feed = client.get("/feeds/all.rss").status_code
+        home = client.get("/").text
+    services.engine.dispose()
+    return site, feed, home
+
+
+def test_the_app_mounts_the_routes_and_links_of_what_is_installed(settings_for: Any) -> None:
+    both = {"website": ChannelConfig(kind="website"), "feed": ChannelConfig(kind="feed")}
+    site, feed, home = served(settings_for(channels=both))
+    assert site == 308 and feed == 200  # the column redirects to /site/; the feed, empty, is there
+    assert "href='/site/'" in home and "href='/feeds/all.rss'" in home
+    with registry.without({"website"}):
+        site, feed, home = served(settings_for(channels={"feed": ChannelConfig(kind="feed")}))
+    assert site == 404 and feed == 200
+    assert "/site/" not in home and "href='/feeds/all.atom'" in home
