@@ -19,9 +19,10 @@ from pipeline import __version__, intake, ops, registry
 from pipeline.config import Settings
 from pipeline.console.web import ASSETS as CONSOLE_ASSETS
 from pipeline.console.web import install as install_console
+from pipeline.dispatch import Dispatcher
 from pipeline.errors import IntakeError
 from pipeline.intake import validation_details
-from pipeline.queue import CeleryDispatcher, Dispatcher, create_celery
+from pipeline.queue import CeleryDispatcher, create_celery
 from pipeline.redact import HidePaths, PathRedactor, installation_roots
 from pipeline.report import router as report_router
 from pipeline.services import Services, build_services

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, case, func, select
 
 from pipeline import db, registry, states
 from pipeline.channel import HasOverviewFacts, HasQuota
-from pipeline.queue import queue_name
+from pipeline.dispatch import queue_name
 from pipeline.services import Services
 
 log = structlog.get_logger("govpub.overview")

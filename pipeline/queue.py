@@ -10,30 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Protocol
 
 from celery import Celery
 from celery.signals import worker_process_init
 
 from pipeline.config import Settings
+from pipeline.dispatch import queue_name, task_name
 from pipeline.runner import run_delivery
 from pipeline.services import Services
-
-
-def queue_name(channel: str) -> str:
-    return f"govpub.{channel}"
-
-
-def task_name(channel: str) -> str:
-    return f"govpub.deliver.{channel}"
-
-
-class Dispatcher(Protocol):
-    def send(self, work: list[tuple[int, str]]) -> None: ...
-
-    def depth(self, channel: str) -> int | None:
-        """Messages waiting in the channel's queue, None when unknown."""
-        ...
 
 
 def time_limits(settings: Settings) -> tuple[float, float]:

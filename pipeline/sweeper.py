@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import structlog
 
-from pipeline.queue import Dispatcher
+from pipeline.dispatch import Dispatcher
 from pipeline.services import Services
 
 log = structlog.get_logger("govpub.sweeper")

@@ -22,7 +22,6 @@ KNOWN_CIRCLES: list[frozenset[str]] = [
             "pipeline.installation",
         }
     ),
-    frozenset({"pipeline.metrics", "pipeline.overview", "pipeline.queue", "pipeline.runner"}),
     frozenset(
         {
             "channels.wechat.console",
