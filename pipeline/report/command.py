@@ -1,4 +1,4 @@
-"""What ``govpub report`` does, apart from parsing its options (pipeline/cli.py).
+"""What ``govpub report`` does, apart from parsing its options (pipeline/cli/report.py).
 
 Without ``--out`` the report goes to stdout in one text format. With ``--out DIR``
 every chosen format (all of them when none is chosen) is written into DIR with the
