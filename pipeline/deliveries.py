@@ -22,19 +22,28 @@ overwrite the outcome of the worker that took over. Every outcome appends an eve
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, literal, or_, select, update
 
-from pipeline import db, states
+from pipeline import claim_rules, db
+from pipeline.claim_rules import ClaimRules
 from pipeline.model import Published
+from pipeline.states import (
+    MAY_BE_OUT_STATES,
+    RETRYABLE_STATES,
+    SKIPPABLE_STATES,
+    UNSENT_STATES,
+    WAITING_STATES,
+    WAKEABLE_STATES,
+)
+from pipeline.states import DeliveryState as S
 
 D = db.deliveries
 R = db.revisions
-WAKEABLE = ("retrying", "waiting", "unconfirmed")  # rows that wait for a time the channel may bring forward
-SKIPPABLE = ("pending", "queued", "retrying", "waiting", "in_doubt", "dead")  # never what went out
 # The claimed revision's document, read by the claim's own UPDATE … RETURNING (one round trip).
 _DOCUMENT = select(R.c.document).where(R.c.pk == D.c.revision_pk).scalar_subquery().label("document")
 
@@ -65,7 +74,7 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 class Deliveries:
     def __init__(self, engine: Engine, depends_on: dict[str, list[str]] | None = None) -> None:
         self.engine = engine
-        self.depends_on = depends_on or {}
+        self.rules = ClaimRules(depends_on or {})
 
     def mark_queued(self, ids: list[int], now: datetime) -> None:
         if not ids:
@@ -73,8 +82,8 @@ class Deliveries:
         with self.engine.begin() as conn:
             conn.execute(
                 update(D)
-                .where(D.c.id.in_(ids), D.c.state == "pending")
-                .values(state="queued", updated_at=now)
+                .where(D.c.id.in_(ids), D.c.state == S.PENDING)
+                .values(state=S.QUEUED, updated_at=now)
             )
 
     def claim(self, delivery_id: int, worker: str, now: datetime, lease_seconds: float) -> Claim | None:
@@ -84,53 +93,60 @@ class Deliveries:
         superseded or was left by a dead worker goes the longer way."""
         lease_until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
-            fast = conn.execute(
-                update(D)
-                .where(
-                    D.c.id == delivery_id,
-                    D.c.state.in_(states.CLAIMABLE_STATES),
-                    D.c.next_attempt_at <= now,
-                    D.c.channel.not_in([c for c, deps in self.depends_on.items() if deps]),
-                    ~self._blocked(),
-                )
-                .values(
-                    state="sending",
-                    claim_no=D.c.claim_no + 1,
-                    attempts=D.c.attempts + 1,
-                    claimed_by=worker,
-                    lease_until=lease_until,
-                    updated_at=now,
-                )
-                .returning(*D.c, _DOCUMENT)
-            ).first()
+            fast = self._claim_fast(conn, delivery_id, worker, now, lease_until)
             if fast is not None:
-                return self._claimed(conn, fast, fast.document)
+                return fast
             return self._claim_slowly(conn, delivery_id, worker, now, lease_until)
 
+    def _claim_fast(
+        self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
+    ) -> Claim | None:
+        """One ``UPDATE … RETURNING``: the row, if it is free to go, with its document."""
+        taken = conn.execute(
+            update(D)
+            .where(D.c.id == delivery_id, self.rules.free_to_go(D, now))
+            .values(_taken(worker, now, lease_until))
+            .returning(*D.c, _DOCUMENT)
+        ).first()
+        return None if taken is None else self._claimed(conn, taken, taken.document)
+
+    def _claim_slowly(
+        self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
+    ) -> Claim | None:
+        """Why the fast claim failed (the same rules, read as columns), and what to do."""
+        row = conn.execute(select(D, *self.rules.reasons(D, now)).where(D.c.id == delivery_id)).first()
+        if row is None or not row.claimable:
+            return None
+        wait = _why_waiting(row)
+        if wait:
+            self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
+            return None
+        if row.superseded_by is not None:
+            self._skip_superseded(conn, row, now, worker)
+            return None
+        claimed = conn.execute(
+            update(D)
+            .where(D.c.id == row.id, D.c.claim_no == row.claim_no, claim_rules.claimable(D, now))
+            .values(_taken(worker, now, lease_until))
+            .returning(*D.c, _DOCUMENT)
+        ).first()
+        if claimed is None:
+            return None
+        if row.state == S.SENDING:  # the previous holder died: close its attempt
+            message = "lease expired before the worker reported back"
+            _event(conn, row.id, now, row.attempts, row.claimed_by or "?", "lost", message=message)
+        return self._claimed(conn, claimed, claimed.document)
+
     @staticmethod
-    def _blocked() -> Any:
-        """Another delivery of the same item and channel must go first: an earlier
-        revision (or, for a retraction, any publication) being sent; or a newer
-        revision exists, which supersedes this one."""
-        other = D.alias("other")
-        return (
-            select(other.c.id)
-            .where(
-                other.c.item_pk == D.c.item_pk,
-                other.c.channel == D.c.channel,
-                other.c.id != D.c.id,
-                or_(
-                    and_(
-                        other.c.state == "sending",
-                        or_(other.c.revision < D.c.revision, D.c.action == "retract"),
-                    ),
-                    and_(
-                        other.c.action == "publish", D.c.action == "publish", other.c.revision > D.c.revision
-                    ),
-                ),
-            )
-            .exists()
-        )
+    def _skip_superseded(conn: Connection, row: Any, now: datetime, worker: str) -> None:
+        why = f"superseded by revision {row.superseded_by}"
+        skipped = conn.execute(
+            update(D)
+            .where(D.c.id == row.id, D.c.claim_no == row.claim_no, claim_rules.claimable(D, now))
+            .values(state=S.SKIPPED, reason=why, updated_at=now)
+        ).rowcount
+        if skipped:
+            _event(conn, row.id, now, row.attempts, worker, "skipped", message=why)
 
     def _claimed(self, conn: Connection, row: Any, document: dict[str, Any]) -> Claim:
         first_publication = row.action == "publish" and row.revision == 1
@@ -149,115 +165,13 @@ class Deliveries:
             sent=row.delivered_at is not None,
         )
 
-    def _claim_slowly(
-        self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
-    ) -> Claim | None:
-        """Why the fast claim failed, and what to do about it."""
-        row = conn.execute(select(D).where(D.c.id == delivery_id)).first()
-        if row is None or not self._claimable(row, now):
-            return None
-        wait = self._must_wait(conn, row)
-        if wait:
-            self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
-            return None
-        newer = self._superseded_by(conn, row)
-        if newer:
-            why = f"superseded by revision {newer}"
-            conn.execute(
-                update(D).where(D.c.id == row.id).values(state="skipped", reason=why, updated_at=now)
-            )
-            _event(conn, row.id, now, row.attempts, worker, "skipped", message=why)
-            return None
-        claimed = conn.execute(
-            update(D)
-            .where(D.c.id == row.id, D.c.claim_no == row.claim_no, _claimable_sql(now))
-            .values(
-                state="sending",
-                claim_no=row.claim_no + 1,
-                attempts=row.attempts + 1,
-                claimed_by=worker,
-                lease_until=lease_until,
-                updated_at=now,
-            )
-            .returning(*D.c, _DOCUMENT)
-        ).first()
-        if claimed is None:
-            return None
-        if row.state == "sending":  # the previous holder died: close its attempt
-            _event(
-                conn,
-                row.id,
-                now,
-                row.attempts,
-                row.claimed_by or "?",
-                "lost",
-                message="lease expired before the worker reported back",
-            )
-        return self._claimed(conn, claimed, claimed.document)
-
-    @staticmethod
-    def _claimable(row: Any, now: datetime) -> bool:
-        if row.state in states.CLAIMABLE_STATES:
-            return bool(row.next_attempt_at <= now)
-        return row.state == "sending" and row.lease_until is not None and row.lease_until < now
-
-    def _must_wait(self, conn: Connection, row: Any) -> str:
-        """Order per item and channel, and channel dependencies (WeChat after website)."""
-        earlier = D.c.revision < row.revision
-        if row.action == "retract":  # a retraction waits for any publication in flight
-            earlier = or_(earlier, D.c.action == "publish")
-        older_sending = conn.execute(
-            select(D.c.id)
-            .where(
-                D.c.item_pk == row.item_pk,
-                D.c.channel == row.channel,
-                D.c.id != row.id,
-                D.c.state == "sending",
-                earlier,
-            )
-            .limit(1)
-        ).first()
-        if older_sending:
-            return f"delivery {older_sending.id} of an earlier revision is being sent"
-        deps = self.depends_on.get(row.channel, [])
-        if deps and row.action == "publish":
-            pending_dep = conn.execute(
-                select(D.c.channel)
-                .where(
-                    D.c.revision_pk == row.revision_pk,
-                    D.c.channel.in_(deps),
-                    D.c.action == "publish",
-                    D.c.state.in_(states.ACTIVE_STATES),
-                )
-                .limit(1)
-            ).first()
-            if pending_dep:
-                return f"channel {pending_dep.channel} goes first"
-        return ""
-
-    def _superseded_by(self, conn: Connection, row: Any) -> int | None:
-        if row.action != "publish" or row.delivered_at is not None:  # what went out stays counted
-            return None
-        newer = conn.execute(
-            select(D.c.revision)
-            .where(
-                D.c.item_pk == row.item_pk,
-                D.c.channel == row.channel,
-                D.c.action == "publish",
-                D.c.revision > row.revision,
-            )
-            .order_by(D.c.revision.desc())
-            .limit(1)
-        ).first()
-        return int(newer.revision) if newer else None
-
     def _previous(self, conn: Connection, row: Any) -> dict[str, Any] | None:
         """What an earlier revision left live on this channel (for update/retract)."""
         query = select(D.c.external_ref).where(
             D.c.item_pk == row.item_pk,
             D.c.channel == row.channel,
             D.c.action == "publish",
-            D.c.state == "delivered",
+            D.c.state == S.DELIVERED,
         )
         if row.action == "publish":
             query = query.where(D.c.revision < row.revision)
@@ -275,7 +189,7 @@ class Deliveries:
 
     def _defer(self, conn: Connection, row: Any, when: datetime, why: str) -> None:
         """Waiting for another delivery is no failure (and what went out stays reached)."""
-        state = "unconfirmed" if row.delivered_at is not None else "waiting"
+        state = S.UNCONFIRMED if row.delivered_at is not None else S.WAITING
         conn.execute(
             update(D)
             .where(D.c.id == row.id, D.c.claim_no == row.claim_no)
@@ -285,10 +199,10 @@ class Deliveries:
     # -- outcomes ----------------------------------------------------------------
     def succeeded(self, claim: Claim, worker: str, now: datetime, ref: dict[str, Any] | None) -> bool:
         if ref is None:
-            values: dict[str, Any] = {"state": "skipped", "reason": "nothing to do on this channel"}
+            values: dict[str, Any] = {"state": S.SKIPPED, "reason": "nothing to do on this channel"}
             return self._close(claim, worker, now, values, "skipped")
         values = {
-            "state": "delivered",
+            "state": S.DELIVERED,
             "external_ref": ref,
             "delivered_at": _first_reached(now),  # sent earlier: that moment
             "reason": None,
@@ -308,7 +222,7 @@ class Deliveries:
         counts: bool = True,
     ) -> str:
         """Record a failed attempt; ``retry_at`` None means dead. Returns the new state."""
-        state = "retrying" if retry_at is not None else "dead"
+        state = S.RETRYING if retry_at is not None else S.DEAD
         values: dict[str, Any] = {
             "state": state,
             "last_error_class": type(error).__name__,
@@ -321,7 +235,7 @@ class Deliveries:
             values["delivered_at"] = None  # the channel said it does not hold it
         if not counts:
             values["attempts"] = claim.attempts - 1
-        outcome = {"dead": "dead", "retrying": "retry" if counts else "waiting"}[state]
+        outcome = {S.DEAD: "dead", S.RETRYING: "retry" if counts else "waiting"}[state]
         self._close(claim, worker, now, values, outcome, error=error)
         return state
 
@@ -335,7 +249,7 @@ class Deliveries:
             for claim in claims:
                 renewed = conn.execute(
                     update(D)
-                    .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == "sending")
+                    .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == S.SENDING)
                     .values(lease_until=lease_until)
                 ).rowcount
                 if renewed:
@@ -357,7 +271,7 @@ class Deliveries:
         in ``waiting`` for a window or an asynchronous result, or, once the channel took
         it for good (``ref`` now, or an earlier attempt), in ``unconfirmed``: counted as
         reached from this moment on, with ``ref`` as what went out. Returns the state."""
-        state = "unconfirmed" if claim.sent or ref is not None else "waiting"
+        state = S.UNCONFIRMED if claim.sent or ref is not None else S.WAITING
         values: dict[str, Any] = {
             "state": state,
             "next_attempt_at": retry_at,
@@ -377,13 +291,13 @@ class Deliveries:
     def in_doubt(self, claim: Claim, worker: str, now: datetime, error: BaseException) -> str:
         """The channel may hold it and cannot tell: nothing more happens by itself."""
         values = {
-            "state": "in_doubt",
+            "state": S.IN_DOUBT,
             "last_error_class": type(error).__name__,
             "last_error": str(error)[:4000],
             "reason": None,
         }
         self._close(claim, worker, now, values, "in_doubt", error=error)
-        return "in_doubt"
+        return S.IN_DOUBT
 
     def _close(
         self,
@@ -429,7 +343,7 @@ class Deliveries:
     def _finish(conn: Connection, claim: Claim, now: datetime, values: dict[str, Any]) -> bool:
         result = conn.execute(
             update(D)
-            .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == "sending")
+            .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == S.SENDING)
             .values(lease_until=None, updated_at=now, **values)
         )
         return result.rowcount == 1
@@ -455,22 +369,22 @@ class Deliveries:
                 select(D.c.id, D.c.channel, D.c.state)
                 .where(
                     or_(
-                        and_(D.c.state.in_(("retrying", "waiting")), D.c.next_attempt_at <= now),
+                        and_(D.c.state.in_((S.RETRYING, S.WAITING)), D.c.next_attempt_at <= now),
                         # an unconfirmed row stays unconfirmed when sent: once when due, then
                         # again only every requeue_after (the message may have been lost)
                         and_(
-                            D.c.state == "unconfirmed",
+                            D.c.state == S.UNCONFIRMED,
                             D.c.next_attempt_at <= now,
                             or_(D.c.updated_at < D.c.next_attempt_at, D.c.updated_at <= stale),
                         ),
                         and_(
-                            D.c.state.in_(("pending", "queued")),
+                            D.c.state.in_(UNSENT_STATES),
                             D.c.updated_at <= stale,
                             D.c.next_attempt_at <= now,
                             D.c.channel.not_in(sorted(backlogged)),
                         ),
                         and_(
-                            D.c.state == "sending",
+                            D.c.state == S.SENDING,
                             D.c.lease_until < now,
                             # at once when the lease ran out; then once per requeue_after
                             or_(D.c.updated_at < D.c.lease_until, D.c.updated_at <= stale),
@@ -488,7 +402,7 @@ class Deliveries:
             return list(
                 conn.execute(
                     select(D.c.id)
-                    .where(D.c.channel == channel, _claimable_sql(now))
+                    .where(D.c.channel == channel, claim_rules.claimable(D, now))
                     .order_by(D.c.id)
                     .limit(limit)
                 ).scalars()
@@ -501,12 +415,12 @@ class Deliveries:
         with self.engine.begin() as conn:
             conn.execute(
                 update(D)
-                .where(D.c.id.in_(ids), D.c.state.in_(("pending", "queued", "retrying", "waiting")))
-                .values(state="queued", updated_at=now)
+                .where(D.c.id.in_(ids), D.c.state.in_(WAITING_STATES))
+                .values(state=S.QUEUED, updated_at=now)
             )
             conn.execute(
                 update(D)
-                .where(D.c.id.in_(ids), D.c.state.in_(("sending", "unconfirmed")))
+                .where(D.c.id.in_(ids), D.c.state.in_((S.SENDING, S.UNCONFIRMED)))
                 .values(updated_at=now)
             )
 
@@ -519,7 +433,7 @@ class Deliveries:
             woken = (
                 conn.execute(
                     update(D)
-                    .where(D.c.id.in_(ids), D.c.state.in_(WAKEABLE), D.c.next_attempt_at > now)
+                    .where(D.c.id.in_(ids), D.c.state.in_(WAKEABLE_STATES), D.c.next_attempt_at > now)
                     .values(next_attempt_at=now, updated_at=now)
                     .returning(D.c.id)
                 )
@@ -533,8 +447,8 @@ class Deliveries:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(("dead", "retrying", "waiting")))
-                .values(state="queued", attempts=0, next_attempt_at=now, updated_at=now)
+                .where(D.c.id == delivery_id, D.c.state.in_(RETRYABLE_STATES))
+                .values(state=S.QUEUED, attempts=0, next_attempt_at=now, updated_at=now)
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_retry")
@@ -544,7 +458,7 @@ class Deliveries:
         """An operator saw the item on the channel: a delivery ``in_doubt`` is delivered
         with the reference they give (and their note in the log)."""
         values = {
-            "state": "delivered",
+            "state": S.DELIVERED,
             "external_ref": ref,
             "delivered_at": now,
             "reason": None,
@@ -554,7 +468,7 @@ class Deliveries:
         }
         with self.engine.begin() as conn:
             done = conn.execute(
-                update(D).where(D.c.id == delivery_id, D.c.state == "in_doubt").values(**values)
+                update(D).where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT).values(**values)
             ).rowcount
             if done:
                 _event(
@@ -568,15 +482,15 @@ class Deliveries:
         to send it afresh instead of looking for the earlier attempt's result."""
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(D.c.progress, D.c.claim_no).where(D.c.id == delivery_id, D.c.state == "in_doubt")
+                select(D.c.progress, D.c.claim_no).where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT)
             ).first()
             if row is None:
                 return False
             progress = {**(row.progress or {}), "operator_resubmit": True}
             done = conn.execute(
                 update(D)
-                .where(D.c.id == delivery_id, D.c.state == "in_doubt", D.c.claim_no == row.claim_no)
-                .values(state="queued", attempts=0, next_attempt_at=now, updated_at=now, progress=progress)
+                .where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT, D.c.claim_no == row.claim_no)
+                .values(state=S.QUEUED, attempts=0, next_attempt_at=now, updated_at=now, progress=progress)
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_resubmit", message=note)
@@ -586,12 +500,55 @@ class Deliveries:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(SKIPPABLE))
-                .values(state="skipped", reason=reason, updated_at=now)
+                .where(D.c.id == delivery_id, D.c.state.in_(SKIPPABLE_STATES))
+                .values(state=S.SKIPPED, reason=reason, updated_at=now)
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_skip", message=reason)
             return bool(done)
+
+
+# -- inside the intake's transaction (the store's) -------------------------------
+def supersede(conn: Connection, item_pk: int, revision: int, now: datetime) -> None:
+    """A newer revision replaces older ones still waiting (not those being sent, nor
+    what went out: it stays counted)."""
+    conn.execute(
+        update(D)
+        .where(
+            D.c.item_pk == item_pk,
+            D.c.revision < revision,
+            D.c.action == "publish",
+            D.c.state.in_(WAITING_STATES),
+            D.c.delivered_at.is_(None),
+        )
+        .values(state=S.SKIPPED, reason=f"superseded by revision {revision}", updated_at=now)
+    )
+
+
+def cancel_for_retraction(
+    conn: Connection, item_pk: int, reason: str, keep: Collection[str], now: datetime
+) -> list[str]:
+    """Cancel the item's publications that have not gone out, except on channels in
+    ``keep`` (archives keep records); returns the channels that must hear of the
+    retraction: what is there or may be, what had started, and every kept channel."""
+    conn.execute(
+        update(D)
+        .where(
+            D.c.item_pk == item_pk,
+            D.c.action == "publish",
+            D.c.state.in_((*WAITING_STATES, S.DEAD)),
+            D.c.delivered_at.is_(None),
+            D.c.channel.notin_(list(keep)),
+        )
+        .values(state=S.RETRACTED, reason=f"item retracted: {reason}", updated_at=now)
+    )
+    told = or_(
+        D.c.state.in_(MAY_BE_OUT_STATES),  # a retraction goes after it
+        and_(D.c.state == S.RETRACTED, D.c.progress.is_not(None)),  # cancelled after the channel started
+        and_(D.c.channel.in_(list(keep)), D.c.state != S.SKIPPED),
+    )
+    query = select(D.c.channel).distinct().where(D.c.item_pk == item_pk, D.c.action == "publish", told)
+    return list(conn.execute(query).scalars().all())
 
 
 def _first_reached(now: datetime) -> Any:
@@ -599,11 +556,25 @@ def _first_reached(now: datetime) -> Any:
     return func.coalesce(D.c.delivered_at, literal(now, D.c.delivered_at.type))
 
 
-def _claimable_sql(now: datetime) -> Any:
-    return or_(
-        and_(D.c.state.in_(states.CLAIMABLE_STATES), D.c.next_attempt_at <= now),
-        and_(D.c.state == "sending", D.c.lease_until < now),
-    )
+def _why_waiting(row: Any) -> str:
+    """What the row waits for, from the slow claim's reason columns ("" for nothing)."""
+    if row.earlier_sending is not None:
+        return f"delivery {row.earlier_sending} of an earlier revision is being sent"
+    if row.open_dependency is not None:
+        return f"channel {row.open_dependency} goes first"
+    return ""
+
+
+def _taken(worker: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    """What a claim writes: the row is ``worker``'s until ``lease_until``."""
+    return {
+        "state": S.SENDING,
+        "claim_no": D.c.claim_no + 1,
+        "attempts": D.c.attempts + 1,
+        "claimed_by": worker,
+        "lease_until": lease_until,
+        "updated_at": now,
+    }
 
 
 def _event(

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from pipeline import db
 from pipeline.errors import GovpubError
 from pipeline.services import Services
+from pipeline.states import DeliveryState
 from pipeline.text import text_problem
 
 
@@ -36,7 +37,7 @@ def _in_doubt(services: Services, delivery_id: int) -> Any:
         ).first()
     if row is None:
         raise NotInDoubt(f"there is no delivery {delivery_id}")
-    if row.state != "in_doubt":
+    if row.state != DeliveryState.IN_DOUBT:
         raise NotInDoubt(f"delivery {delivery_id} is {row.state}, not in_doubt: there is nothing to settle")
     return row
 

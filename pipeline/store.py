@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pipeline import db, states
+from pipeline import db, deliveries
 from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
@@ -32,6 +32,7 @@ from pipeline.errors import (
 )
 from pipeline.model import ItemIn, Published, StoredAttachment, content_hash
 from pipeline.sanitize import sanitize_html
+from pipeline.states import ACTIVE_STATES
 
 log = structlog.get_logger("govpub.store")
 Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
@@ -172,68 +173,94 @@ class Store:
             .where(db.items.c.source == item.source, db.items.c.item_id == item.id)
             .with_for_update()
         ).first()
-        if head is not None:
-            same = conn.execute(
-                select(db.revisions.c.body_hash).where(
-                    db.revisions.c.item_pk == head.pk, db.revisions.c.revision == item.revision
-                )
-            ).first()
-            if same is not None:
-                if same.body_hash != body_hash:
-                    raise Conflict(
-                        f"revision {item.revision} of {item.source}/{item.id} was already "
-                        "submitted with a different body; submit a higher revision"
-                    )
-                return Accepted(head.pk, head.index_no, item.revision, False, [])
-            if item.revision < head.latest_revision:
-                raise StaleRevision(
-                    f"revision {item.revision} is older than stored revision {head.latest_revision}"
-                )
-            if head.retracted_at is not None:
-                raise Conflict(f"{item.source}/{item.id} was retracted; submit it under a new id")
-            if item.index_no and item.index_no != head.index_no:
-                raise ValidationFailed("index_no cannot change", [f"index_no: stored as {head.index_no}"])
+        if head is None:
+            item_pk, index_no = self._new_item(conn, item, now)
+        else:
+            resubmitted = self._resubmission(conn, head, item, body_hash)
+            if resubmitted is not None:
+                return resubmitted
+            self._check_new_revision(head, item)
             item_pk, index_no = head.pk, head.index_no
             conn.execute(
                 update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
             )
-        else:
-            index_no = self._new_index_no(conn, item)
-            item_pk = conn.execute(
-                insert(db.items)
-                .values(
-                    source=item.source,
-                    item_id=item.id,
-                    index_no=index_no,
-                    agency_code=item.agency.code,
-                    latest_revision=item.revision,
-                    created_at=now,
-                )
-                .returning(db.items.c.pk)
-            ).scalar_one()
-
         published = self._published(conn, item, index_no, now)
-        revision_pk = conn.execute(
-            insert(db.revisions)
-            .values(
-                item_pk=item_pk,
-                revision=item.revision,
-                body_hash=body_hash,
-                title=item.title,
-                category=item.category,
-                subcategory=item.subcategory,
-                genre=item.genre,
-                validity=item.validity,
-                generated_on=item.generated_on,
-                accepted_at=now,
-                document=published.model_dump(mode="json"),
-            )
-            .returning(db.revisions.c.pk)
-        ).scalar_one()
+        revision_pk = self._add_revision(conn, item_pk, item, body_hash, published, now)
         if head is not None:
-            self._supersede(conn, item_pk, item.revision, now)
+            deliveries.supersede(conn, item_pk, item.revision, now)
         work = self._create_deliveries(conn, item_pk, revision_pk, item.revision, channels, now)
         return Accepted(item_pk, index_no, item.revision, True, work)
+
+    @staticmethod
+    def _resubmission(conn: Connection, head: Any, item: ItemIn, body_hash: str) -> Accepted | None:
+        """The answer to a revision already stored (the same body again changes nothing),
+        or None for a revision not seen yet."""
+        same = conn.execute(
+            select(db.revisions.c.body_hash).where(
+                db.revisions.c.item_pk == head.pk, db.revisions.c.revision == item.revision
+            )
+        ).first()
+        if same is None:
+            return None
+        if same.body_hash != body_hash:
+            raise Conflict(
+                f"revision {item.revision} of {item.source}/{item.id} was already "
+                "submitted with a different body; submit a higher revision"
+            )
+        return Accepted(head.pk, head.index_no, item.revision, False, [])
+
+    @staticmethod
+    def _check_new_revision(head: Any, item: ItemIn) -> None:
+        """A new revision must be newer, of an item not retracted, under the same 索引号."""
+        if item.revision < head.latest_revision:
+            raise StaleRevision(
+                f"revision {item.revision} is older than stored revision {head.latest_revision}"
+            )
+        if head.retracted_at is not None:
+            raise Conflict(f"{item.source}/{item.id} was retracted; submit it under a new id")
+        if item.index_no and item.index_no != head.index_no:
+            raise ValidationFailed("index_no cannot change", [f"index_no: stored as {head.index_no}"])
+
+    def _new_item(self, conn: Connection, item: ItemIn, now: datetime) -> tuple[int, str]:
+        """The item's row, with its 索引号: ``(pk, index_no)``."""
+        index_no = self._new_index_no(conn, item)
+        item_pk = conn.execute(
+            insert(db.items)
+            .values(
+                source=item.source,
+                item_id=item.id,
+                index_no=index_no,
+                agency_code=item.agency.code,
+                latest_revision=item.revision,
+                created_at=now,
+            )
+            .returning(db.items.c.pk)
+        ).scalar_one()
+        return item_pk, index_no
+
+    @staticmethod
+    def _add_revision(
+        conn: Connection, item_pk: int, item: ItemIn, body_hash: str, published: Published, now: datetime
+    ) -> int:
+        return int(
+            conn.execute(
+                insert(db.revisions)
+                .values(
+                    item_pk=item_pk,
+                    revision=item.revision,
+                    body_hash=body_hash,
+                    title=item.title,
+                    category=item.category,
+                    subcategory=item.subcategory,
+                    genre=item.genre,
+                    validity=item.validity,
+                    generated_on=item.generated_on,
+                    accepted_at=now,
+                    document=published.model_dump(mode="json"),
+                )
+                .returning(db.revisions.c.pk)
+            ).scalar_one()
+        )
 
     def _new_index_no(self, conn: Connection, item: ItemIn) -> str:
         """The 索引号 of a new item: its own if free, else the next free serial.
@@ -296,20 +323,6 @@ class Store:
             attachments=[keep(a) for a in item.attachments],
             cover_image=keep(item.cover_image) if item.cover_image else None,
             accepted_at=now,
-        )
-
-    def _supersede(self, conn: Connection, item_pk: int, revision: int, now: datetime) -> None:
-        """A newer revision replaces older ones still waiting (not those being sent)."""
-        conn.execute(
-            update(db.deliveries)
-            .where(
-                db.deliveries.c.item_pk == item_pk,
-                db.deliveries.c.revision < revision,
-                db.deliveries.c.action == "publish",
-                db.deliveries.c.state.in_(("pending", "queued", "retrying", "waiting")),
-                db.deliveries.c.delivered_at.is_(None),  # what went out stays counted
-            )
-            .values(state="skipped", reason=f"superseded by revision {revision}", updated_at=now)
         )
 
     def _create_deliveries(
@@ -375,51 +388,23 @@ class Store:
                 .where(db.items.c.pk == head.pk)
                 .values(retracted_at=now, retract_reason=reason)
             )
+            told = deliveries.cancel_for_retraction(conn, head.pk, reason, keep, now)
+            revision_pk = self._latest_revision_pk(conn, head)
+            wanted = dict.fromkeys(told, True)
+            return self._create_deliveries(
+                conn, head.pk, revision_pk, head.latest_revision, wanted, now, action="retract"
+            )
+
+    @staticmethod
+    def _latest_revision_pk(conn: Connection, head: Any) -> int:
+        return int(
             conn.execute(
-                update(db.deliveries)
-                .where(
-                    db.deliveries.c.item_pk == head.pk,
-                    db.deliveries.c.action == "publish",
-                    db.deliveries.c.state.in_(("pending", "queued", "retrying", "waiting", "dead")),
-                    db.deliveries.c.delivered_at.is_(None),
-                    db.deliveries.c.channel.notin_(list(keep)),
-                )
-                .values(state="retracted", reason=f"item retracted: {reason}", updated_at=now)
-            )
-            touched = (
-                conn.execute(
-                    select(db.deliveries.c.channel)
-                    .distinct()
-                    .where(
-                        db.deliveries.c.item_pk == head.pk,
-                        db.deliveries.c.action == "publish",
-                        or_(
-                            # what is there, or may be: a retraction goes after it
-                            db.deliveries.c.state.in_(("delivered", "sending", "unconfirmed", "in_doubt")),
-                            # cancelled just now after the channel had started on it
-                            and_(db.deliveries.c.state == "retracted", db.deliveries.c.progress.is_not(None)),
-                            and_(db.deliveries.c.channel.in_(list(keep)), db.deliveries.c.state != "skipped"),
-                        ),
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            revision_pk = conn.execute(
                 select(db.revisions.c.pk).where(
                     db.revisions.c.item_pk == head.pk,
                     db.revisions.c.revision == head.latest_revision,
                 )
             ).scalar_one()
-            return self._create_deliveries(
-                conn,
-                head.pk,
-                revision_pk,
-                head.latest_revision,
-                {name: True for name in touched},
-                now,
-                action="retract",
-            )
+        )
 
     def _head(self, conn: Connection, source: str, item_id: str, for_update: bool = False) -> Any:
         query = select(db.items).where(db.items.c.item_id == item_id)
@@ -497,7 +482,7 @@ class Store:
                 conn.execute(
                     select(func.count())
                     .select_from(db.deliveries)
-                    .where(and_(db.deliveries.c.state.in_(states.ACTIVE_STATES)))
+                    .where(and_(db.deliveries.c.state.in_(ACTIVE_STATES)))
                 ).scalar_one()
             )
 

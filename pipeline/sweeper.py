@@ -18,6 +18,7 @@ import structlog
 
 from pipeline.dispatch import Dispatcher
 from pipeline.services import Services
+from pipeline.states import UNSENT_STATES
 
 log = structlog.get_logger("govpub.sweeper")
 
@@ -28,7 +29,7 @@ def sweep_once(services: Services, dispatcher: Dispatcher, limit: int = 1000) ->
     now = services.clock()
     requeue_after = services.settings.requeue_after_seconds
     rows = services.deliveries.due_rows(now, requeue_after, limit)
-    waiting = {channel for _, channel, state in rows if state in ("pending", "queued")}
+    waiting = {channel for _, channel, state in rows if state in UNSENT_STATES}
     backlogged = frozenset(_backlogged_channels(services, dispatcher, waiting))
     if backlogged:  # every row sent must be one we act on, or the window stops moving
         rows = services.deliveries.due_rows(now, requeue_after, limit, backlogged)

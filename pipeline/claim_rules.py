@@ -1,0 +1,118 @@
+"""When a delivery may be sent, and which goes first: written once, as SQL.
+
+A delivery is *claimable* when it is due (a claimable state whose time has come) or
+abandoned (``sending`` past its lease: its worker died). It must still wait while
+
+- an earlier delivery of the same item and channel is being sent (an earlier revision;
+  for a retraction, any publication): revision 3 never reaches a channel before 2;
+- a channel it depends on has not finished the same revision (WeChat links to the
+  website page, so it goes after the website);
+
+and it is *superseded* (skipped) when a newer revision of the item is to be published
+on the same channel, unless the channel already holds it (what went out stays counted).
+
+Each rule is a query for the deliveries that stand in the way, over the row as a table
+expression: the claim (:mod:`pipeline.deliveries`) asks all of them in its one
+``UPDATE`` (``NOT EXISTS``), and when that takes nothing, asks them again as columns of
+one ``SELECT`` to learn why, so the fast and the slow claim cannot disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Select, and_, false, or_, select
+
+from pipeline import db
+from pipeline.states import ACTIVE_STATES, CLAIMABLE_STATES, DeliveryState
+
+D = db.deliveries
+SENDING = DeliveryState.SENDING
+PUBLISH, RETRACT = "publish", "retract"
+
+
+def due(row: FromClause, now: datetime) -> ColumnElement[bool]:
+    """Waiting to be sent and its time has come."""
+    return and_(row.c.state.in_(CLAIMABLE_STATES), row.c.next_attempt_at <= now)
+
+
+def abandoned(row: FromClause, now: datetime) -> ColumnElement[bool]:
+    """Claimed by a worker that stopped renewing its lease (it died)."""
+    return and_(row.c.state == SENDING, row.c.lease_until < now)
+
+
+def claimable(row: FromClause, now: datetime) -> ColumnElement[bool]:
+    return or_(due(row, now), abandoned(row, now))
+
+
+def _same_item_and_channel(row: FromClause, other: FromClause) -> ColumnElement[bool]:
+    return and_(other.c.item_pk == row.c.item_pk, other.c.channel == row.c.channel, other.c.id != row.c.id)
+
+
+def earlier_being_sent(row: FromClause) -> Select[Any]:
+    """Ids of deliveries being sent that must finish before ``row`` goes."""
+    other = D.alias("earlier")
+    goes_before = or_(
+        other.c.revision < row.c.revision, and_(row.c.action == RETRACT, other.c.action == PUBLISH)
+    )
+    return select(other.c.id).where(_same_item_and_channel(row, other), other.c.state == SENDING, goes_before)
+
+
+def open_dependencies(row: FromClause, depends_on: dict[str, list[str]]) -> Select[Any]:
+    """Channels ``row``'s channel depends on whose publication of the same revision is
+    not finished (a retraction waits for no other channel)."""
+    dep = D.alias("dependency")
+    needs = [
+        and_(row.c.channel == name, dep.c.channel.in_(deps)) for name, deps in depends_on.items() if deps
+    ]
+    return select(dep.c.channel).where(
+        row.c.action == PUBLISH,
+        dep.c.revision_pk == row.c.revision_pk,
+        dep.c.action == PUBLISH,
+        dep.c.state.in_(ACTIVE_STATES),
+        or_(false(), *needs),
+    )
+
+
+def newer_revisions(row: FromClause) -> Select[Any]:
+    """Newer revisions to be published on ``row``'s channel, which supersede it while the
+    channel does not hold it yet."""
+    newer = D.alias("newer")
+    return select(newer.c.revision).where(
+        _same_item_and_channel(row, newer),
+        row.c.action == PUBLISH,
+        row.c.delivered_at.is_(None),
+        newer.c.action == PUBLISH,
+        newer.c.revision > row.c.revision,
+    )
+
+
+class ClaimRules:
+    """The rules for one configuration of channel dependencies."""
+
+    def __init__(self, depends_on: dict[str, list[str]]) -> None:
+        self.depends_on = depends_on
+
+    def free_to_go(self, row: FromClause, now: datetime) -> ColumnElement[bool]:
+        """Due, and nothing stands in its way: the one-statement claim's condition. An
+        abandoned row never goes this way (the claim must close its worker's attempt)."""
+        clear = [~earlier_being_sent(row).exists(), ~newer_revisions(row).exists()]
+        if any(self.depends_on.values()):
+            clear.append(~open_dependencies(row, self.depends_on).exists())
+        return and_(due(row, now), *clear)
+
+    def reasons(self, row: FromClause, now: datetime) -> list[Any]:
+        """The same rules as labelled columns, for the slow claim to say why."""
+        return [
+            claimable(row, now).label("claimable"),
+            _first(earlier_being_sent(row)).label("earlier_sending"),
+            _first(open_dependencies(row, self.depends_on)).label("open_dependency"),
+            _first(newer_revisions(row), descending=True).label("superseded_by"),
+        ]
+
+
+def _first(query: Select[Any], descending: bool = False) -> Any:
+    """The smallest (or largest) value ``query`` finds, as a scalar subquery."""
+    (column,) = query.selected_columns
+    return query.order_by(column.desc() if descending else column).limit(1).scalar_subquery()
