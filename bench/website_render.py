@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 from sqlalchemy import insert
 
-from channels.website import WebsiteChannel
+from channels.website.channel import WebsiteChannel
 from channels.website.static import StaticSite
 from pipeline import db
 from pipeline.config import DEFAULT_TAXONOMY, ChannelConfig, Settings

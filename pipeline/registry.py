@@ -52,7 +52,11 @@ def _excluded() -> frozenset[str]:
 
 def plugins() -> dict[str, ChannelPlugin]:
     """Every installed kind (less those left out), by kind, in name order."""
-    excluded = _excluded()
+    return dict(_kept(_excluded()))
+
+
+@cache
+def _kept(excluded: frozenset[str]) -> dict[str, ChannelPlugin]:
     return {kind: p for kind, p in _installed().items() if kind not in excluded}
 
 
@@ -84,8 +88,14 @@ def label(kind: str) -> str:
 
 def pages_path() -> str:
     """Where item pages are published under the public address: the path the portal's
-    plug-in declares (another kind's when no portal declares one), else ``""``."""
-    ranked = sorted(plugins().values(), key=lambda p: p.report_role != ReportRole.PORTAL)
+    plug-in declares (another kind's when no portal declares one), else ``""``. Asked for
+    every link a channel writes, so worked out once per set of installed kinds."""
+    return _pages_path(_excluded())
+
+
+@cache
+def _pages_path(excluded: frozenset[str]) -> str:
+    ranked = sorted(_kept(excluded).values(), key=lambda p: p.report_role != ReportRole.PORTAL)
     return next((p.pages_path.rstrip("/") for p in ranked if p.pages_path is not None), "")
 
 

@@ -1,5 +1,5 @@
-"""The website channel (static disclosure column or CMS push); see :mod:`.channel`."""
+"""The website channel (static disclosure column or CMS push); see :mod:`.channel`.
 
-from channels.website.channel import WebsiteChannel
-
-__all__ = ["WebsiteChannel"]
+Kept free of imports: listing the plug-ins imports :mod:`.plugin`, and with it this
+package, and nothing more.
+"""

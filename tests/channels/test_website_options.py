@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channels.website import WebsiteChannel
+from channels.website.channel import WebsiteChannel
 from pipeline.errors import ConfigError
 
 BASE = {"adapter": "http", "base_url": "http://127.0.0.1:9/documents", "token_env": "GOVPUB_TEST_CMS_T"}

@@ -4,6 +4,9 @@ so a kind left out (uninstalled, or filtered as here) leaves no trace."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -26,6 +29,19 @@ def test_every_entry_point_is_a_plugin_whose_class_has_its_kind() -> None:
     for kind, declared in registry.plugins().items():
         assert isinstance(declared, ChannelPlugin)
         assert registry.channel_class(kind).kind == kind
+
+
+def test_listing_the_plugins_imports_no_channel_module() -> None:
+    """Only each kind's package and its ``plugin`` module: a process that does not use a
+    channel (the CLI's help, a worker of another queue) pays nothing for it."""
+    probe = (
+        "import sys; from pipeline import registry; registry.plugins(); "
+        "print(sorted(m for m in sys.modules if m.startswith('channels.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    loaded = set(ast.literal_eval(out))
+    kinds = registry.kinds()
+    assert loaded == {f"channels.{k}" for k in kinds} | {f"channels.{k}.plugin" for k in kinds}
 
 
 def test_an_unknown_kind_names_the_installed_ones() -> None:
