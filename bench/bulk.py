@@ -137,6 +137,7 @@ def _delivery(item_pk: int, revision_pk: int, channel: str, at: datetime) -> dic
         "revision_pk": revision_pk,
         "revision": 1,
         "channel": channel,
+        "kind": channel,  # the bench's channels are named after their kind
         "action": "publish",
         "state": "delivered",
         "attempts": 1,

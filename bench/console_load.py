@@ -116,6 +116,7 @@ def generate(engine: Engine, deliveries: int, now: datetime) -> dict[str, Any]:
                     "revision_pk": pk,
                     "revision": 1,
                     "channel": channel,
+                    "kind": "memory",  # run() configures every channel as a memory channel
                     "action": "publish",
                     "state": state,
                     "attempts": 8 if state == "dead" else 2 if failed else 1,

@@ -4,12 +4,14 @@
 ``revisions`` every revision as submitted; ``deliveries`` one row per
 (revision, channel, action) with the state machine; ``delivery_events`` the
 append-only log of every attempt and outcome, from which reports are counted.
-Times are UTC.
+Times are UTC. Channels keep their own tables in their own ``MetaData`` (their plug-in's
+``tables``); :mod:`pipeline.schema` puts them together for the migrations.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -33,7 +35,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, make_url
 
 metadata = MetaData()
 
@@ -126,6 +128,9 @@ deliveries = Table(
     Column("revision_pk", Id, ForeignKey("revisions.pk"), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("channel", String(64), nullable=False),
+    # the channel's kind when the row was made: the report and the console read it, so
+    # they never depend on the configuration they run with
+    Column("kind", String(64), nullable=False),
     Column("action", String(16), nullable=False, default="publish"),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -203,10 +208,8 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, waits on locks) or PostgreSQL."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            from pathlib import Path
-
+        path = make_url(url).database
+        if path and not path.startswith(":"):  # "" and ":memory:" are in memory
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -226,11 +229,3 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-# Tables of channels that keep their own records; imported here so that migrations see them.
-import channels.archive.tables  # noqa: E402
-import channels.wechat.records  # noqa: E402, F401
-
-# The operator console's accounts, sessions and audit log.
-import pipeline.console.tables  # noqa: E402, F401

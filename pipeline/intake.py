@@ -175,7 +175,7 @@ SOURCE_FIELDS = (
     "id", "channel", "action", "revision", "state", "attempts", "reason", "last_error_class", "last_error",
     "next_attempt_at", "created_at", "updated_at", "delivered_at",
 )  # fmt: skip
-PUBLIC_LINKS = ("url", "page_url", "article_url", "feed_url")
+PUBLIC_LINKS = ("url", "page_url", "article_url")
 
 
 def source_view(delivery: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class Services:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.engine)
+        return Store(self.engine, {name: cfg.kind for name, cfg in self.settings.channels.items()})
 
     @cached_property
     def deliveries(self) -> Deliveries:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,8 +70,11 @@ class Accepted:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, kinds: Mapping[str, str] | None = None) -> None:
         self.engine = engine
+        # channel name → kind, from the configuration: each delivery row keeps its kind
+        # (a channel not named here is taken to be of the kind it is named after)
+        self.kinds = dict(kinds or {})
 
     # -- sources -----------------------------------------------------------------
     def add_source(self, name: str) -> str:
@@ -343,6 +346,7 @@ class Store:
                 "revision_pk": revision_pk,
                 "revision": revision,
                 "channel": name,
+                "kind": self.kinds.get(name, name),
                 "action": action,
                 "state": "pending" if wanted else "skipped",
                 "reason": None if wanted else "not requested for this item",

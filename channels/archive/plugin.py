@@ -3,12 +3,14 @@ instance per receiver, counted as 向档案馆、图书馆报送 in the annual r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
 
 if TYPE_CHECKING:
     import click
+    from sqlalchemy import MetaData
 
 
 def _channel() -> type[Any]:
@@ -35,6 +37,12 @@ def _demo(setup: DemoSetup) -> DemoPart:
     return part(setup)
 
 
+def _tables() -> MetaData:
+    from channels.archive.tables import metadata
+
+    return metadata
+
+
 plugin = ChannelPlugin(
     kind="archive",
     label="档案馆、图书馆",
@@ -43,4 +51,6 @@ plugin = ChannelPlugin(
     cli=_cli,
     sandbox=_sandbox,
     demo=_demo,
+    tables=_tables,
+    migrations=Path(__file__).with_name("migrations"),
 )

@@ -5,13 +5,18 @@ change, so re-exporting it rebuilds the same bytes, and a delivery that becomes 
 after its period was exported joins a later package instead. ``snapshot`` keeps
 what the package says about a member that could otherwise change later (the
 item's delivery history on the other channels, the retraction reason).
+
+The tables live in the channel's own ``metadata`` (its plug-in's ``tables``), made by
+the revisions in ``channels/archive/migrations``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
-from pipeline.db import Id, UTCDateTime, metadata
+from pipeline.db import Id, UTCDateTime, deliveries, revisions
+
+metadata = MetaData()
 
 archive_packages = Table(
     "archive_packages",
@@ -37,11 +42,11 @@ archive_packages = Table(
 archive_members = Table(
     "archive_members",
     metadata,
-    Column("delivery_id", Id, ForeignKey("deliveries.id"), primary_key=True),
+    Column("delivery_id", Id, ForeignKey(deliveries.c.id), primary_key=True),
     Column("package_id", String(200), ForeignKey("archive_packages.package_id"), nullable=False),
     Column("index_no", String(64), nullable=False),
     Column("action", String(16), nullable=False),
-    Column("revision_pk", Id, ForeignKey("revisions.pk"), nullable=False),
+    Column("revision_pk", Id, ForeignKey(revisions.c.pk), nullable=False),
     Column("snapshot", JSON, nullable=False),
     Index("ix_archive_members_package", "package_id", "index_no"),
 )

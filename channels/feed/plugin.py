@@ -3,6 +3,7 @@ Atom files served under ``/feeds/``, counted with the other channels in the repo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.plugin import Alternate, ChannelPlugin, DemoPart, DemoSetup, ReportRole
@@ -47,6 +48,7 @@ plugin = ChannelPlugin(
     label="RSS/Atom 订阅",
     report_role=ReportRole.OTHER,
     channel=_channel,
+    migrations=Path(__file__).with_name("migrations"),
     routes=_routes,
     public_links={"RSS 订阅": "/feeds/all.rss", "Atom 订阅": "/feeds/all.atom"},
     cli=_cli,

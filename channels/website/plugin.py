@@ -4,6 +4,7 @@ agency's disclosure column, counted as 政府网站 in the annual report, served
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
@@ -48,6 +49,7 @@ plugin = ChannelPlugin(
     label="政府网站",
     report_role=ReportRole.PORTAL,
     channel=_channel,
+    migrations=Path(__file__).with_name("migrations"),
     routes=_routes,
     public_links={"政府信息公开专栏": "/site/"},
     cli=_cli,

@@ -11,6 +11,7 @@ from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, Rep
 if TYPE_CHECKING:
     import click
     from fastapi import APIRouter
+    from sqlalchemy import MetaData
 
 
 def _channel() -> type[Any]:
@@ -49,11 +50,19 @@ def _demo(setup: DemoSetup) -> DemoPart:
     return part(setup)
 
 
+def _tables() -> MetaData:
+    from channels.wechat.tables import metadata
+
+    return metadata
+
+
 plugin = ChannelPlugin(
     kind="wechat",
     label="政务微信公众号",
     report_role=ReportRole.OTHER,
     channel=_channel,
+    tables=_tables,
+    migrations=Path(__file__).with_name("migrations"),
     routes=_callback,
     console_pages=(
         ConsolePage(

@@ -95,9 +95,9 @@ def settings_to_run() -> Settings:
 def prepare_database(services: Services) -> None:
     """The embedded SQLite database migrates itself; PostgreSQL uses ``govpub db upgrade``."""
     if services.settings.database_url.startswith("sqlite"):
-        from pipeline.schema import upgrade
+        from pipeline.schema import configured_kinds, upgrade
 
-        upgrade(services.engine)
+        upgrade(services.engine, channel_kinds=configured_kinds(services.settings))
 
 
 Command = Callable[Concatenate["Services", P], R]

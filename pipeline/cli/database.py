@@ -21,9 +21,9 @@ def db() -> None:
 @pass_services(migrate=False)
 def db_upgrade(services: Services) -> None:
     """Apply the migrations (run once per release, before the workers start)."""
-    from pipeline.schema import upgrade
+    from pipeline.schema import configured_kinds, upgrade
 
-    upgrade(services.engine)
+    upgrade(services.engine, channel_kinds=configured_kinds(services.settings))
     click.echo("database at the latest schema")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline import registry
+
 STATES = {
     "pending": "待发送",
     "queued": "已排队",
@@ -52,14 +54,6 @@ AUDIT = {
     "broadcast_now": "立即群发",
 }
 
-KINDS = {
-    "website": "政府网站",
-    "wechat": "微信公众号",
-    "feed": "RSS/Atom 订阅",
-    "archive": "档案馆/图书馆",
-    "memory": "内存渠道（测试）",
-}
-
 ROLES = {"operator": "操作员", "auditor": "审计员"}
 
 ERRORS = {
@@ -82,7 +76,6 @@ REF_LABELS = {
     "msg_id": "群发消息号",
     "media_id": "草稿 media_id",
     "entry_id": "订阅条目",
-    "feed_url": "订阅源",
     "package_id": "归档包",
     "package_url": "归档包下载",
     "checksum": "校验值",
@@ -102,7 +95,8 @@ def error_explained(error_class: str | None) -> str:
 
 
 def kind(value: str) -> str:
-    return KINDS.get(value, value)
+    """A channel kind as its plug-in calls it (a kind no longer installed: its name)."""
+    return registry.label(value)
 
 
 def ref_links(ref: dict[str, Any] | None) -> list[dict[str, str]]:

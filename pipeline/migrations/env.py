@@ -1,10 +1,13 @@
-"""Alembic environment: runs on the connection govpub hands it (see pipeline.schema)."""
+"""Alembic environment: runs on the connection govpub hands it, against the core's and
+the installed plug-ins' tables (see pipeline.schema)."""
 
 from alembic import context
 
-from pipeline.db import metadata
-
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+config = context.config
+context.configure(
+    connection=config.attributes["connection"],
+    target_metadata=config.attributes["target_metadata"],
+    render_as_batch=True,
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from pipeline.report import labels as L
 from pipeline.report.counts import (
     LIST_LIMIT,
     agency_name,
     category_counts,
     channel_counts,
-    collect_website,
+    collect_portal,
     log_outcomes,
     retractions,
     role_totals,
@@ -30,8 +29,8 @@ from pipeline.report.counts import (
 from pipeline.report.documents import document_rows
 from pipeline.report.figures import Figures, load_figures
 from pipeline.report.model import AnnualReport, CategoryCount, Counts
-from pipeline.report.scope import ChannelRoles, Scope
-from pipeline.report.scratch import WEBSITE, scratch
+from pipeline.report.scope import ChannelRoles, Role, Scope
+from pipeline.report.scratch import PORTAL, scratch
 from pipeline.report.timeliness import timeliness
 from pipeline.report.workdays import WorkdayCalendar
 
@@ -63,16 +62,15 @@ def build_report(
     agency: str | None = None,
     figures: Figures | None = None,
     figures_source: str | None = None,
-    kinds: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> AnnualReport:
-    """The report of ``year``. ``kinds`` overrides channel kinds (name → kind) of
-    ``settings.channels``; ``progress`` hears what is being counted."""
+    """The report of ``year``, counted by the kind each delivery stored and the role the
+    installed plug-ins give it; ``progress`` hears what is being counted."""
     say = progress or (lambda _: None)
     tz_name = str(getattr(settings, "timezone", "Asia/Shanghai"))
     scope = Scope(year, ZoneInfo(tz_name), agency)
-    roles = ChannelRoles.from_settings(settings, kinds)
+    roles = ChannelRoles.installed()
     figures = figures or Figures.empty(year)
     calendar = WorkdayCalendar()
     warnings: list[str] = []
@@ -87,12 +85,12 @@ def build_report(
             conn.exec_driver_sql("SET LOCAL jit = off")
         say("counting first deliveries per channel and month")
         channels = channel_counts(conn, scope, roles)
-        with scratch(conn, WEBSITE):
+        with scratch(conn, PORTAL):
             say("counting items per role and category")
-            collect_website(conn, scope, roles)
+            collect_portal(conn, scope, roles)
             totals = role_totals(conn, scope, roles)
             categories = in_taxonomy_order(category_counts(conn, scope), getattr(settings, "taxonomy", {}))
-            say("measuring working days to website publication")
+            say("measuring working days to publication on the portal")
             timely = timeliness(conn, scope, roles, calendar)
         say("listing retractions, table 二 documents and the log's outcomes")
         retracted = retractions(conn, scope)
@@ -155,10 +153,10 @@ def _warnings(
             "(govpub report --figures-template prints one to fill in)"
         )
     for channel in counts.channels:
-        if channel.channel not in roles.kinds:
+        if channel.kind not in roles.roles:
             found.append(
-                f"channel {channel.channel!r} is not configured; its deliveries count as kind "
-                f"{channel.kind!r} ({channel.role})"
+                f"channel {channel.channel!r} is of kind {channel.kind!r}, which no installed plug-in "
+                f"declares; its deliveries count as {channel.role.label}"
             )
     if assumed:
         found.append(
@@ -179,17 +177,17 @@ def narrative(report: AnnualReport) -> str:
     counts = report.counts
     categories = report.category_totals()
     parts = [
-        f"{report.year}年，通过政府网站主动公开政府信息{len(categories)}类{counts.totals.website}条"
+        f"{report.year}年，通过政府网站主动公开政府信息{len(categories)}类{counts.totals.portal}条"
         + ("（" + "、".join(f"{c}{n}条" for c, n in categories) + "）" if categories else "")
     ]
-    others = report.channels_of("other")
+    others = report.channels_of(Role.OTHER)
     if others:
-        labels = [(L.KIND_LABELS.get(c.kind, c.channel), c.items) for c in others]
+        labels = [(c.label if c.label != c.kind else c.channel, c.items) for c in others]
         ways = "、".join(f"{label}{' ' if label[-1].isascii() else ''}{n}条" for label, n in labels)
         parts.append(f"通过其他渠道公开{counts.totals.other}条（{ways}）")
     else:
         parts.append("通过其他渠道公开0条")
-    parts.append(f"向档案馆、图书馆报送{counts.totals.archive}条")
+    parts.append(f"向档案馆、图书馆报送{counts.totals.deposit}条")
     sentence = "；".join(parts) + "。"
     timely = counts.timeliness
     if timely.published:

@@ -112,7 +112,7 @@ def monthly_chart(report: AnnualReport) -> Chart:
         width = 0.8 / max(len(channels), 1)
         for i, channel in enumerate(channels):
             offsets = [m - 0.4 + width * (i + 0.5) for m in months]
-            label = channel_label(channel.kind, channel.channel) if chinese else channel.channel
+            label = channel_label(channel) if chinese else channel.channel
             axes.bar(offsets, channel.monthly, width=width, label=label)
         axes.set_xticks(months, [f"{m}月" if chinese else str(m) for m in months])
         axes.set_xlim(0.5, 12.5)

@@ -9,7 +9,7 @@ not count again; a retraction is an item fact of its own, counted apart, and lea
 the disclosure counted. The year filter compares stored UTC instants with the UTC
 bounds of the local year, so it runs on the ``delivered_at`` index, and "first" is a
 ``NOT EXISTS`` probe on ``(item_pk, channel)`` for an earlier delivery. The
-website's items of the year are kept in a scratch table (:mod:`.scratch`) for the
+portal's (政府网站's) items of the year are kept in a scratch table (:mod:`.scratch`) for the
 counts that join them further.
 """
 
@@ -23,10 +23,10 @@ from sqlalchemy import Connection, and_, exists, func, insert, select, true
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline import db, states
+from pipeline import db, registry, states
 from pipeline.report.model import CategoryCount, ChannelCount, LogOutcome, Retraction, Retractions, RoleTotals
 from pipeline.report.scope import ROLES, ChannelRoles, Role, Scope, as_int
-from pipeline.report.scratch import WEBSITE, analyze
+from pipeline.report.scratch import PORTAL, analyze
 
 D, ITEMS, R, E = db.deliveries, db.items, db.revisions, db.delivery_events
 LIST_LIMIT = 2000  # rows listed in a report (late items, retractions); the counts stay exact
@@ -53,7 +53,7 @@ def of_agency(scope: Scope, item_pk: Any) -> ColumnElement[bool] | None:
 def first_deliveries(
     scope: Scope, channels: ChannelFilter | None = None, per_channel: bool = True
 ) -> Subquery:
-    """``(item_pk[, channel], first_at)`` of every item first delivered in the year:
+    """``(item_pk[, channel, kind], first_at)`` of every item first delivered in the year:
     per channel instance, or (``per_channel=False``) to any channel of ``channels``.
 
     The year's deliveries come from the ``delivered_at`` index; an earlier delivery
@@ -61,7 +61,7 @@ def first_deliveries(
     d, e = D.alias("d"), D.alias("e")
     same = e.c.channel == d.c.channel if per_channel else channels(e) if channels else true()
     earlier = exists().where(e.c.item_pk == d.c.item_pk, delivered(e), e.c.delivered_at < scope.start, same)
-    columns = [d.c.item_pk, d.c.channel] if per_channel else [d.c.item_pk]
+    columns = [d.c.item_pk, d.c.channel, d.c.kind] if per_channel else [d.c.item_pk]
     query = (
         select(*columns, func.min(d.c.delivered_at).label("first_at"))
         .where(delivered(d), d.c.delivered_at >= scope.start, d.c.delivered_at < scope.end, ~earlier)
@@ -77,46 +77,53 @@ def first_deliveries(
 
 def role_firsts(scope: Scope, roles: ChannelRoles, role: Role) -> Subquery:
     """Items first delivered in the year to any channel playing ``role`` (an item on
-    two website instances is one item, of the year the first of them had it)."""
-    return first_deliveries(scope, lambda t: roles.plays(t.c.channel, role), per_channel=False)
+    two portal instances is one item, of the year the first of them had it)."""
+    return first_deliveries(scope, lambda t: roles.plays(t.c.kind, role), per_channel=False)
 
 
-def collect_website(conn: Connection, scope: Scope, roles: ChannelRoles) -> None:
-    """Fill :data:`WEBSITE` with the items first on a website in the year: the
+def collect_portal(conn: Connection, scope: Scope, roles: ChannelRoles) -> None:
+    """Fill :data:`PORTAL` with the items first on a portal (政府网站) in the year: the
     categories and the timeliness both start from them."""
-    website = role_firsts(scope, roles, "website")
-    conn.execute(insert(WEBSITE).from_select(["item_pk", "first_at"], select(website)))
-    analyze(conn, WEBSITE)
+    portal = role_firsts(scope, roles, Role.PORTAL)
+    conn.execute(insert(PORTAL).from_select(["item_pk", "first_at"], select(portal)))
+    analyze(conn, PORTAL)
 
 
 def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[ChannelCount]:
     """Per channel instance: items first delivered in the year, by local month."""
     firsts = first_deliveries(scope)
-    months = select(firsts.c.channel, scope.month_of(firsts.c.first_at).label("month")).subquery()
+    months = select(
+        firsts.c.channel, firsts.c.kind, scope.month_of(firsts.c.first_at).label("month")
+    ).subquery()
     rows = conn.execute(
-        select(months.c.channel, months.c.month, func.count())
-        .group_by(months.c.channel, months.c.month)
-        .order_by(months.c.channel)
+        select(months.c.channel, months.c.kind, months.c.month, func.count())
+        .group_by(months.c.channel, months.c.kind, months.c.month)
+        .order_by(months.c.channel, months.c.kind)
     ).all()
-    monthly: dict[str, list[int]] = {}
-    for channel, month, count in rows:
-        monthly.setdefault(channel, [0] * 12)[int(month) - 1] = int(count)
+    monthly: dict[tuple[str, str], list[int]] = {}
+    for channel, kind, month, count in rows:
+        monthly.setdefault((channel, kind), [0] * 12)[int(month) - 1] = int(count)
     order = {role: i for i, role in enumerate(ROLES)}
     counts = [
         ChannelCount(
-            channel=name, kind=roles.kind(name), role=roles.role(name), items=sum(by_month), monthly=by_month
+            channel=name,
+            kind=kind,
+            label=registry.label(kind),
+            role=roles.role(kind),
+            items=sum(by_month),
+            monthly=by_month,
         )
-        for name, by_month in monthly.items()
+        for (name, kind), by_month in monthly.items()
     ]
     return sorted(counts, key=lambda c: (order[c.role], c.channel))
 
 
 def role_totals(conn: Connection, scope: Scope, roles: ChannelRoles) -> RoleTotals:
-    """Distinct items per role (the website's from :data:`WEBSITE`)."""
-    totals = {"website": as_int(conn.execute(select(func.count()).select_from(WEBSITE)).scalar_one())}
-    for role in ("other", "archive"):
+    """Distinct items per role (the portal's from :data:`PORTAL`)."""
+    totals = {Role.PORTAL.value: as_int(conn.execute(select(func.count()).select_from(PORTAL)).scalar_one())}
+    for role in (Role.OTHER, Role.DEPOSIT):
         firsts = role_firsts(scope, roles, role)
-        totals[role] = as_int(conn.execute(select(func.count()).select_from(firsts)).scalar_one())
+        totals[role.value] = as_int(conn.execute(select(func.count()).select_from(firsts)).scalar_one())
     return RoleTotals(**totals)
 
 
@@ -133,8 +140,8 @@ def revisions_at(items: Any, moment: Any) -> Any:
 
 
 def category_counts(conn: Connection, scope: Scope) -> list[CategoryCount]:
-    """Website items of the year by 主题分类 and sub-class, as catalogued at year end."""
-    in_force = revisions_at(select(WEBSITE.c.item_pk), scope.end)
+    """Portal items of the year by 主题分类 and sub-class, as catalogued at year end."""
+    in_force = revisions_at(select(PORTAL.c.item_pk), scope.end)
     rows = conn.execute(
         select(R.c.category, R.c.subcategory, func.count())
         .select_from(

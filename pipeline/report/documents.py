@@ -24,7 +24,7 @@ from pipeline.report import labels as L
 from pipeline.report.counts import ITEMS, D, R, delivered
 from pipeline.report.figures import LastYear
 from pipeline.report.model import DocumentRow
-from pipeline.report.scope import ChannelRoles, Scope, as_int
+from pipeline.report.scope import ChannelRoles, Role, Scope, as_int
 
 GENRES = [genre for _, genres in L.TABLE2_DOCUMENT_ROWS.values() for genre in genres]
 
@@ -60,7 +60,7 @@ def year_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> dict[str
         .where(
             w.c.item_pk == docs.c.item_pk,
             delivered(w),
-            roles.plays(w.c.channel, "website"),
+            roles.plays(w.c.kind, Role.PORTAL),
             w.c.delivered_at < scope.end,
         )
         .scalar_subquery()

@@ -45,8 +45,8 @@ def render_docx(report: AnnualReport, chart: Chart | None = None) -> bytes:
     _head(doc, "二、主动公开政府信息情况")
     _body(
         doc,
-        f"通过政府网站主动公开政府信息{c.totals.website}条，通过其他渠道公开{c.totals.other}条，"
-        f"向档案馆、图书馆报送{c.totals.archive}条。",
+        f"通过政府网站主动公开政府信息{c.totals.portal}条，通过其他渠道公开{c.totals.other}条，"
+        f"向档案馆、图书馆报送{c.totals.deposit}条。",
     )
     _grid(doc, layout.table2_grid(report))
     _caption(doc, "政府网站主动公开信息（按主题分类）")
@@ -59,7 +59,7 @@ def render_docx(report: AnnualReport, chart: Chart | None = None) -> bytes:
     _rows(
         doc,
         ["渠道", *[f"{m}月" for m in range(1, 13)], "合计"],
-        [[layout.channel_label(ch.kind, ch.channel), *ch.monthly, ch.items] for ch in c.channels],
+        [[layout.channel_label(ch), *ch.monthly, ch.items] for ch in c.channels],
     )
     doc.add_picture(io.BytesIO(chart.png), width=Cm(15.5))
     if chart.warning:

@@ -111,11 +111,4 @@ TABLE4_COLUMNS = (
 )
 TABLE4_TOTAL_COLUMN = "总计"
 
-# Channel roles in the report, from each configured channel's kind.
-ROLE_LABELS = {"website": "政府网站", "other": "其他渠道", "archive": "档案馆、图书馆"}
-KIND_LABELS = {
-    "website": "政府网站",
-    "wechat": "政务微信公众号",
-    "feed": "RSS/Atom 订阅",
-    "archive": "档案馆、图书馆",
-}
+# The roles' labels are ReportRole.label (pipeline.plugin); a kind's label is its plug-in's.

@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.report import labels as L
 from pipeline.report.figures import COLUMNS, full_row, results_total, table3_lines, table4_numbers
-from pipeline.report.model import AnnualReport
+from pipeline.report.model import AnnualReport, ChannelCount
 from pipeline.report.scope import Role
 
 Cell = str | int
@@ -86,7 +86,7 @@ def category_text_rows(report: AnnualReport) -> list[list[Cell]]:
 
 
 def channel_rows(report: AnnualReport, role: Role) -> list[list[Cell]]:
-    return [[channel_label(c.kind, c.channel), c.items] for c in report.channels_of(role)]
+    return [[channel_label(c), c.items] for c in report.channels_of(role)]
 
 
 def month_heads() -> list[Cell]:
@@ -109,9 +109,9 @@ def table4_text_rows(report: AnnualReport) -> list[list[Cell]]:
     return rows
 
 
-def channel_label(kind: str, channel: str) -> str:
-    label = L.KIND_LABELS.get(kind)
-    return f"{label}（{channel}）" if label else channel
+def channel_label(count: ChannelCount) -> str:
+    """The kind's label and the instance (a kind no longer installed: the instance's name)."""
+    return f"{count.label}（{count.channel}）" if count.label != count.kind else count.channel
 
 
 def problems(report: AnnualReport) -> list[str]:

@@ -17,7 +17,10 @@ class ChannelCount(BaseModel):
     """Items first delivered to one channel instance in the year, by local month."""
 
     channel: str
-    kind: str
+    kind: str = Field(description="the channel kind its deliveries were made for")
+    label: str = Field(
+        description="what the kind is called (its plug-in's label; a kind no longer installed: its name)"
+    )
     role: Role
     items: int
     monthly: list[int] = Field(description="items per month, January first")
@@ -30,11 +33,11 @@ class CategoryCount(BaseModel):
 
 
 class RoleTotals(BaseModel):
-    """Distinct items per role: an item on two website instances counts once."""
+    """Distinct items per role: an item on two portal instances counts once."""
 
-    website: int = 0
-    other: int = 0
-    archive: int = 0
+    portal: int = Field(0, description="政府网站")
+    other: int = Field(0, description="其他渠道")
+    deposit: int = Field(0, description="档案馆、图书馆")
 
 
 class LateItem(BaseModel):

@@ -1,5 +1,5 @@
 """What a report counts: one year in the agency's time zone, one agency or all, and
-which configured channel plays which part (website, other channels, archives).
+which channel kind plays which part (政府网站, 其他渠道, 档案馆、图书馆: :class:`ReportRole`).
 
 Times are stored in UTC and counted in the report's zone, so a year is the UTC
 interval between two local midnights: a delivery at 2017-12-31T20:00Z is 2018-01-01
@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, case, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
+from pipeline import registry
+from pipeline.plugin import ReportRole as Role
+
 FIRST_YEAR, LAST_YEAR = 1990, 2999  # the years a report may be asked for
-Role = Literal["website", "other", "archive"]
-ROLES: tuple[Role, ...] = ("website", "other", "archive")
+ROLES: tuple[Role, ...] = tuple(Role)  # the report's order
 
 
 @dataclass(frozen=True)
@@ -68,60 +70,41 @@ class Scope:
         return func.date(column, literal(f"{minutes:+d} minutes"))
 
 
-WEBSITE_KINDS = ("website",)
-ARCHIVE_KINDS = ("archive",)
-
-
 @dataclass(frozen=True)
 class ChannelRoles:
-    """Channel name → kind, and kind → role in the report.
+    """Kind → role in the report, as the installed plug-ins declare it.
 
-    The kind of a channel is its configured ``kind``; a channel that is no longer (or
-    never was) configured keeps its name as its kind, so the log of a channel named
-    ``website`` still counts as the website after its configuration is gone.
+    A delivery's kind is the one stored in its row at intake, so the report never
+    depends on the configuration it runs with. A kind no plug-in declares (a channel
+    kind no longer installed) counts as another channel (:attr:`ReportRole.OTHER`).
     """
 
-    kinds: Mapping[str, str]
-    website_kinds: tuple[str, ...] = WEBSITE_KINDS
-    archive_kinds: tuple[str, ...] = ARCHIVE_KINDS
+    roles: Mapping[str, Role]
 
     @classmethod
-    def from_settings(cls, settings: Any, overrides: Mapping[str, str] | None = None) -> ChannelRoles:
-        kinds = {name: cfg.kind for name, cfg in settings.channels.items()}
-        kinds.update(overrides or {})
-        return cls(kinds)
+    def installed(cls) -> ChannelRoles:
+        return cls({kind: p.report_role for kind, p in registry.plugins().items()})
 
-    def kind(self, channel: str) -> str:
-        return self.kinds.get(channel, channel)
+    def role(self, kind: str) -> Role:
+        return self.roles.get(kind, Role.OTHER)
 
-    def role(self, channel: str) -> Role:
-        kind = self.kind(channel)
-        if kind in self.website_kinds:
-            return "website"
-        if kind in self.archive_kinds:
-            return "archive"
-        return "other"
-
-    def names(self, role: Literal["website", "archive"]) -> list[str]:
-        """The channel names that play ``role`` (configured ones, and the kind names
-        themselves when no configured channel is called so)."""
-        kinds = self.website_kinds if role == "website" else self.archive_kinds
-        named = [name for name in self.kinds if self.role(name) == role]
-        return sorted(set(named) | {k for k in kinds if k not in self.kinds})
+    def kinds(self, role: Role) -> list[str]:
+        """The kinds that play ``role`` (for OTHER: the installed ones; others are OTHER too)."""
+        return sorted(kind for kind, played in self.roles.items() if played == role)
 
     def role_of(self, column: Any) -> ColumnElement[Any]:
-        """SQL for the role of a ``channel`` column."""
+        """SQL for the role of a ``kind`` column."""
         return case(
-            (column.in_(self.names("website")), literal("website")),
-            (column.in_(self.names("archive")), literal("archive")),
-            else_=literal("other"),
+            *[(column.in_(self.kinds(role)), literal(role.value)) for role in ROLES if role != Role.OTHER],
+            else_=literal(Role.OTHER.value),
         )
 
     def plays(self, column: Any, role: Role) -> ColumnElement[bool]:
-        """SQL: the channel in ``column`` plays ``role``."""
-        if role == "other":
-            return column.not_in(self.names("website") + self.names("archive"))
-        return column.in_(self.names(role))
+        """SQL: the kind in ``column`` plays ``role``."""
+        if role == Role.OTHER:
+            played = [kind for other in ROLES if other != Role.OTHER for kind in self.kinds(other)]
+            return column.not_in(played)
+        return column.in_(self.kinds(role))
 
 
 def as_int(value: Any) -> int:

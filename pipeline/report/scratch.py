@@ -1,7 +1,7 @@
 """Scratch tables of one report, created and dropped inside the report's transaction
 (and gone with its rollback whatever happens).
 
-The website's items of the year, their publication dates and the working-day
+The portal's (政府网站's) items of the year, their publication dates and the working-day
 calendar are joined further; kept as tables with their key and statistics, the
 planner knows how many rows it joins (as grouped subqueries it guessed one, and
 chose nested loops that re-ran them: minutes at a million delivery events). A
@@ -19,8 +19,8 @@ from pipeline.db import UTCDateTime
 
 _scratch = MetaData()
 
-WEBSITE = Table(
-    "report_website",
+PORTAL = Table(
+    "report_portal",
     _scratch,
     Column("item_pk", BigInteger, primary_key=True),
     Column("first_at", UTCDateTime, nullable=False),

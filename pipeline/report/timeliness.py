@@ -20,8 +20,8 @@ from sqlalchemy import Connection, and_, case, func, insert, select
 
 from pipeline.report.counts import ITEMS, LIST_LIMIT, D, R, delivered, latest_title
 from pipeline.report.model import LateItem, Timeliness
-from pipeline.report.scope import ChannelRoles, Scope, as_int
-from pipeline.report.scratch import PUBLISHED, WEBSITE, WORKDAYS, analyze, scratch
+from pipeline.report.scope import ChannelRoles, Role, Scope, as_int
+from pipeline.report.scratch import PORTAL, PUBLISHED, WORKDAYS, analyze, scratch
 from pipeline.report.workdays import DISCLOSURE_LIMIT, WorkdayCalendar
 
 LOOKBACK_YEARS = 10
@@ -29,7 +29,7 @@ LOOKBACK_YEARS = 10
 
 def published_items(scope: Scope, roles: ChannelRoles, dialect: str) -> Any:
     """``(item_pk, formed, published_on)`` for each item first on the website in the year."""
-    firsts = WEBSITE
+    firsts = PORTAL
     x = D.alias("x")
     first_revision = (
         select(firsts.c.item_pk, firsts.c.first_at, func.min(R.c.generated_on).label("formed"))
@@ -40,7 +40,7 @@ def published_items(scope: Scope, roles: ChannelRoles, dialect: str) -> Any:
                     x.c.item_pk == firsts.c.item_pk,
                     x.c.delivered_at == firsts.c.first_at,
                     delivered(x),
-                    roles.plays(x.c.channel, "website"),
+                    roles.plays(x.c.kind, Role.PORTAL),
                 ),
             ).join(R, R.c.pk == x.c.revision_pk)
         )
@@ -62,7 +62,7 @@ def timeliness(
     limit: int = DISCLOSURE_LIMIT,
 ) -> Timeliness:
     """Working days of every item first on the website in the year (reads
-    :data:`~pipeline.report.scratch.WEBSITE`; fills and drops its own scratch tables)."""
+    :data:`~pipeline.report.scratch.PORTAL`; fills and drops its own scratch tables)."""
     with scratch(conn, PUBLISHED, WORKDAYS):
         return _measure(conn, scope, roles, calendar, limit)
 

@@ -27,9 +27,9 @@ def render_xlsx(report: AnnualReport) -> bytes:
     for text in layout.overview(report):
         summary.append([text])
     summary.append([])
-    summary.append(["政府网站主动公开（条）", c.totals.website])
+    summary.append(["政府网站主动公开（条）", c.totals.portal])
     summary.append(["其他渠道公开（条）", c.totals.other])
-    summary.append(["向档案馆、图书馆报送（条）", c.totals.archive])
+    summary.append(["向档案馆、图书馆报送（条）", c.totals.deposit])
     summary.append(["超过20个工作日公开（条）", c.timeliness.late])
     summary.append(["撤回（条）", c.retractions.count])
     summary.column_dimensions["A"].width = 40
@@ -43,7 +43,7 @@ def render_xlsx(report: AnnualReport) -> bytes:
     _rows(
         book.create_sheet("各渠道按月"),
         ["渠道", "类型", "作用", *[f"{m}月" for m in range(1, 13)], "合计"],
-        [[ch.channel, ch.kind, ch.role, *ch.monthly, ch.items] for ch in c.channels],
+        [[ch.channel, ch.label, ch.role.label, *ch.monthly, ch.items] for ch in c.channels],
     )
     _rows(
         book.create_sheet("逾期公开"),

@@ -15,15 +15,6 @@ from tests.architecture.graph import circles, runtime_graph
 KNOWN_CIRCLES: list[frozenset[str]] = [
     frozenset(
         {
-            "channels.archive.tables",
-            "channels.wechat.records",
-            "pipeline.console.tables",
-            "pipeline.db",
-            "pipeline.installation",
-        }
-    ),
-    frozenset(
-        {
             "channels.wechat.console",
             "pipeline.console.actions",
             "pipeline.console.security",

@@ -88,10 +88,7 @@ def test_configuring_the_missing_kind_names_the_installed_ones(removed: str, tmp
 
 
 # Kinds whose removal still breaks the core, and where (delete an entry once it passes).
-NOT_YET = {
-    "archive": "pipeline/db.py imports channels.archive.tables (tables move into the plug-in)",
-    "wechat": "pipeline/db.py imports channels.wechat.records (tables move into the plug-in)",
-}
+NOT_YET: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_the_report_is_figures_only_without_a_login(served: Served) -> None:
     answer = httpx.get(f"{served.url}/v1/reports/{this_year()}")
     assert answer.status_code == 200, answer.text
     report = answer.json()
-    assert report["counts"]["totals"]["website"] == 2 and report["counts"]["retractions"] == 1
+    assert report["counts"]["totals"]["portal"] == 2 and report["counts"]["retractions"] == 1
     assert TITLE not in answer.text and "370303199001011234" not in answer.text
     assert not {"warnings", "figures_source"} & set(report) and "log" not in report["counts"]
     assert "late_items" not in report["counts"]["timeliness"]

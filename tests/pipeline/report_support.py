@@ -144,6 +144,7 @@ class LogWriter:
                 "revision_pk": revision_pk,
                 "revision": revision,
                 "channel": channel,
+                "kind": CHANNELS[channel].kind if channel in CHANNELS else channel,
                 "action": action,
                 "state": final,
                 "attempts": len(outcomes),

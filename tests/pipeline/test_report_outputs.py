@@ -143,7 +143,7 @@ def test_the_cli_prints_the_counts_and_writes_every_format(
     url = f"sqlite:///{tmp_path / 'govpub.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    KnownYear(LogWriter(engine), website="website")  # an unconfigured name counts as its kind
+    KnownYear(LogWriter(engine), website="website")  # an unconfigured name is stored as its kind
     engine.dispose()
     kinds = {"wx": {"kind": "wechat"}, "dag": {"kind": "archive"}, "lib": {"kind": "archive"}}
     (tmp_path / "govpub.toml").write_text(_toml({"channels": kinds}), encoding="utf-8")
@@ -170,11 +170,10 @@ def test_the_cli_prints_the_counts_and_writes_every_format(
         f"report-2017-{AGENCY}.xlsx",
     ]
     data = json.loads((tmp_path / "out" / f"report-2017-{AGENCY}.json").read_text("utf-8"))
-    assert data["counts"]["totals"] == {"website": 308, "other": 153, "archive": 137}
+    assert data["counts"]["totals"] == {"portal": 308, "other": 153, "deposit": 137}
 
     as_json = runner.invoke(main, ["report", "--year", "2017", "--format", "json"], env=env)
-    assert json.loads(as_json.stdout)["counts"]["totals"]["website"] == 315
-    assert "'website' is not configured" in as_json.stderr
+    assert json.loads(as_json.stdout)["counts"]["totals"]["portal"] == 315
 
     (tmp_path / "bad.toml").write_text(
         _toml({**BALANCED, "table3": {**BALANCED["table3"], "carried_forward": [0, 1, 0, 0, 0, 1]}}),
@@ -199,7 +198,7 @@ def test_the_api_answers_the_same_data(settings_for: Any, db_url: str, tmp_path:
     answer = client.get(f"/console/reports/2017?agency={AGENCY}")
     assert answer.status_code == 200
     data = answer.json()
-    assert data["counts"]["totals"] == {"website": 308, "other": 153, "archive": 137}
+    assert data["counts"]["totals"] == {"portal": 308, "other": 153, "deposit": 137}
     assert data["figures_source"] is None and data["narrative"].startswith("2017年，通过政府网站")
     assert client.get("/v1/reports/1800").status_code == 422
     assert client.get("/v1/reports/2017?agency=x;drop").status_code == 422

@@ -42,7 +42,7 @@ def test_a_year_whose_only_website_item_is_formed_later(
     assert answer.status_code == 200, answer.text
     timely = answer.json()["counts"]["timeliness"]
     assert timely["published"] == 1 and timely["max_workdays"] is not None
-    assert answer.json()["counts"]["totals"]["website"] == 1
+    assert answer.json()["counts"]["totals"]["portal"] == 1
 
     monkeypatch.chdir(tmp_path)
     env = {"GOVPUB_DATABASE_URL": db_url, "GOVPUB_DATA_DIR": str(tmp_path / "data")}
@@ -52,5 +52,5 @@ def test_a_year_whose_only_website_item_is_formed_later(
     result = CliRunner().invoke(main, ["report", "--year", "2017", "--out", "out"], env=env)
     assert result.exit_code == 0, result.output
     written = json.loads((tmp_path / "out" / "report-2017.json").read_text("utf-8"))
-    assert written["counts"]["totals"] == {"website": 1, "other": 1, "archive": 1}
+    assert written["counts"]["totals"] == {"portal": 1, "other": 1, "deposit": 1}
     services.engine.dispose()

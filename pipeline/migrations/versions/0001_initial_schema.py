@@ -11,8 +11,9 @@ import pipeline.db
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("core",)
 depends_on = None
+legacy_order = 1  # its place in the single chain of before plug-ins (see pipeline.schema)
 
 
 def upgrade() -> None:

@@ -2,7 +2,7 @@
 and counts ((channel, state) becomes (channel, state, created_at))
 
 Revision ID: 0005_console
-Revises: 0004_website
+Revises: 0004_listing_indexes
 """
 
 import sqlalchemy as sa
@@ -11,9 +11,10 @@ from alembic import op
 import pipeline.db
 
 revision = "0005_console"
-down_revision = "0004_website"
+down_revision = "0004_listing_indexes"
 branch_labels = None
 depends_on = None
+legacy_order = 5
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

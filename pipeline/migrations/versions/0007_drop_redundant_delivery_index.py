@@ -3,15 +3,16 @@ same two columns, so it serves every lookup the smaller one did, and each state
 change of a delivery wrote both
 
 Revision ID: 0007_lean_deliveries
-Revises: 0006_feed
+Revises: 0006_item_indexes
 """
 
 from alembic import op
 
 revision = "0007_lean_deliveries"
-down_revision = "0006_feed"
+down_revision = "0006_item_indexes"
 branch_labels = None
 depends_on = None
+legacy_order = 7
 
 
 def upgrade() -> None:

@@ -14,6 +14,7 @@ revision = "0008_login_throttle"
 down_revision = "0007_lean_deliveries"
 branch_labels = None
 depends_on = None
+legacy_order = 8
 
 
 def upgrade() -> None:

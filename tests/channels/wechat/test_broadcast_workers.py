@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from channels.wechat.records import previews
 from channels.wechat.sandbox import SandboxServer
+from channels.wechat.tables import previews
 from pipeline.installation import installation_id
 from pipeline.overview import build_overview
 from pipeline.report.build import build_report
