@@ -26,28 +26,10 @@ from pipeline import registry
 from pipeline.app import create_app
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
+from tests.architecture.without_kind import runnable
 from tests.helpers import ROOT, wait_until
 
 INSTALLED = sorted(registry.plugins())
-
-
-def runnable(folder: Path) -> dict[str, dict[str, Any]]:
-    """One instance of each kind that works on this machine alone (the WeChat channel
-    needs its API: it is left out of the configuration, but still removed as a kind)."""
-    return {
-        "memory": {"kind": "memory"},
-        "website": {"kind": "website", "options": {"output_dir": str(folder / "site")}},
-        "feed": {"kind": "feed", "options": {"output_dir": str(folder / "feeds")}},
-        "archive": {
-            "kind": "archive",
-            "options": {
-                "schedule": "per-item",
-                "settle_seconds": 0,
-                "source_organization": "张店区教育局",
-                "transport": {"kind": "directory", "path": str(folder / "drop")},
-            },
-        },
-    }
 
 
 @pytest.fixture(params=INSTALLED)
