@@ -60,6 +60,13 @@ def _kept(excluded: frozenset[str]) -> dict[str, ChannelPlugin]:
     return {kind: p for kind, p in _installed().items() if kind not in excluded}
 
 
+def refresh() -> None:
+    """Read the entry points again: a distribution installed into a running process
+    (the tests that install an example channel) is seen from now on."""
+    _installed.cache_clear()
+    _kept.cache_clear()
+
+
 def kinds() -> set[str]:
     return set(plugins())
 

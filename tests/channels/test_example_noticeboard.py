@@ -48,10 +48,10 @@ def install(site: Path) -> None:
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     install(tmp_path / "site")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    registry._installed.cache_clear()  # the entry points are read once per process
+    registry.refresh()  # the entry points are read once per process
     yield
     monkeypatch.undo()
-    registry._installed.cache_clear()
+    registry.refresh()
 
 
 @pytest.fixture
