@@ -98,8 +98,10 @@ class ClaimRules:
         """Due, and nothing stands in its way: the one-statement claim's condition. An
         abandoned row never goes this way (the claim must close its worker's attempt)."""
         clear = [~earlier_being_sent(row).exists(), ~newer_revisions(row).exists()]
-        if any(self.depends_on.values()):
-            clear.append(~open_dependencies(row, self.depends_on).exists())
+        dependent = [name for name, on in self.depends_on.items() if on]
+        if dependent:  # only their rows pay for the dependency lookup
+            ready = ~open_dependencies(row, self.depends_on).exists()
+            clear.append(or_(row.c.channel.not_in(dependent), ready))
         return and_(due(row, now), *clear)
 
     def reasons(self, row: FromClause, now: datetime) -> list[Any]:
