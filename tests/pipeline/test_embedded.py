@@ -21,6 +21,7 @@ from pipeline.console.auth import Accounts, User
 from pipeline.db import make_engine
 from pipeline.demo_setup import MARKER, demo_settings
 from pipeline.localcluster import write_config
+from pipeline.plugin import ReportRole
 from pipeline.store import utcnow
 from tests.helpers import free_port, govpub, kill, make_item, wait_until
 
@@ -128,14 +129,15 @@ def test_the_commands_after_the_demo_see_its_channels(demo_run: DemoRun) -> None
     report = demo_run.govpub("report", "--year", str(year), "--format", "json")
     assert report.returncode == 0, report.stderr[-3000:]
     counts = json.loads(report.stdout)["counts"]
-    assert counts["totals"] == {"website": 10, "other": 10, "archive": 10}  # items, not deliveries
+    portal, other, deposit = ReportRole.PORTAL, ReportRole.OTHER, ReportRole.DEPOSIT
+    assert counts["totals"] == {portal: 10, other: 10, deposit: 10}  # items, not deliveries
     per_channel = {(c["role"], c["channel"]): c["items"] for c in counts["channels"]}
     assert per_channel == {
-        ("website", "website"): 10,
-        ("other", "feed"): 10,
-        ("other", "wechat"): 10,
-        ("archive", "district-archives"): 10,
-        ("archive", "public-library"): 10,
+        (portal, "website"): 10,
+        (other, "feed"): 10,
+        (other, "wechat"): 10,
+        (deposit, "district-archives"): 10,
+        (deposit, "public-library"): 10,
     }
     listed = demo_run.govpub("archive", "list", "--receiver", "district-archives", "--json")
     assert listed.returncode == 0, listed.stderr[-3000:]
