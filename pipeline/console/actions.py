@@ -12,39 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from pipeline import doubt, retraction
 from pipeline.console import audit, queries
 from pipeline.console.auth import User
-from pipeline.console.views import current_user, forbidden, safe_next
-from pipeline.console.web import PREFIX, console_of
+from pipeline.console.pages import PREFIX, back_to, console_of, operator
 from pipeline.errors import IntakeError
 from pipeline.text import text_problem
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Text = Annotated[str, Form()]
-
-
-def operator(request: Request, csrf: str) -> User | Response:
-    """The acting operator, or the 403 answer for an auditor or a forged form."""
-    user = current_user(request)
-    if not user.may_act:
-        return forbidden(request, "审计员账号只能查看，不能执行操作。")
-    if not console_of(request).csrf.valid(user.session_hash, csrf):
-        return forbidden(request, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试。")
-    return user
-
-
-def back_to(back: str, notice: str) -> Response:
-    target = safe_next(back)
-    joiner = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{joiner}{urlencode({'notice': notice})}", status_code=303)
 
 
 def acting_on(

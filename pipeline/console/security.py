@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.console import audit
-from pipeline.console.actions import back_to, operator
-from pipeline.console.web import PREFIX, console_of
+from pipeline.console.pages import PREFIX, back_to, console_of, operator
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

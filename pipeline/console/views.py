@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from pipeline import metrics
 from pipeline.console import audit, queries
 from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, USERNAME, User
-from pipeline.console.web import LOGIN, PREFIX, Console, console_of
+from pipeline.console.pages import LOGIN, PREFIX, Console, console_of, current_user, forbidden, safe_next
 from pipeline.console.words import FAILING
 from pipeline.overview import build_overview
 
@@ -28,13 +28,6 @@ log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 REFUSAL_SECONDS = 1.0
 LOGIN_BODY_BYTES = 16 * 1024  # the login form is read before anyone is known: a few fields
-
-
-def safe_next(target: str) -> str:
-    """Only console paths of this site: never an open redirect."""
-    if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return PREFIX + "/"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -156,18 +149,6 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     response = RedirectResponse(LOGIN, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response
-
-
-def current_user(request: Request) -> User:
-    user: User = request.state.console_user  # set by the login gate
-    return user
-
-
-def forbidden(request: Request, why: str) -> Response:
-    log.warning(
-        "console action refused", username=current_user(request).username, path=request.url.path, why=why
-    )
-    return console_of(request).render(request, "forbidden.html", status=403, why=why)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -10,11 +10,9 @@ styles only from ``/console-assets/``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -27,56 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.console import words
-from pipeline.console.auth import SESSION_COOKIE, Accounts, Csrf, Sessions, User, load_secret_key
+from pipeline.console.auth import SESSION_COOKIE, Accounts, Csrf, Sessions, load_secret_key
+from pipeline.console.pages import LOGIN, PREFIX, Console
 from pipeline.console.throttle import LoginThrottle
 from pipeline.overview import coarse_age
 from pipeline.services import Services
 
-PREFIX = "/console"
-LOGIN = f"{PREFIX}/login"
 ASSETS = "/console-assets"
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "cache-control": "no-store",
-    "x-frame-options": "DENY",
-}
-
-
-@dataclass
-class Console:
-    """What the console's handlers share, built once per app."""
-
-    services: Services
-    accounts: Accounts
-    # logins being checked at once (throttle, argon2id: 64 MiB and a core each); see views.login
-    login_slots: threading.BoundedSemaphore
-    sessions: Sessions
-    throttle: LoginThrottle
-    csrf: Csrf
-    templates: Environment
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.services.settings.public_url.startswith("https://")
-
-    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        user: User | None = getattr(request.state, "console_user", None)
-        html = self.templates.get_template(name).render(
-            request=request,
-            user=user,
-            csrf=self.csrf.token(user.session_hash) if user else "",
-            poll_seconds=self.services.settings.console.poll_seconds,
-            site_name=self.services.settings.site_name,
-            path=request.url.path,
-            notice=request.query_params.get("notice", ""),
-            **context,
-        )
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
 def build_console(services: Services) -> Console:
@@ -187,12 +142,3 @@ def install(app: FastAPI, services: Services) -> None:
             app.include_router(page.router())
     static = Path(str(files("pipeline.console").joinpath("static")))
     app.mount(ASSETS, StaticFiles(directory=static), name="console-assets")
-
-
-def console_of(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
-
-
-def local_now(services: Services) -> datetime:
-    return services.clock().astimezone(ZoneInfo(services.settings.timezone))
