@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from sqlalchemy import Engine
 
+from pipeline import registry
+from pipeline.errors import ConfigError
 from pipeline.model import Published
 
 if TYPE_CHECKING:
@@ -212,3 +214,12 @@ class HasQuota(Protocol):
     ``period``, and when known ``mode``, ``broadcast_time``, ``account_type``)."""
 
     def quota(self) -> dict[str, object]: ...
+
+
+def channel_class(kind: str) -> type[Channel]:
+    """The Channel subclass the installed plug-in of ``kind`` declares (a ConfigError
+    names the installed kinds, or a declaration that is no Channel)."""
+    cls = registry.plugin(kind).channel()
+    if not (isinstance(cls, type) and issubclass(cls, Channel)):
+        raise ConfigError("channel kind", kind, f"{cls!r} is not a Channel subclass")
+    return cls

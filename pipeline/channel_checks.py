@@ -17,7 +17,7 @@ from pipeline.errors import ConfigError
 
 def channel_problems(settings: Settings) -> dict[str, str]:
     """Enabled channel instances that cannot work, each with why; empty when all can."""
-    from pipeline.registry import channel_class
+    from pipeline.channel import channel_class
 
     problems: dict[str, str] = {}
     for name, cfg in settings.enabled_channels().items():

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
-from pipeline import retraction
+from pipeline import registry, retraction
 from pipeline.auth import SourceRoute, require_same_source, source_of
 from pipeline.errors import Forbidden, IntakeError, ValidationFailed
 from pipeline.model import ItemIn, problems
@@ -211,7 +211,14 @@ def status(request: Request) -> dict[str, dict[str, int]]:
 
 
 def validation_details(exc: Any) -> list[str]:
-    return [
-        f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
-        for err in exc.errors()
-    ]
+    return [validation_detail(err) for err in exc.errors()]
+
+
+def validation_detail(err: Any) -> str:
+    """``where: what``; an unknown top-level field (perhaps one of a channel kind not
+    installed here) also names the fields the installed kinds add to the item."""
+    where = ".".join(str(p) for p in err["loc"] if p != "body") or "body"
+    if err["type"] == "extra_forbidden" and "." not in where:
+        added = ", ".join(sorted(registry.item_fields())) or "none"
+        return f"{where}: {err['msg']} (fields the installed channels add: {added})"
+    return f"{where}: {err['msg']}"

@@ -3,6 +3,11 @@
 Structure and types are checked by pydantic; the approval rule (一事一审查、先审查、
 后公开) and the agency's taxonomy are checked by :func:`problems`, which lists
 *every* problem at once so an upstream system can fix an item in one round.
+
+Besides the core fields, an item may carry the top-level fields the installed channel
+kinds declare (:class:`pipeline.plugin.ItemField`): :class:`ItemIn` validates them in
+the same pass as the core's (same errors, same 422), and :class:`Published` hands them
+to channels in ``fields``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
+from pipeline import registry
+from pipeline.errors import ConfigError
+from pipeline.plugin import ItemField
 from pipeline.text import Str
 
 
@@ -93,8 +111,23 @@ class Attachment(Strict):
         return base64.b64decode(self.content_base64)
 
 
+def _channel_field_schemas(schema: dict[str, Any]) -> None:
+    """The OpenAPI description lists the installed kinds' fields beside the core's."""
+    for name, declared in registry.item_fields().items():
+        field_schema = TypeAdapter(declared.annotation | None).json_schema()
+        schema.setdefault("properties", {})[name] = {**field_schema, "description": declared.description}
+
+
 class ItemIn(Strict):
-    """One disclosure item (政府信息公开目录 metadata plus content and approval)."""
+    """One disclosure item (政府信息公开目录 metadata plus content and approval).
+
+    Validating ``ItemIn`` validates with the model that also holds the fields of the
+    installed kinds (:func:`with_channel_fields`), so a field of a kind not installed is
+    an unknown field, refused like any other."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_channel_field_schemas
+    )
 
     source: Annotated[Str, matching(SOURCE_PATTERN)] = ""
     id: Annotated[Str, matching(ID_PATTERN)]
@@ -105,7 +138,6 @@ class ItemIn(Strict):
         "One that another item holds is refused with 409 index_no_taken.",
     )
     title: Text
-    wechat_title: ShortText | None = None
     agency: Agency
     generated_on: date = Field(
         ge=date(1949, 10, 1),
@@ -125,6 +157,53 @@ class ItemIn(Strict):
     cover_image: Attachment | None = None
     channels: list[ShortText] | None = None
     approval: Approval
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_channel_fields(cls, data: Any, handler: ModelWrapValidatorHandler[ItemIn]) -> ItemIn:
+        if cls is ItemIn and not isinstance(data, ItemIn):
+            return with_channel_fields().model_validate(data)
+        return handler(data)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The installed kinds' fields, by name (None: not given)."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name not in CORE_FIELDS}
+
+    def hashed_document(self) -> dict[str, Any]:
+        """The document as its ``body_hash`` reads it: a kind's field left empty is left
+        out, so installing a kind changes no stored hash, unless the field was a core
+        field once (``ItemField.hashed_when_empty``) and stored hashes counted it."""
+        declared = registry.item_fields()
+        return {
+            key: value
+            for key, value in self.model_dump(mode="json").items()
+            if value is not None or key not in declared or declared[key].hashed_when_empty
+        }
+
+
+CORE_FIELDS = frozenset(ItemIn.model_fields)
+_WITH_FIELDS: dict[tuple[tuple[str, int], ...], type[ItemIn]] = {}
+
+
+def with_channel_fields() -> type[ItemIn]:
+    """:class:`ItemIn` plus the fields the installed kinds declare (one model per set)."""
+    declared = registry.item_fields()
+    key = tuple((name, id(item_field)) for name, item_field in declared.items())
+    if key not in _WITH_FIELDS:
+        _WITH_FIELDS[key] = _extended(declared)
+    return _WITH_FIELDS[key]
+
+
+def _extended(declared: dict[str, ItemField]) -> type[ItemIn]:
+    for name in declared.keys() & CORE_FIELDS:
+        raise ConfigError(f"item field {name}", name, "a name no core field of the item has")
+    extra: dict[str, Any] = {
+        name: (f.annotation | None, Field(default=None, description=f.description))
+        for name, f in declared.items()
+    }
+    model: type[ItemIn] = create_model("ItemIn", __base__=ItemIn, **extra)
+    return model
 
 
 def approval_problems(approval: Approval, now: datetime) -> list[str]:
@@ -221,16 +300,19 @@ class StoredAttachment(Strict):
 
 
 class Published(Strict):
-    """An item revision as channels see it: validated, sanitised, with its 索引号."""
+    """An item revision as channels see it: validated, sanitised, with its 索引号.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The fields of channel kinds ride along as extra top-level keys (the intake validated
+    them; a stored revision keeps those of a kind removed since) and are read through
+    ``fields``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     source: str
     id: str
     revision: int
     index_no: str
     title: str
-    wechat_title: str | None = None
     agency: Agency
     generated_on: date
     doc_no: str | None = None
@@ -251,6 +333,11 @@ class Published(Strict):
         """A stored revision, read as it was accepted (see :func:`pipeline.text.check_text`)."""
         kwargs["context"] = {"stored": True, **(kwargs.get("context") or {})}
         return super().model_validate(obj, **kwargs)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The channel kinds' fields of this revision, by name (see ``ItemField``)."""
+        return dict(self.__pydantic_extra__ or {})
 
     @property
     def key(self) -> str:

@@ -102,6 +102,22 @@ class Alternate:
 
 
 @dataclass(frozen=True)
+class ItemField:
+    """A top-level field of the submitted item that one kind reads (a title of its own,
+    a text for its audience). Optional in every item; the intake validates it with
+    ``annotation`` (a pydantic type, e.g. ``ShortText``) as if it were a core field, and
+    channels read it from ``Published.fields``.
+
+    ``hashed_when_empty``: a field that was a core field once, whose absence the stored
+    revisions' ``body_hash`` counted as ``null``; new fields leave it False, so installing
+    a kind changes no stored hash."""
+
+    annotation: Any
+    description: str
+    hashed_when_empty: bool = False
+
+
+@dataclass(frozen=True)
 class ChannelPlugin:
     """One channel kind, as its package declares it."""
 
@@ -138,3 +154,6 @@ class ChannelPlugin:
     # Options of the instance this kind runs with when the configuration names no channel
     # at all (the embedded default); None: no such instance.
     default_options: dict[str, Any] | None = None
+    # Top-level item fields this kind reads, by name (``wechat_title``); no two installed
+    # kinds may declare one name, nor a core field's.
+    item_fields: dict[str, ItemField] = field(default_factory=dict)

@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import entry_points
 
-from pipeline.channel import Channel
 from pipeline.errors import ConfigError
-from pipeline.plugin import Alternate, ChannelPlugin, ReportRole
+from pipeline.plugin import Alternate, ChannelPlugin, ItemField, ReportRole
 
 GROUP = "govpub.channels"
 EXCLUDE_ENV = "GOVPUB_PLUGINS_EXCLUDE"
@@ -65,6 +64,7 @@ def refresh() -> None:
     (the tests that install an example channel) is seen from now on."""
     _installed.cache_clear()
     _kept.cache_clear()
+    _item_fields.cache_clear()
 
 
 def kinds() -> set[str]:
@@ -77,14 +77,6 @@ def plugin(kind: str) -> ChannelPlugin:
     if found is None:
         raise ConfigError("channel kind", kind, f"one of {sorted(plugins())}")
     return found
-
-
-def channel_class(kind: str) -> type[Channel]:
-    declared = plugin(kind)
-    cls = declared.channel()
-    if not (isinstance(cls, type) and issubclass(cls, Channel)):
-        raise ConfigError("channel kind", kind, f"{cls!r} is not a Channel subclass")
-    return cls
 
 
 def label(kind: str) -> str:
@@ -109,6 +101,25 @@ def _pages_path(excluded: frozenset[str]) -> str:
 def alternates() -> list[Alternate]:
     """Every feed the installed kinds offer, for pages to announce."""
     return [a for p in plugins().values() for a in p.alternates]
+
+
+def item_fields() -> dict[str, ItemField]:
+    """The item fields the installed kinds declare, by name (see :class:`ItemField`)."""
+    return _item_fields(_excluded())
+
+
+@cache
+def _item_fields(excluded: frozenset[str]) -> dict[str, ItemField]:
+    found: dict[str, ItemField] = {}
+    owners: dict[str, str] = {}
+    for kind, declared in _kept(excluded).items():
+        for name, item_field in declared.item_fields.items():
+            if name in found:
+                raise ConfigError(
+                    f"item field {name} of kind {kind}", name, f"a name kind {owners[name]} does not use"
+                )
+            found[name], owners[name] = item_field, kind
+    return found
 
 
 def served_paths() -> tuple[str, ...]:

@@ -12,11 +12,11 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from pipeline.channel import Channel, ChannelEnv
+from pipeline.channel import Channel, ChannelEnv, channel_class
 from pipeline.config import Settings
 from pipeline.db import make_engine
 from pipeline.deliveries import Deliveries
-from pipeline.registry import channel_class, kinds
+from pipeline.registry import kinds
 from pipeline.store import Store, utcnow
 
 

@@ -147,7 +147,7 @@ class Store:
         """One item in its own savepoint. A unique key lost to a concurrent request is
         retried once (then the other request's item is there to answer against); any
         refusal of the database is this item's 4xx, never the batch's 500."""
-        body_hash = content_hash(item.model_dump(mode="json"))
+        body_hash = content_hash(item.hashed_document())
         for attempt in (1, 2):
             try:
                 with conn.begin_nested():

@@ -59,7 +59,7 @@ class Article:
 
 
 def wechat_title(item: Published) -> str:
-    title = item.wechat_title or item.title
+    title = item.fields.get("wechat_title") or item.title
     if len(title) > TITLE_MAX:
         raise PermanentError(
             f"the title has {len(title)} characters and WeChat allows {TITLE_MAX}: set the item's "

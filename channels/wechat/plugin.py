@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ReportRole
+from pipeline.model import ShortText
+from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ItemField, ReportRole
 
 if TYPE_CHECKING:
     import click
@@ -77,4 +78,12 @@ plugin = ChannelPlugin(
     cli=_cli,
     sandbox=_sandbox,
     demo=_demo,
+    item_fields={
+        "wechat_title": ItemField(
+            ShortText,
+            "The title WeChat shows when the official title is longer than its 32 characters "
+            "(govpub never shortens an official title itself).",
+            hashed_when_empty=True,  # a core field until issue 17: stored hashes count it
+        ),
+    },
 )

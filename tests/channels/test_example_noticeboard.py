@@ -25,6 +25,7 @@ from channels.testing import (
 )
 from pipeline import registry
 from pipeline.app import create_app
+from pipeline.channel import channel_class
 from pipeline.errors import ConfigError
 from pipeline.model import Published
 from tests.channels.example_noticeboard.sandbox import Board
@@ -88,9 +89,7 @@ def test_installed_by_its_entry_point_alone() -> None:
 @pytest.mark.usefixtures("installed")
 def test_a_literal_token_is_refused_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
-        registry.channel_class("noticeboard").check_options(
-            "board", {"url": "http://127.0.0.1:9", "token": "t"}
-        )
+        channel_class("noticeboard").check_options("board", {"url": "http://127.0.0.1:9", "token": "t"})
     assert refused.value.key == "channels.board.options.token"
 
 

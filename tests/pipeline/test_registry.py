@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from pipeline import registry
 from pipeline.app import create_app
+from pipeline.channel import channel_class
 from pipeline.config import ChannelConfig, default_channels, load_settings
 from pipeline.errors import ConfigError
 from pipeline.plugin import ChannelPlugin
@@ -28,7 +29,7 @@ def test_every_entry_point_is_a_plugin_whose_class_has_its_kind() -> None:
     assert set(registry.plugins()) == installed >= {"memory", "website", "feed", "wechat", "archive"}
     for kind, declared in registry.plugins().items():
         assert isinstance(declared, ChannelPlugin)
-        assert registry.channel_class(kind).kind == kind
+        assert channel_class(kind).kind == kind
 
 
 def test_listing_the_plugins_imports_no_channel_module() -> None:
