@@ -69,14 +69,7 @@ def test_configuring_the_missing_kind_names_the_installed_ones(removed: str, tmp
     assert all(kind in str(refused.value) for kind in INSTALLED if kind != removed)
 
 
-# Kinds whose removal still breaks the core, and where (delete an entry once it passes).
-NOT_YET: dict[str, str] = {}
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [pytest.param(k, marks=pytest.mark.xfail(reason=NOT_YET[k])) if k in NOT_YET else k for k in INSTALLED],
-)
+@pytest.mark.parametrize("kind", INSTALLED)
 def test_an_installation_whose_kind_folder_was_deleted_still_works(kind: str, tmp_path: Path) -> None:
     """The same in a fresh process where the kind's package cannot be imported at all
     (``tests/architecture/without_kind.py``): the core must not import it anywhere."""
