@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from channels.kit import secrets
 from channels.kit.secrets import check_secrets
+from pipeline import registry
 from pipeline.errors import ConfigError
 from pipeline.model import Published
 
@@ -71,13 +72,14 @@ class HttpOptions(_Options):
 
     def check_fields(self, channel: str) -> None:
         """Every CMS field comes from an item field or a computed value."""
+        item_fields = set(Published.model_fields) | set(registry.item_fields())  # the kinds' too
         for cms_field, source in self.fields.items():
             head = source.split(".", 1)[0]
-            if source not in COMPUTED and head not in Published.model_fields:
+            if source not in COMPUTED and head not in item_fields:
                 raise ConfigError(
                     f"channels.{channel}.options.fields.{cms_field}",
                     source,
-                    f"an item field ({', '.join(sorted(Published.model_fields))}) or {sorted(COMPUTED)}",
+                    f"an item field ({', '.join(sorted(item_fields))}) or {sorted(COMPUTED)}",
                 )
 
 

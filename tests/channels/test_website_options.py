@@ -58,3 +58,13 @@ def test_credentials_come_from_files_or_the_environment(
 def test_the_static_adapter_is_the_default(settings_for: Any, tmp_path: Path) -> None:
     channel = build(settings_for, {})
     assert channel.files_dir == (tmp_path / "data" / "site").resolve()
+
+
+def test_a_cms_field_may_come_from_a_field_a_kind_adds(
+    settings_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVPUB_TEST_CMS_T", "t")
+    monkeypatch.setenv("GOVPUB_CMS_SECRET", "s")
+    channel = build(settings_for, {**BASE, "fields": {"short_title": "wechat_title", "title": "title"}})
+    adapter: Any = channel.adapter
+    assert adapter.fields == {"short_title": "wechat_title", "title": "title"}
