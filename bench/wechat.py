@@ -41,9 +41,11 @@ def figures(quick: bool) -> list[Row]:
 
     events, items = (50, 10) if quick else (1000, 200)
     os.environ.setdefault("GOVPUB_WECHAT_SECRET", "sandbox-secret")
+    os.environ["GOVPUB_WECHAT_CALLBACK_TOKEN"] = "t"
     sandbox = start()
     root = Path(tempfile.mkdtemp(prefix="govpub-bench-wechat-"))
-    options = {"appid": sandbox.account.config.appid, "api_base_url": sandbox.api_base_url, "token": "t"}
+    options = {"appid": sandbox.account.config.appid, "api_base_url": sandbox.api_base_url}
+    options["token_env"] = "GOVPUB_WECHAT_CALLBACK_TOKEN"
     settings = Settings(
         database_url=f"sqlite:///{root / 'govpub.db'}",
         data_dir=root / "data",

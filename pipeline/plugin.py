@@ -13,7 +13,10 @@ sandbox. Everything but ``kind``, ``label``, ``report_role`` and ``channel`` is
 optional: a simple push channel is a module and a declaration.
 
 Heavy parts (routers, CLI groups, sandbox servers) are given as zero-argument
-factories, so listing the plug-ins imports nothing a process does not use.
+factories, so listing the plug-ins imports nothing a process does not use; ``lazy``
+makes one from the part's address::
+
+    channel=lazy("mypkg.noticeboard.channel:NoticeboardChannel")
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +35,20 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
     from pipeline.config import ChannelConfig
+
+
+def lazy(target: str) -> Callable[[], Any]:
+    """A zero-argument factory for ``"module:attribute"``: the module is imported when the
+    factory is first called, not when the plug-in is declared (or listed)."""
+    module, _, attribute = target.partition(":")
+    if not module or not attribute:
+        raise ValueError(f"{target!r}: expected 'module:attribute'")
+
+    def load() -> Any:
+        return getattr(import_module(module), attribute)
+
+    load.__qualname__ = f"lazy({target!r})"
+    return load
 
 
 class ReportRole(StrEnum):

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from pipeline.errors import ConfigError
 from pipeline.plugin import Alternate, ChannelPlugin, ItemField, ReportRole
@@ -32,16 +32,22 @@ _left_out: list[frozenset[str]] = [frozenset()]
 
 
 @cache
-def _installed() -> dict[str, ChannelPlugin]:
-    found: dict[str, ChannelPlugin] = {}
-    for ep in entry_points(group=GROUP):
-        declared = ep.load()
-        if not isinstance(declared, ChannelPlugin):
-            raise ConfigError(f"entry point {GROUP}:{ep.name}", ep.value, "a ChannelPlugin")
-        if declared.kind != ep.name:
-            raise ConfigError(f"entry point {GROUP}:{ep.name}", declared.kind, f"kind {ep.name!r}")
-        found[ep.name] = declared
-    return dict(sorted(found.items()))
+def _entry_points() -> dict[str, EntryPoint]:
+    """The declared kinds, by name, nothing imported yet."""
+    return dict(sorted((ep.name, ep) for ep in entry_points(group=GROUP)))
+
+
+@cache
+def _load(name: str) -> ChannelPlugin:
+    """Import one kind's plug-in: only for a kind not left out, so a broken or half
+    removed package can be switched off with ``GOVPUB_PLUGINS_EXCLUDE``."""
+    ep = _entry_points()[name]
+    declared = ep.load()
+    if not isinstance(declared, ChannelPlugin):
+        raise ConfigError(f"entry point {GROUP}:{name}", ep.value, "a ChannelPlugin")
+    if declared.kind != name:
+        raise ConfigError(f"entry point {GROUP}:{name}", declared.kind, f"kind {name!r}")
+    return declared
 
 
 def _excluded() -> frozenset[str]:
@@ -56,15 +62,17 @@ def plugins() -> dict[str, ChannelPlugin]:
 
 @cache
 def _kept(excluded: frozenset[str]) -> dict[str, ChannelPlugin]:
-    return {kind: p for kind, p in _installed().items() if kind not in excluded}
+    return {kind: _load(kind) for kind in _entry_points() if kind not in excluded}
 
 
 def refresh() -> None:
     """Read the entry points again: a distribution installed into a running process
     (the tests that install an example channel) is seen from now on."""
-    _installed.cache_clear()
+    _entry_points.cache_clear()
+    _load.cache_clear()
     _kept.cache_clear()
     _item_fields.cache_clear()
+    _pages_path.cache_clear()
 
 
 def kinds() -> set[str]:
@@ -141,5 +149,5 @@ def without(leave_out: Iterable[str]) -> Iterator[None]:
 def only(keep: Iterable[str]) -> Iterator[None]:
     """Within the block, only these kinds are installed."""
     kept = set(keep)
-    with without(k for k in _installed() if k not in kept):
+    with without(k for k in _entry_points() if k not in kept):
         yield

@@ -110,6 +110,7 @@ class Chaos:
         channels = {t.name: t.config for t in self.targets}
         secret = {
             "GOVPUB_WECHAT_SECRET": "sandbox-secret",
+            "GOVPUB_WECHAT_CALLBACK_TOKEN": "chaos-callback-token",
             "GOVPUB_CMS_TOKEN": "sandbox-token",
             "GOVPUB_CMS_SECRET": "sandbox-secret",
         }

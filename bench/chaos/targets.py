@@ -164,7 +164,8 @@ def wechat_target(port: int, redis_url: str) -> Target:
             "redis_url": redis_url,
             "timeout_seconds": 2.0,
             "poll_seconds": 1.0,
-            "token": "chaos-callback-token",  # the callback endpoint is live, for the intruders
+            # the callback endpoint is live, for the intruders (its token: run.py's environment)
+            "token_env": "GOVPUB_WECHAT_CALLBACK_TOKEN",
         },
     }
     return Target(name="wechat", config=config, published=published, faults=faults)

@@ -4,37 +4,8 @@ Atom files served under ``/feeds/``, counted with the other channels in the repo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import Alternate, ChannelPlugin, DemoPart, DemoSetup, ReportRole
-
-if TYPE_CHECKING:
-    import click
-    from fastapi import APIRouter
-
-
-def _channel() -> type[Any]:
-    from channels.feed.channel import FeedChannel
-
-    return FeedChannel
-
-
-def _routes() -> APIRouter:
-    from channels.feed.routes import router
-
-    return router
-
-
-def _cli() -> click.Command:
-    from channels.feed.cli import feeds
-
-    return feeds
-
-
-def _sandbox() -> click.Command:
-    from channels.feed.cli import sandbox
-
-    return sandbox
+from pipeline.plugin import Alternate, ChannelPlugin, DemoPart, DemoSetup, ReportRole, lazy
 
 
 def _demo(setup: DemoSetup) -> DemoPart:
@@ -47,12 +18,12 @@ plugin = ChannelPlugin(
     kind="feed",
     label="RSS/Atom 订阅",
     report_role=ReportRole.OTHER,
-    channel=_channel,
+    channel=lazy("channels.feed.channel:FeedChannel"),
     migrations=Path(__file__).with_name("migrations"),
-    routes=_routes,
+    routes=lazy("channels.feed.routes:router"),
     public_links={"RSS 订阅": "/feeds/all.rss", "Atom 订阅": "/feeds/all.atom"},
-    cli=_cli,
-    sandbox=_sandbox,
+    cli=lazy("channels.feed.cli:feeds"),
+    sandbox=lazy("channels.feed.cli:sandbox"),
     demo=_demo,
     alternates=(
         Alternate("RSS", "application/rss+xml", "/feeds/all.rss"),

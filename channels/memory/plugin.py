@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pipeline.plugin import ChannelPlugin, ReportRole
-
-
-def _channel() -> type[Any]:
-    from channels.memory.channel import MemoryChannel
-
-    return MemoryChannel
-
+from pipeline.plugin import ChannelPlugin, ReportRole, lazy
 
 plugin = ChannelPlugin(
     kind="memory",
     label="内存渠道（测试）",
     report_role=ReportRole.OTHER,
-    channel=_channel,
+    channel=lazy("channels.memory.channel:MemoryChannel"),
 )

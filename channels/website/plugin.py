@@ -5,37 +5,8 @@ agency's disclosure column, counted as 政府网站 in the annual report, served
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole
-
-if TYPE_CHECKING:
-    import click
-    from fastapi import APIRouter
-
-
-def _channel() -> type[Any]:
-    from channels.website.channel import WebsiteChannel
-
-    return WebsiteChannel
-
-
-def _routes() -> APIRouter:
-    from channels.website.routes import router
-
-    return router
-
-
-def _cli() -> click.Command:
-    from channels.website.cli import site
-
-    return site
-
-
-def _sandbox() -> click.Command:
-    from channels.website.cli import sandbox
-
-    return sandbox
+from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole, lazy
 
 
 def _demo(setup: DemoSetup) -> DemoPart:
@@ -48,12 +19,12 @@ plugin = ChannelPlugin(
     kind="website",
     label="政府网站",
     report_role=ReportRole.PORTAL,
-    channel=_channel,
+    channel=lazy("channels.website.channel:WebsiteChannel"),
     migrations=Path(__file__).with_name("migrations"),
-    routes=_routes,
+    routes=lazy("channels.website.routes:router"),
     public_links={"政府信息公开专栏": "/site/"},
-    cli=_cli,
-    sandbox=_sandbox,
+    cli=lazy("channels.website.cli:site"),
+    sandbox=lazy("channels.website.cli:sandbox"),
     demo=_demo,
     pages_path="/site",
     served_paths=("/site",),

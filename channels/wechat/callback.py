@@ -3,7 +3,10 @@
 - GET: WeChat's verification; the signature is checked, ``echostr`` echoed.
 - POST: events, in plain mode (``signature``) or safe mode (``encrypt_type=aes``,
   ``msg_signature``, AES with the EncodingAESKey). Nothing is trusted unsigned: a wrong
-  signature, or a timestamp more than 5 minutes off, is answered 403.
+  signature, or a timestamp more than 5 minutes off, is answered 403. The token and the
+  key are read per request from where ``token_env``/``token_file`` and
+  ``encoding_aes_key_env``/``…_file`` say (never the configuration), so rotating them
+  needs no restart.
 - ``PUBLISHJOBFINISH`` and ``MASSSENDJOBFINISH`` record the job's result (the first
   report wins: WeChat repeats an event it got no answer to, and a replay changes
   nothing) and wake the deliveries waiting for it, which then finish without a poll.
@@ -34,6 +37,7 @@ from pipeline.services import Services
 log = structlog.get_logger("govpub.wechat.callback")
 router = APIRouter(tags=["wechat"], include_in_schema=False)
 FORBIDDEN = PlainTextResponse("signature check failed", status_code=403)
+NOT_CONFIGURED = PlainTextResponse("no WeChat callback configured here", status_code=404)
 MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
 CALLBACK_BODY_BYTES = 256 * 1024  # read before the signature can be checked: an event is a few KiB
 
@@ -51,13 +55,12 @@ def _channel(services: Services, name: str | None) -> Any:
 @router.get("/wechat/callback/{name}")
 def verify(request: Request, name: str | None = None) -> Response:
     channel = _channel(request.app.state.services, name)
-    if channel is None or not channel.opts.token:
-        return PlainTextResponse("no WeChat callback configured here", status_code=404)
+    token = channel.opts.callback_token() if channel is not None else None
+    if not token:
+        return NOT_CONFIGURED
     q = request.query_params
     try:
-        check_signature(
-            channel.opts.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", "")
-        )
+        check_signature(token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
     except InvalidSignatureException:
         return FORBIDDEN
     return PlainTextResponse(q.get("echostr", ""))
@@ -73,8 +76,9 @@ async def receive(request: Request, name: str | None = None) -> Response:
 def _receive(request: Request, name: str | None, body: bytes) -> Response:
     services: Services = request.app.state.services
     channel = _channel(services, name)
-    if channel is None or not channel.opts.token:
-        return PlainTextResponse("no WeChat callback configured here", status_code=404)
+    token = channel.opts.callback_token() if channel is not None else None
+    if not token:
+        return NOT_CONFIGURED
     q = request.query_params
     opts = channel.opts
     if not _fresh(q.get("timestamp", "")):
@@ -82,14 +86,15 @@ def _receive(request: Request, name: str | None, body: bytes) -> Response:
         return FORBIDDEN
     try:
         if q.get("encrypt_type") == "aes":
-            if not opts.encoding_aes_key:
+            aes_key = opts.callback_aes_key()
+            if not aes_key:
                 return FORBIDDEN
-            crypto = WeChatCrypto(opts.token, opts.encoding_aes_key, opts.appid)
+            crypto = WeChatCrypto(token, aes_key, opts.appid)
             xml = crypto.decrypt_message(
                 body, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
             )
         else:
-            check_signature(opts.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+            check_signature(token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
             xml = body.decode("utf-8")
     except (InvalidSignatureException, InvalidAppIdException, KeyError, ValueError):
         log.warning("wechat callback refused", channel=channel.name, reason="signature")

@@ -1,8 +1,9 @@
 """The WeChat channel's part of ``govpub demo``: an account in publish mode against the
 WeChat sandbox, which calls back this channel's ``/wechat/callback/wechat`` on the demo
-instance when an article is live. The sandbox's AppSecret goes in a file beside the
-demo's data (``secret_file``), so ``govpub serve`` after the demo starts with the
-configuration the demo wrote, without an environment variable."""
+instance when an article is live. The sandbox's AppSecret and the callback token go in
+files beside the demo's data (``secret_file``, ``token_file``: no secret in the
+configuration), so ``govpub serve`` after the demo starts with the configuration the
+demo wrote, without an environment variable."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ def part(setup: DemoSetup) -> DemoPart:
     sandbox = start(config=config)
     setup.stop.callback(sandbox.shutdown)
     secret = write_atomic(setup.folder / "wechat-sandbox-secret", config.secret.encode())
+    token = write_atomic(setup.folder / "wechat-callback-token", TOKEN.encode())
     options = {
         "appid": config.appid,
         "api_base_url": sandbox.api_base_url,
-        "token": TOKEN,
+        "token_file": str(token),
         "secret_file": str(secret),
         "poll_seconds": 2.0,
     }

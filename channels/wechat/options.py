@@ -1,8 +1,11 @@
 """The WeChat channel's options (``[channels.NAME.options]``), checked at start-up.
 
-The AppSecret never sits in the TOML file: it comes from the environment variable
-named by ``secret_env`` or from ``secret_file``, and a literal ``secret`` option stops
-start-up (the one secrets policy of :mod:`channels.kit.secrets`).
+No secret sits in the TOML file (the one secrets policy of :mod:`channels.kit.secrets`):
+the AppSecret comes from the variable named by ``secret_env`` or from ``secret_file``,
+the callback's token and EncodingAESKey from ``token_env``/``token_file`` and
+``encoding_aes_key_env``/``encoding_aes_key_file``; a literal ``secret``, ``token`` or
+``encoding_aes_key`` option stops start-up. The callback's two are optional: without a
+token no callback is served here (the sweeper polls), without a key only plain mode.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pipeline.errors import ConfigError
 
 DEFAULT_API = "https://api.weixin.qq.com/cgi-bin/"
 APPSECRET = "the WeChat AppSecret (开发者密码)"
+CALLBACK_TOKEN = "the callback token (服务器配置 → 令牌)"
+AES_KEY = "the callback EncodingAESKey (消息加解密密钥)"
 QUOTA = {"subscription": 1, "service": 4}  # mass sends per day (订阅号) / per month (服务号)
 
 
@@ -29,8 +34,11 @@ class WeChatOptions(BaseModel):
     appid: str = Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")
     secret_env: str = "GOVPUB_WECHAT_SECRET"
     secret_file: Path | None = None
-    token: str = Field(default="", description="callback token (服务器配置 → 令牌)")
-    encoding_aes_key: str = Field(default="", description="callback EncodingAESKey, 43 characters")
+    # the callback's secrets, optional: no token, no callback; no key, plain mode only
+    token_env: str | None = None
+    token_file: Path | None = None
+    encoding_aes_key_env: str | None = None
+    encoding_aes_key_file: Path | None = None
     api_base_url: str = DEFAULT_API
     token_url: str | None = None
     stable_token: bool = False
@@ -62,13 +70,6 @@ class WeChatOptions(BaseModel):
             raise ValueError("an http(s) URL such as https://api.weixin.qq.com/cgi-bin/")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _aes_key(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[A-Za-z0-9]{43}", value):
-            raise ValueError("43 letters and digits, as the MP console shows it")
-        return value
-
     @property
     def token_endpoint(self) -> str:
         """Where tokens come from: ``token_url`` or the API base's token/stable_token."""
@@ -98,6 +99,20 @@ class WeChatOptions(BaseModel):
         """The AppSecret, read when a token is fetched (so it can be rotated without restart)."""
         return str(read_secret(self, "secret", label=APPSECRET))
 
+    def callback_token(self) -> str | None:
+        """The token callbacks are signed with, read per callback (rotated without restart);
+        None: no callback is configured for this account."""
+        return read_secret(self, "token", label=CALLBACK_TOKEN)
+
+    def callback_aes_key(self, key: str = "options") -> str | None:
+        """The EncodingAESKey of safe mode, read per callback; None: plain mode only. A
+        ConfigError (naming ``key``.encoding_aes_key_…) when it is not 43 letters and digits."""
+        value = read_secret(self, "encoding_aes_key", key=key, label=AES_KEY)
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{43}", value):
+            source = "encoding_aes_key_file" if self.encoding_aes_key_file else "encoding_aes_key_env"
+            raise ConfigError(f"{key}.{source}", "***", "43 letters and digits, as the MP console shows it")
+        return value
+
 
 def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
     """Validate (the AppSecret never written in it: :mod:`channels.kit.secrets`), turning
@@ -112,10 +127,14 @@ def parse_options(name: str, raw: dict[str, Any]) -> WeChatOptions:
 
 
 def check_options(name: str, raw: dict[str, Any]) -> None:
-    """:func:`parse_options`, and the AppSecret is where ``secret_env`` or ``secret_file``
-    says (read, never shown), so a missing one stops start-up rather than the first delivery."""
+    """:func:`parse_options`, and every secret is where its ``X_env`` or ``X_file`` says
+    (read, never shown; the EncodingAESKey's form checked), so a missing or malformed one
+    stops start-up rather than the first delivery or callback."""
     options = parse_options(name, raw)
-    read_secret(options, "secret", key=f"channels.{name}.options", label=APPSECRET)
+    key = f"channels.{name}.options"
+    read_secret(options, "secret", key=key, label=APPSECRET)
+    read_secret(options, "token", key=key, label=CALLBACK_TOKEN)
+    options.callback_aes_key(key)
 
 
 def _check_times(name: str, options: WeChatOptions) -> None:

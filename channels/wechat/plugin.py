@@ -4,45 +4,9 @@ callback ``/wechat/callback`` and the console page of the day's mass send."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from pipeline.model import ShortText
-from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ItemField, ReportRole
-
-if TYPE_CHECKING:
-    import click
-    from fastapi import APIRouter
-    from sqlalchemy import MetaData
-
-
-def _channel() -> type[Any]:
-    from channels.wechat.channel import WeChatChannel
-
-    return WeChatChannel
-
-
-def _callback() -> APIRouter:
-    from channels.wechat.callback import router
-
-    return router
-
-
-def _send_page() -> APIRouter:
-    from channels.wechat.console import router
-
-    return router
-
-
-def _cli() -> click.Command:
-    from channels.wechat.cli import wechat
-
-    return wechat
-
-
-def _sandbox() -> click.Command:
-    from channels.wechat.cli import sandbox
-
-    return sandbox
+from pipeline.plugin import ChannelPlugin, ConsolePage, DemoPart, DemoSetup, ItemField, ReportRole, lazy
 
 
 def _demo(setup: DemoSetup) -> DemoPart:
@@ -51,23 +15,17 @@ def _demo(setup: DemoSetup) -> DemoPart:
     return part(setup)
 
 
-def _tables() -> MetaData:
-    from channels.wechat.tables import metadata
-
-    return metadata
-
-
 plugin = ChannelPlugin(
     kind="wechat",
     label="政务微信公众号",
     report_role=ReportRole.OTHER,
-    channel=_channel,
-    tables=_tables,
+    channel=lazy("channels.wechat.channel:WeChatChannel"),
+    tables=lazy("channels.wechat.tables:metadata"),
     migrations=Path(__file__).with_name("migrations"),
-    routes=_callback,
+    routes=lazy("channels.wechat.callback:router"),
     console_pages=(
         ConsolePage(
-            _send_page,
+            lazy("channels.wechat.console:router"),
             link_text="查看将要发送的内容、立即群发",
             path="/console/wechat/{name}",
             heading="今日群发",
@@ -75,8 +33,8 @@ plugin = ChannelPlugin(
             templates=Path(__file__).parent / "templates",
         ),
     ),
-    cli=_cli,
-    sandbox=_sandbox,
+    cli=lazy("channels.wechat.cli:wechat"),
+    sandbox=lazy("channels.wechat.cli:sandbox"),
     demo=_demo,
     item_fields={
         "wechat_title": ItemField(

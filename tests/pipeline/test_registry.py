@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +64,41 @@ def test_a_kind_left_out_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> No
         assert registry.kinds() == {"memory"}
     monkeypatch.setenv(registry.EXCLUDE_ENV, "wechat, archive")
     assert registry.kinds() == {"memory", "website", "feed"}
+
+
+@pytest.fixture
+def broken_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A distribution whose plug-in cannot be imported (a dependency of it is missing),
+    installed as ``pip install`` leaves one: a dist-info declaring the entry point."""
+    site = tmp_path / "site"
+    (site / "govpub_broken").mkdir(parents=True)
+    (site / "govpub_broken" / "__init__.py").write_text("")
+    (site / "govpub_broken" / "plugin.py").write_text("raise ImportError('no module named smsgateway')\n")
+    info = site / "govpub_broken-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: govpub-broken\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[govpub.channels]\nsms = govpub_broken.plugin:plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry.refresh()
+    yield
+    monkeypatch.undo()
+    sys.modules.pop("govpub_broken", None)
+    registry.refresh()
+
+
+@pytest.mark.usefixtures("broken_installed")
+def test_a_broken_plugin_left_out_is_never_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImportError, match="smsgateway"):
+        registry.plugins()  # installed and not left out: start-up says what is wrong
+    monkeypatch.setenv(registry.EXCLUDE_ENV, "sms")
+    assert registry.kinds() == {ep.name for ep in entry_points(group=registry.GROUP)} - {"sms"}
+    assert registry.channel_class("website").kind == "website"
+    assert "govpub_broken.plugin" not in sys.modules
+    monkeypatch.delenv(registry.EXCLUDE_ENV)
+    with registry.without({"sms"}):
+        assert "sms" not in registry.kinds() and registry.pages_path() == "/site"
+    with registry.only({"memory"}):
+        assert registry.kinds() == {"memory"}
 
 
 def test_item_pages_are_where_the_portal_plugin_publishes_them(settings_for: Any) -> None:

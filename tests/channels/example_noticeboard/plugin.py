@@ -3,32 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from pipeline.plugin import ChannelPlugin, ReportRole
-
-if TYPE_CHECKING:
-    import click
-
-    from pipeline.channel import Channel
-
-
-def _channel() -> type[Channel]:
-    from .channel import NoticeboardChannel
-
-    return NoticeboardChannel
-
-
-def _sandbox() -> click.Command:
-    from .sandbox import command
-
-    return command
-
+from pipeline.plugin import ChannelPlugin, ReportRole, lazy
 
 plugin = ChannelPlugin(
     kind="noticeboard",
     label="电子公告屏",
     report_role=ReportRole.OTHER,  # counted under 其他渠道 in the annual report
-    channel=_channel,
-    sandbox=_sandbox,
+    channel=lazy("tests.channels.example_noticeboard.channel:NoticeboardChannel"),
+    sandbox=lazy("tests.channels.example_noticeboard.sandbox:command"),
 )

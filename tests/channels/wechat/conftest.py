@@ -30,6 +30,8 @@ from tests.conftest import REDIS, fresh_pg_database, unavailable
 from tests.helpers import make_item
 
 SECRET = "sandbox-secret"
+CALLBACK_TOKEN = "cbtoken"
+CALLBACK_TOKEN_ENV = "GOVPUB_WECHAT_CALLBACK_TOKEN"
 REDIS_DB = 10
 
 
@@ -57,6 +59,7 @@ def wechat_redis() -> str:
 @pytest.fixture(autouse=True)
 def wechat_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOVPUB_WECHAT_SECRET", SECRET)
+    monkeypatch.setenv(CALLBACK_TOKEN_ENV, CALLBACK_TOKEN)
 
 
 def wechat_channels(sandbox: SandboxServer, redis_url: str, **options: Any) -> dict[str, ChannelConfig]:
@@ -65,7 +68,7 @@ def wechat_channels(sandbox: SandboxServer, redis_url: str, **options: Any) -> d
         "api_base_url": sandbox.api_base_url,
         "redis_url": redis_url,
         "poll_seconds": 0.2,
-        "token": "cbtoken",
+        "token_env": CALLBACK_TOKEN_ENV,
         **options,
     }
     return {
@@ -159,7 +162,7 @@ def cluster_for(
             "appid": sandbox.account.config.appid,
             "api_base_url": sandbox.api_base_url,
             "poll_seconds": 0.3,
-            "token": "cbtoken",
+            "token_env": CALLBACK_TOKEN_ENV,
             **options,
         }
         channels = {

@@ -30,7 +30,7 @@ from tests.channels.wechat.cluster import (
     wechat_name,
     wechat_rows,
 )
-from tests.channels.wechat.conftest import control, record
+from tests.channels.wechat.conftest import CALLBACK_TOKEN, control, record
 from tests.helpers import wait_until
 from tests.pipeline.console_support import add_user, login
 
@@ -121,7 +121,7 @@ def test_a_send_that_went_out_is_unconfirmed_never_dead_until_masssendjobfinish(
     report = build_report(cluster.services.engine, cluster.settings, year)
     assert {c.channel: c.items for c in report.counts.channels}.get(name) == 2
 
-    control(sandbox, "config", callback_url=f"{url}/wechat/callback/{name}", callback_token="cbtoken")
+    control(sandbox, "config", callback_url=f"{url}/wechat/callback/{name}", callback_token=CALLBACK_TOKEN)
     control(sandbox, "finish_mass", msg_id=send["msg_id"])  # WeChat finishes now: MASSSENDJOBFINISH
     rows = wait_until(lambda: all_delivered(cluster, 2), 60, f"the confirmation\n{cluster.logs()}")
     assert [c["answer"] for c in record(sandbox)["callbacks"]] == [200]

@@ -17,11 +17,18 @@ import uvicorn
 
 from channels.wechat.sandbox import SandboxServer
 from pipeline.app import create_app
-from tests.channels.wechat.conftest import Driver, control, record, wechat_channels
+from tests.channels.wechat.conftest import (
+    CALLBACK_TOKEN,
+    CALLBACK_TOKEN_ENV,
+    Driver,
+    control,
+    record,
+    wechat_channels,
+)
 from tests.channels.wechat.test_broadcast import EVENING, MORNING, gathered
 from tests.helpers import free_port, wait_until
 
-TOKEN = "cbtoken"
+TOKEN = CALLBACK_TOKEN  # the conftest puts it in the variable the options name
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
@@ -45,11 +52,16 @@ def signed(timestamp: str = "1700000000", nonce: str = "n0nce", token: str = TOK
 
 
 @pytest.fixture
-def served(build_driver: Any, sandbox: SandboxServer, wechat_redis: str) -> Iterator[Any]:
+def served(
+    build_driver: Any, sandbox: SandboxServer, wechat_redis: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def serve(now: datetime | None = None, **options: Any) -> tuple[Driver, Recorder, str]:
-        opts = {"poll_seconds": 3600, "token": TOKEN, **options}
+    def serve(now: datetime | None = None, aes_key: str = "", **options: Any) -> tuple[Driver, Recorder, str]:
+        opts = {"poll_seconds": 3600, **options}
+        if aes_key:  # safe mode: the key from a variable, as the one secrets policy wants
+            monkeypatch.setenv("GOVPUB_WECHAT_AES_KEY", aes_key)
+            opts["encoding_aes_key_env"] = "GOVPUB_WECHAT_AES_KEY"
         driver: Driver = build_driver(wechat_channels(sandbox, wechat_redis, **opts), now=now)
         recorder = Recorder()
         app = create_app(driver.services.settings, driver.services, dispatcher=recorder)
@@ -66,7 +78,7 @@ def served(build_driver: Any, sandbox: SandboxServer, wechat_redis: str) -> Iter
             publish_delay=1.5,
             callback_url=url,
             callback_token=TOKEN,
-            encoding_aes_key=opts.get("encoding_aes_key", ""),
+            encoding_aes_key=aes_key,
         )
         return driver, recorder, url
 
@@ -96,6 +108,21 @@ def test_verification_get_checks_the_signature(served: Any) -> None:
     assert httpx.get(url, params=bad).status_code == 403
 
 
+def test_the_token_is_read_per_callback_so_a_rotated_one_counts_at_once(
+    served: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, url = served()
+    assert httpx.get(url, params={**signed(), "echostr": "e1"}).text == "e1"
+    monkeypatch.setenv(CALLBACK_TOKEN_ENV, "rotated-token")
+    assert httpx.get(url, params={**signed(), "echostr": "e2"}).status_code == 403
+    assert httpx.get(url, params={**signed(token="rotated-token"), "echostr": "e3"}).text == "e3"
+
+
+def test_an_account_without_a_callback_token_serves_no_callback(served: Any) -> None:
+    _, _, url = served(token_env=None)
+    assert httpx.get(url, params={**signed(), "echostr": "e1"}).status_code == 404
+
+
 def test_a_wrong_signature_or_a_stale_timestamp_is_refused(served: Any) -> None:
     _, _, url = served()
     body = "<xml><MsgType>event</MsgType><Event>PUBLISHJOBFINISH</Event></xml>"
@@ -109,7 +136,7 @@ def test_a_wrong_signature_or_a_stale_timestamp_is_refused(served: Any) -> None:
 def test_the_callback_finishes_the_delivery_and_a_replay_changes_nothing(
     served: Any, sandbox: SandboxServer, safe_mode: bool
 ) -> None:
-    driver, recorder, url = served(encoding_aes_key=AES_KEY if safe_mode else "")
+    driver, recorder, url = served(aes_key=AES_KEY if safe_mode else "")
     driver.submit(1)
     waiting = first_attempt(driver)
     assert waiting["next_attempt_at"] > driver.now  # the poll fallback is far away

@@ -278,7 +278,8 @@ def test_health_fetches_the_token_and_names_a_wrong_secret(
     [
         ({"appid": "wx1234", "secret": "s3cret"}, "channels.wechat.options.secret"),
         ({"appid": "wx1234", "mode": "push"}, "channels.wechat.options.mode"),
-        ({"appid": "wx1234", "encoding_aes_key": "short"}, "channels.wechat.options.encoding_aes_key"),
+        ({"appid": "wx1234", "token": "cbtoken"}, "channels.wechat.options.token"),
+        ({"appid": "wx1234", "encoding_aes_key": "k" * 43}, "channels.wechat.options.encoding_aes_key"),
         ({"appid": "wx1234", "default_cover": "/nonexistent.jpg"}, "channels.wechat.options.default_cover"),
     ],
 )
@@ -289,6 +290,47 @@ def test_bad_options_stop_start_up_with_the_key(options: dict[str, Any], key: st
     with pytest.raises(ConfigError) as caught:
         parse_options("wechat", options)
     assert caught.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "key"),
+    [
+        ({"token_env": "GOVPUB_TEST_CB_TOKEN"}, {}, "channels.wechat.options.token_env"),
+        (
+            {"token_env": "GOVPUB_TEST_CB_TOKEN", "encoding_aes_key_env": "GOVPUB_TEST_AES"},
+            {"GOVPUB_TEST_CB_TOKEN": "t", "GOVPUB_TEST_AES": "short"},
+            "channels.wechat.options.encoding_aes_key_env",
+        ),
+    ],
+)
+def test_a_missing_or_malformed_callback_secret_stops_start_up(
+    options: dict[str, Any], env: dict[str, str], key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels.wechat.options import check_options
+    from pipeline.errors import ConfigError
+
+    monkeypatch.delenv("GOVPUB_TEST_CB_TOKEN", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        check_options("wechat", {"appid": "wx1234", **options})
+    assert caught.value.key == key
+    assert "short" not in str(caught.value)  # a secret is never shown
+
+
+def test_callback_secrets_come_from_files(tmp_path: Path) -> None:
+    from channels.wechat.options import check_options, parse_options
+
+    (tmp_path / "token").write_text("from-a-file\n")
+    (tmp_path / "aes").write_text("k" * 43)
+    raw = {
+        "appid": "wx1234",
+        "token_file": str(tmp_path / "token"),
+        "encoding_aes_key_file": str(tmp_path / "aes"),
+    }
+    check_options("wechat", raw)
+    options = parse_options("wechat", raw)
+    assert (options.callback_token(), options.callback_aes_key()) == ("from-a-file", "k" * 43)
 
 
 def test_an_article_of_a_superseded_revision_is_deleted_once_the_new_one_is_live(
