@@ -160,7 +160,9 @@ def test_two_kinds_may_not_declare_one_field(monkeypatch: pytest.MonkeyPatch) ->
     twin = ChannelPlugin(
         "twin", "孪生", ReportRole.OTHER, wechat.channel, item_fields=dict(wechat.item_fields)
     )
-    monkeypatch.setattr(registry, "_installed", lambda: {"twin": twin, "wechat": wechat})
+    declared = {"twin": twin, "wechat": wechat}
+    monkeypatch.setattr(registry, "_entry_points", lambda: dict.fromkeys(declared))
+    monkeypatch.setattr(registry, "_load", declared.__getitem__)
     registry._kept.cache_clear()
     registry._item_fields.cache_clear()
     try:
@@ -168,5 +170,4 @@ def test_two_kinds_may_not_declare_one_field(monkeypatch: pytest.MonkeyPatch) ->
             registry.item_fields()
     finally:
         monkeypatch.undo()
-        registry._kept.cache_clear()
-        registry._item_fields.cache_clear()
+        registry.refresh()

@@ -92,7 +92,7 @@ def test_a_broken_plugin_left_out_is_never_imported(monkeypatch: pytest.MonkeyPa
         registry.plugins()  # installed and not left out: start-up says what is wrong
     monkeypatch.setenv(registry.EXCLUDE_ENV, "sms")
     assert registry.kinds() == {ep.name for ep in entry_points(group=registry.GROUP)} - {"sms"}
-    assert registry.channel_class("website").kind == "website"
+    assert channel_class("website").kind == "website"
     assert "govpub_broken.plugin" not in sys.modules
     monkeypatch.delenv(registry.EXCLUDE_ENV)
     with registry.without({"sms"}):
