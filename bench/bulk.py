@@ -81,7 +81,10 @@ def load_published(
             ).all()
             conn.execute(
                 insert(db.deliveries),
-                [_delivery(pk, revision_pk, channel, accepted[pk][1]) for pk, revision_pk in revision_pks],
+                [
+                    _delivery(pk, revision_pk, code, channel, accepted[pk][1])
+                    for pk, revision_pk in revision_pks
+                ],
             )
         for year, last in _last_serials(count, year0):
             insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
@@ -117,6 +120,7 @@ def _document(
 def _revision(item_pk: int, base: Published, doc: dict[str, Any], at: datetime) -> dict[str, Any]:
     return {
         "item_pk": item_pk,
+        "agency_code": base.agency.code,
         "revision": 1,
         # never resubmitted, so a hash of what tells the items apart is enough
         "body_hash": hashlib.sha256(doc["index_no"].encode()).hexdigest(),
@@ -131,9 +135,10 @@ def _revision(item_pk: int, base: Published, doc: dict[str, Any], at: datetime) 
     }
 
 
-def _delivery(item_pk: int, revision_pk: int, channel: str, at: datetime) -> dict[str, Any]:
+def _delivery(item_pk: int, revision_pk: int, code: str, channel: str, at: datetime) -> dict[str, Any]:
     return {
         "item_pk": item_pk,
+        "agency_code": code,
         "revision_pk": revision_pk,
         "revision": 1,
         "channel": channel,

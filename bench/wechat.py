@@ -92,7 +92,9 @@ def figures(quick: bool) -> list[Row]:
     started = time.perf_counter()
     for n in range(items):
         item = ItemIn.model_validate({**template, "id": f"bench-{n}", "title": f"基准测试信息 {n}"})
-        for delivery_id, channel in services.store.accept(item, services.wanted_channels(None)).work:
+        for delivery_id, channel in services.store.accept(
+            item, services.channels_for(item.agency.code, None)
+        ).work:
             run_delivery(services, delivery_id, channel)
     deadline = time.monotonic() + 120
     while services.store.counts().get("wechat", {}).get("delivered", 0) < items:

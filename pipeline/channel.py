@@ -44,7 +44,9 @@ from pipeline.errors import ConfigError
 from pipeline.model import Published
 
 if TYPE_CHECKING:
+    from pipeline.agencies import Registry
     from pipeline.outbound import OutboundSettings
+    from pipeline.overlays import Resolved
 
 Ref = dict[str, Any]
 
@@ -84,6 +86,11 @@ class ChannelEnv:
     due: Callable[[str, datetime], list[int]]
     # The channels an instance waits for (its configured ``depends_on``).
     depends_on: Callable[[str], list[str]]
+    # The agencies publishing through the installation (names, paths, the tree).
+    agencies: Registry
+    # The options an instance serves an agency with (its overlay, pipeline.overlays):
+    # ``options_for(channel, agency_code)``; None when the instance does not serve it.
+    options_for: Callable[[str, str], Resolved | None]
 
 
 @dataclass

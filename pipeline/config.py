@@ -58,6 +58,33 @@ class ChannelConfig(BaseModel):
     max_attempts: int | None = Field(default=None, ge=1, le=100)
     depends_on: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
+    # the agencies this instance serves (with ``include_children``, their descendants
+    # too); None: every agency. A per-agency archive receiver names its agency here.
+    agencies: list[str] | None = None
+    include_children: bool = False
+
+
+AgencyKind = Literal["government", "department", "town", "subdistrict"]
+AGENCY_PATH = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class AgencyConfig(BaseModel):
+    """``[agencies.CODE]``: with a ``name``, the agency is declared by the file and the
+    file wins over the CLI (pipeline.agencies.sync_toml); without one, the table only
+    carries channel option overlays (``channels.NAME``: pipeline.overlays) for an
+    agency registered with ``govpub agencies add``."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str | None = Field(default=None, min_length=1)
+    parent: str | None = None
+    kind: AgencyKind = "department"
+    path: str | None = Field(default=None, pattern=AGENCY_PATH)
+    column_name: str | None = None
+    position: int = 0
+    retired: bool = False
+    taxonomy: dict[str, list[str]] | None = None
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class ConsoleSettings(BaseModel):
@@ -147,6 +174,8 @@ class Settings(BaseSettings):
     batch_max_items: int = Field(default=500, ge=1, le=10_000)
     taxonomy: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TAXONOMY))
     channels: dict[str, ChannelConfig] = Field(default_factory=default_channels)
+    agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
+    agencies_refresh_seconds: float = Field(default=5.0, ge=0)
 
     max_attempts: int = Field(default=8, ge=1, le=100)
     retry_base_seconds: float = Field(default=5.0, gt=0)
@@ -252,4 +281,9 @@ def load_settings(**overrides: Any) -> Settings:
         for dep in cfg.depends_on:
             if dep not in settings.channels:
                 raise ConfigError(f"channels.{name}.depends_on", dep, f"one of {sorted(settings.channels)}")
+    for code, agency in settings.agencies.items():
+        for name in agency.channels:
+            if name not in settings.channels:
+                key = f"agencies.{code}.channels.{name}"
+                raise ConfigError(key, name, f"one of the channel instances {sorted(settings.channels)}")
     return settings

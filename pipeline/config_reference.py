@@ -20,7 +20,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from pipeline.config import ChannelConfig, Settings
+from pipeline.config import AgencyConfig, ChannelConfig, Settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 BEGIN = "<!-- config-reference: begin (python -m pipeline.config_reference --write) -->"
@@ -47,6 +47,19 @@ MEANINGS: dict[str, str] = {
     "channels.*.max_attempts": "attempts before a delivery is dead (overrides `max_attempts`)",
     "channels.*.depends_on": "channels whose delivery of the same item must succeed first",
     "channels.*.options": "the channel's own options (docs/channels/<kind>.md)",
+    "channels.*.agencies": "agency codes this instance serves (a per-agency receiver); unset: every agency",
+    "channels.*.include_children": "with `agencies`: their descendant agencies too",
+    "agencies": "the agencies by code (docs/platform.md); one declared here is not edited by the CLI",
+    "agencies.*.name": "发布机构 name; with it the file declares the agency (without: overlays only)",
+    "agencies.*.parent": "the parent agency's code (the district government heads the tree)",
+    "agencies.*.kind": "`government`, `department`, `town` or `subdistrict` (the portal's groups)",
+    "agencies.*.path": "its column under `/site/{path}/` (default: the code in lower case)",
+    "agencies.*.column_name": "the column's title (default `{name}信息公开`)",
+    "agencies.*.position": "order within its group on the portal",
+    "agencies.*.retired": "no new items; its history stays",
+    "agencies.*.taxonomy": "its own 主题分类, replacing `taxonomy` for it",
+    "agencies.*.channels": "per-instance option overlays (`[agencies.CODE.channels.NAME]`, key `use`)",
+    "agencies_refresh_seconds": "how often a process re-reads the agency registry after a change",
     "max_attempts": "attempts before a delivery is dead and waits for an operator",
     "retry_base_seconds": "retry delay scale: attempt n waits a random time up to base × 2ⁿ⁻¹",
     "retry_max_seconds": "longest retry delay",
@@ -81,6 +94,10 @@ def rows(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str,
             for sub, info in ChannelConfig.model_fields.items():
                 row = (f"channels.<name>.{sub}", _env(f"channels.<NAME>.{sub}"), _default(info))
                 found.append((*row, meaning(f"channels.*.{sub}", info)))
+        if name == "agencies" and model is Settings:
+            for sub, info in AgencyConfig.model_fields.items():
+                row = (f"agencies.<code>.{sub}", _env(f"agencies.<CODE>.{sub}"), _default(info))
+                found.append((*row, meaning(f"agencies.*.{sub}", info)))
     return found
 
 

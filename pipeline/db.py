@@ -71,6 +71,48 @@ sources = Table(
     Column("revoked_at", UTCDateTime),
 )
 
+# The agencies publishing through this installation (the tenants of a platform): the
+# registry, pipeline.agencies. A row is never deleted (an agency is retired), so its
+# items, pages and reports stay. ``managed_by``: "toml" when govpub.toml declares it
+# (the file wins), else "cli".
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("parent_code", String(32), ForeignKey("agencies.code")),
+    Column("kind", String(16), nullable=False),
+    Column("path", String(40), nullable=False, unique=True),
+    Column("former_paths", JSON, nullable=False),
+    Column("column_name", Text),
+    Column("taxonomy", JSON),
+    Column("position", Integer, nullable=False),
+    Column("managed_by", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime),
+)
+
+# Which agencies a source submits for (and so whose 索引号 series it takes).
+source_agencies = Table(
+    "source_agencies",
+    metadata,
+    Column("source", String(64), ForeignKey("sources.name"), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+)
+
+# Each agency's annual report (年度报告) of a year: published as one of its items, or elsewhere.
+annual_reports = Table(
+    "annual_reports",
+    metadata,
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("item_pk", Id, ForeignKey("items.pk")),
+    Column("url", Text),
+    Column("published_at", UTCDateTime),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 index_serials = Table(
     "index_serials",
     metadata,
@@ -96,6 +138,7 @@ items = Table(
     # cost bounded by its length, not by every item ever stored.
     Index("ix_items_created", "created_at", "pk"),
     Index("ix_items_agency_created", "agency_code", "created_at", "pk"),
+    Index("ix_items_agency_pk", "agency_code", "pk"),
 )
 
 revisions = Table(
@@ -104,6 +147,8 @@ revisions = Table(
     Column("pk", Id, primary_key=True, autoincrement=True),
     Column("item_pk", Id, ForeignKey("items.pk"), nullable=False),
     Column("revision", Integer, nullable=False),
+    # the item's, copied (an item never changes agency): a column's listings walk it
+    Column("agency_code", String(32), nullable=False),
     Column("body_hash", String(64), nullable=False),
     Column("title", Text, nullable=False),
     Column("category", String(64), nullable=False),
@@ -127,6 +172,8 @@ deliveries = Table(
     Column("item_pk", Id, ForeignKey("items.pk"), nullable=False),
     Column("revision_pk", Id, ForeignKey("revisions.pk"), nullable=False),
     Column("revision", Integer, nullable=False),
+    # the item's, copied: a scoped list walks an index that starts with the agency
+    Column("agency_code", String(32), nullable=False),
     Column("channel", String(64), nullable=False),
     # the channel's kind when the row was made: the report and the console read it, so
     # they never depend on the configuration they run with
@@ -157,6 +204,9 @@ deliveries = Table(
     Index("ix_deliveries_state_id", "state", "id"),
     Index("ix_deliveries_created_at", "created_at"),
     Index("ix_deliveries_channel_delivered", "channel", "delivered_at"),
+    Index("ix_deliveries_agency_id", "agency_code", "id"),
+    Index("ix_deliveries_agency_state_id", "agency_code", "state", "id"),
+    Index("ix_deliveries_agency_delivered", "agency_code", "delivered_at"),
 )
 
 delivery_events = Table(

@@ -98,7 +98,9 @@ def checked(services: Services, source: str, item: ItemIn) -> ItemIn:
 def store_and_enqueue(request: Request, items: list[ItemIn]) -> list[tuple[int, Receipt] | IntakeError]:
     """Commit the items (one transaction), then tell the queue once for all of them."""
     services = services_of(request)
-    accepted = services.store.accept_many([(i, services.wanted_channels(i.channels)) for i in items])
+    accepted = services.store.accept_many(
+        [(i, services.channels_for(i.agency.code, i.channels)) for i in items]
+    )
     work = [w for a in accepted if not isinstance(a, IntakeError) for w in a.work]
     if work:
         request.app.state.enqueue(work)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import click
@@ -175,3 +175,8 @@ class ChannelPlugin:
     # Top-level item fields this kind reads, by name (``wechat_title``); no two installed
     # kinds may declare one name, nor a core field's.
     item_fields: dict[str, ItemField] = field(default_factory=dict)
+    # What an agency with no option overlay for an instance of this kind gets
+    # (pipeline.overlays): the instance's own options ("platform"), or no delivery
+    # ("none": e.g. an agency without a WeChat account of its own is not sent to the
+    # district's).
+    agency_default: Literal["platform", "none"] = "platform"

@@ -46,9 +46,15 @@ def version_locations(plugins: Iterable[ChannelPlugin]) -> list[Path]:
     return [CORE_VERSIONS, *(p.migrations for p in plugins if p.migrations is not None)]
 
 
-def alembic_config(engine: Engine, channel_kinds: Mapping[str, str] | None = None) -> Config:
+def alembic_config(
+    engine: Engine,
+    channel_kinds: Mapping[str, str] | None = None,
+    agency_paths: Mapping[str, str] | None = None,
+) -> Config:
     """Alembic's configuration for this installation's plug-ins. ``channel_kinds``
-    (channel name → kind, from the configuration) fills ``deliveries.kind`` of older rows."""
+    (channel name → kind, from the configuration) fills ``deliveries.kind`` of older rows;
+    ``agency_paths`` (code → column path) names the columns of the agencies registered
+    from a single-agency database's items."""
     plugins = list(registry.plugins().values())
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -57,6 +63,7 @@ def alembic_config(engine: Engine, channel_kinds: Mapping[str, str] | None = Non
     cfg.attributes["engine"] = engine
     cfg.attributes["target_metadata"] = target_metadata(plugins)
     cfg.attributes["channel_kinds"] = dict(channel_kinds or {})
+    cfg.attributes["agency_paths"] = dict(agency_paths or {})
     return cfg
 
 
@@ -66,8 +73,19 @@ def configured_kinds(settings: object) -> dict[str, str]:
     return {name: cfg.kind for name, cfg in channels.items()}
 
 
-def upgrade(engine: Engine, target: str = "heads", channel_kinds: Mapping[str, str] | None = None) -> None:
-    cfg = alembic_config(engine, channel_kinds)
+def configured_agency_paths(settings: object) -> dict[str, str]:
+    """Agency code → column path, as a settings object's ``agencies`` declare them."""
+    agencies = getattr(settings, "agencies", {}) or {}
+    return {code: cfg.path for code, cfg in agencies.items() if cfg.path}
+
+
+def upgrade(
+    engine: Engine,
+    target: str = "heads",
+    channel_kinds: Mapping[str, str] | None = None,
+    agency_paths: Mapping[str, str] | None = None,
+) -> None:
+    cfg = alembic_config(engine, channel_kinds, agency_paths)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         script = ScriptDirectory.from_config(cfg)

@@ -12,6 +12,8 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from pipeline import overlays
+from pipeline.agencies import Registry
 from pipeline.channel import Channel, ChannelEnv, channel_class
 from pipeline.config import Settings
 from pipeline.db import make_engine
@@ -37,6 +39,11 @@ class Services:
         return Deliveries(self.engine, deps)
 
     @cached_property
+    def registry(self) -> Registry:
+        """The agencies (read once, again when another process changed them)."""
+        return Registry(self.engine, self.settings.agencies_refresh_seconds)
+
+    @cached_property
     def worker_name(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -51,6 +58,8 @@ class Services:
             wake=self.deliveries.wake,
             due=self.deliveries.due_for_channel,
             depends_on=lambda name: list(self.settings.channels[name].depends_on),
+            agencies=self.registry,
+            options_for=lambda name, agency: overlays.resolve(self.settings, self.registry, name, agency),
         )
 
     def channel(self, name: str) -> Channel:
@@ -68,10 +77,16 @@ class Services:
             if enabled[name].kind == kind:
                 yield self.channel(name)
 
-    def wanted_channels(self, requested: list[str] | None) -> dict[str, bool]:
-        """Every enabled channel, and whether this item asked for it. A request may
-        name a channel instance or a kind (``archive`` → every archive receiver)."""
-        enabled = self.settings.enabled_channels()
+    def channels_for(self, agency_code: str, requested: list[str] | None) -> dict[str, bool]:
+        """Every enabled channel serving the agency, and whether this item asked for it.
+        A request may name a channel instance or a kind (``archive`` → every archive
+        receiver). An instance that does not serve the agency (its ``agencies`` list, an
+        overlay ``use = "none"``, its plug-in's default) gets no delivery at all."""
+        enabled = {
+            name: cfg
+            for name, cfg in self.settings.enabled_channels().items()
+            if overlays.resolve(self.settings, self.registry, name, agency_code) is not None
+        }
         if requested is None:
             return {name: True for name in enabled}
         asked = set(requested)

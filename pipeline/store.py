@@ -58,6 +58,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An item's row as its revisions and deliveries copy it: pk and agency."""
+
+    item_pk: int
+    agency_code: str
+
+
 @dataclass
 class Accepted:
     """The answer to one submission."""
@@ -178,20 +186,22 @@ class Store:
         ).first()
         if head is None:
             item_pk, index_no = self._new_item(conn, item, now)
+            agency_code = item.agency.code
         else:
             resubmitted = self._resubmission(conn, head, item, body_hash)
             if resubmitted is not None:
                 return resubmitted
             self._check_new_revision(head, item)
-            item_pk, index_no = head.pk, head.index_no
+            item_pk, index_no, agency_code = head.pk, head.index_no, head.agency_code
             conn.execute(
                 update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
             )
         published = self._published(conn, item, index_no, now)
-        revision_pk = self._add_revision(conn, item_pk, item, body_hash, published, now)
+        stored = Stored(item_pk, agency_code)
+        revision_pk = self._add_revision(conn, stored, item, body_hash, published, now)
         if head is not None:
             deliveries.supersede(conn, item_pk, item.revision, now)
-        work = self._create_deliveries(conn, item_pk, revision_pk, item.revision, channels, now)
+        work = self._create_deliveries(conn, stored, revision_pk, item.revision, channels, now)
         return Accepted(item_pk, index_no, item.revision, True, work)
 
     @staticmethod
@@ -243,13 +253,14 @@ class Store:
 
     @staticmethod
     def _add_revision(
-        conn: Connection, item_pk: int, item: ItemIn, body_hash: str, published: Published, now: datetime
+        conn: Connection, stored: Stored, item: ItemIn, body_hash: str, published: Published, now: datetime
     ) -> int:
         return int(
             conn.execute(
                 insert(db.revisions)
                 .values(
-                    item_pk=item_pk,
+                    item_pk=stored.item_pk,
+                    agency_code=stored.agency_code,
                     revision=item.revision,
                     body_hash=body_hash,
                     title=item.title,
@@ -331,7 +342,7 @@ class Store:
     def _create_deliveries(
         self,
         conn: Connection,
-        item_pk: int,
+        stored: Stored,
         revision_pk: int,
         revision: int,
         channels: dict[str, bool],
@@ -342,7 +353,8 @@ class Store:
             return []
         rows = [
             {
-                "item_pk": item_pk,
+                "item_pk": stored.item_pk,
+                "agency_code": stored.agency_code,
                 "revision_pk": revision_pk,
                 "revision": revision,
                 "channel": name,
@@ -396,7 +408,13 @@ class Store:
             revision_pk = self._latest_revision_pk(conn, head)
             wanted = dict.fromkeys(told, True)
             return self._create_deliveries(
-                conn, head.pk, revision_pk, head.latest_revision, wanted, now, action="retract"
+                conn,
+                Stored(head.pk, head.agency_code),
+                revision_pk,
+                head.latest_revision,
+                wanted,
+                now,
+                action="retract",
             )
 
     @staticmethod

@@ -93,11 +93,50 @@ def settings_to_run() -> Settings:
 
 
 def prepare_database(services: Services) -> None:
-    """The embedded SQLite database migrates itself; PostgreSQL uses ``govpub db upgrade``."""
-    if services.settings.database_url.startswith("sqlite"):
-        from pipeline.schema import configured_kinds, upgrade
+    """The embedded SQLite database migrates itself (PostgreSQL uses ``govpub db
+    upgrade``); then the agencies govpub.toml declares are written (the file wins) and
+    every agency's channel overlays are checked. A database still to be upgraded gets
+    only the check (the upgrade writes the agencies)."""
+    from pipeline.schema import pending
 
-        upgrade(services.engine, channel_kinds=configured_kinds(services.settings))
+    if services.settings.database_url.startswith("sqlite"):
+        migrate(services)
+    elif not pending(services.engine):
+        follow_agencies_file(services)
+    else:
+        from pipeline.overlays import check_overlays
+
+        try:
+            check_overlays(services.settings)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def migrate(services: Services) -> None:
+    """Bring the database to this release's schema, then to the configured agencies."""
+    from pipeline.schema import configured_agency_paths, configured_kinds, upgrade
+
+    settings = services.settings
+    upgrade(
+        services.engine,
+        channel_kinds=configured_kinds(settings),
+        agency_paths=configured_agency_paths(settings),
+    )
+    follow_agencies_file(services)
+
+
+def follow_agencies_file(services: Services) -> None:
+    """``[agencies.*]`` of govpub.toml into the registry, and their overlays checked
+    (a bad key stops the command, naming ``agencies.CODE.channels.NAME.KEY``)."""
+    from pipeline.agencies import sync_toml
+    from pipeline.overlays import check_all
+
+    try:
+        if sync_toml(services.engine, services.settings, services.clock()):
+            services.registry.forget()
+        check_all(services.settings, services.registry)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 Command = Callable[Concatenate["Services", P], R]

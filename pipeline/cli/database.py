@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.context import pass_services
+from pipeline.cli.context import migrate, pass_services
 
 if TYPE_CHECKING:
     from pipeline.services import Services
@@ -21,9 +21,7 @@ def db() -> None:
 @pass_services(migrate=False)
 def db_upgrade(services: Services) -> None:
     """Apply the migrations (run once per release, before the workers start)."""
-    from pipeline.schema import configured_kinds, upgrade
-
-    upgrade(services.engine, channel_kinds=configured_kinds(services.settings))
+    migrate(services)
     click.echo("database at the latest schema")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from pipeline import registry
+from pipeline.cli.agencies import agencies
 from pipeline.cli.database import db
 from pipeline.cli.demo import demo
 from pipeline.cli.health import health
@@ -61,5 +62,19 @@ def sandbox() -> None:
     """Loopback stand-ins for the services govpub talks to."""
 
 
-for command in (serve, worker, beat, submit, retract, status, sources, users, db, demo, report, health):
+for command in (
+    serve,
+    worker,
+    beat,
+    submit,
+    retract,
+    status,
+    sources,
+    agencies,
+    users,
+    db,
+    demo,
+    report,
+    health,
+):
     main.add_command(command)

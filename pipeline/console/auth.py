@@ -38,8 +38,8 @@ from sqlalchemy import Engine, delete, insert, select, update
 from pipeline.config import Settings
 from pipeline.console.tables import console_sessions, console_users
 
-Role = Literal["operator", "auditor"]
-ROLES: tuple[Role, ...] = ("operator", "auditor")
+Role = Literal["operator", "auditor", "admin"]
+ROLES: tuple[Role, ...] = ("operator", "auditor", "admin")
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 SESSION_COOKIE = "govpub_session"
 LOGIN_COOKIE = "govpub_login"
@@ -54,7 +54,7 @@ class User:
 
     @property
     def may_act(self) -> bool:
-        return self.role == "operator"
+        return self.role in ("operator", "admin")
 
 
 def load_secret_key(settings: Settings) -> bytes:

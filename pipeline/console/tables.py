@@ -7,7 +7,7 @@ so migrations and the schema test see them like every other table.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, false
 
 from pipeline.db import Id, UTCDateTime, metadata
 
@@ -17,8 +17,20 @@ console_users = Table(
     Column("username", String(64), primary_key=True),
     Column("password_hash", String(256), nullable=False),
     Column("role", String(16), nullable=False),
+    # an auditor who reads every agency (admins act on every agency by their role)
+    Column("platform", Boolean, nullable=False, server_default=false()),
+    # the operator API/CLI credential (pipeline.opsapi), stored hashed like a source's
+    Column("api_token_hash", String(64), unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime),
+)
+
+# The agencies an operator or auditor is scoped to (pipeline.tenancy.user_reach).
+console_user_agencies = Table(
+    "console_user_agencies",
+    metadata,
+    Column("username", String(64), ForeignKey("console_users.username"), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
 )
 
 console_sessions = Table(
@@ -42,6 +54,8 @@ audit_log = Table(
     Column("item_pk", Id, index=True),
     Column("delivery_id", Id),
     Column("detail", Text),
+    Column("agency_code", String(32)),
+    Index("ix_audit_log_agency_at", "agency_code", "at"),
 )
 
 # One row per account name or client address with recent wrong passwords

@@ -54,7 +54,7 @@ AUDIT = {
     "broadcast_now": "立即群发",
 }
 
-ROLES = {"operator": "操作员", "auditor": "审计员"}
+ROLES = {"operator": "操作员", "auditor": "审计员", "admin": "平台管理员"}
 
 ERRORS = {
     "TransientError": "暂时性故障（网络中断、对方服务繁忙等），系统会按退避策略自动重试。",

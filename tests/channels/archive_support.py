@@ -117,7 +117,8 @@ def accept(services: Services, n: int, at: datetime, attachments: int = 1, **cha
     ]
     raw = make_item(n, attachments=files, **changes)
     raw["source"] = "test"
-    return services.store.accept(ItemIn.model_validate(raw), services.wanted_channels(None), now=at)
+    item = ItemIn.model_validate(raw)
+    return services.store.accept(item, services.channels_for(item.agency.code, None), now=at)
 
 
 def channel(services: Services, name: str = "district") -> ArchiveChannel:

@@ -32,7 +32,7 @@ def stored_with_control_characters(services: Any) -> str:
         "content_base64": base64.b64encode(b"%PDF").decode(),
     }
     item = ItemIn.model_validate(make_item(1, source="test", keywords=["招生"], attachments=[pdf]))
-    accepted = services.store.accept(item, services.wanted_channels(None))
+    accepted = services.store.accept(item, services.channels_for(item.agency.code, None))
     with services.engine.begin() as conn:
         doc = conn.execute(select(db.revisions.c.document)).scalar_one()
         doc["agency"]["name"] += "\x07"

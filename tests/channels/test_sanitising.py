@@ -158,7 +158,7 @@ def test_a_body_stored_under_an_older_rule_is_cleaned_by_every_output(
         services = build_services(settings_for(channels=channels))
         upgrade(services.engine)
         item = ItemIn.model_validate({**make_item(1, title=TITLE), "source": "test"})
-        accepted = services.store.accept(item, services.wanted_channels(item.channels))
+        accepted = services.store.accept(item, services.channels_for(item.agency.code, item.channels))
         with services.engine.begin() as conn:
             document = conn.execute(select(db.revisions.c.document)).scalar_one()
             old = {**document, "body_html": HOSTILE_BODY}

@@ -38,7 +38,7 @@ class Parked:
 
 def accept(services: Services, n: int, at: datetime, source: str = "oa", **changes: Any) -> int:
     item = ItemIn.model_validate({**make_item(n, **changes), "source": source})
-    return services.store.accept(item, services.wanted_channels(None), now=at).item_pk
+    return services.store.accept(item, services.channels_for(item.agency.code, None), now=at).item_pk
 
 
 def set_state(services: Services, item_pk: int, state: str, **values: Any) -> None:

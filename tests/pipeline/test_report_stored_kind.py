@@ -42,7 +42,7 @@ def test_intake_stores_the_configured_kind(settings_for: Any, db_url: str) -> No
     )
     upgrade(services.engine)
     item = ItemIn.model_validate({**make_item(1), "source": "test"})
-    services.store.accept(item, services.wanted_channels(None))
+    services.store.accept(item, services.channels_for(item.agency.code, None))
     with services.engine.connect() as conn:
         rows = conn.execute(select(db.deliveries.c.channel, db.deliveries.c.kind)).all()
     assert [tuple(r) for r in rows] == [("noticeboard-a", "memory")]

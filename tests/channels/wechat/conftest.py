@@ -89,7 +89,7 @@ class Driver:
     def submit(self, n: int | str, **changes: Any) -> list[tuple[int, str]]:
         item = ItemIn.model_validate({**make_item(n, **changes), "source": "test"})
         accepted = self.services.store.accept(
-            item, self.services.wanted_channels(item.channels), now=self.now
+            item, self.services.channels_for(item.agency.code, item.channels), now=self.now
         )
         return accepted.work
 
