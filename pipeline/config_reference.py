@@ -53,7 +53,7 @@ MEANINGS: dict[str, str] = {
     "agencies.*.name": "发布机构 name; with it the file declares the agency (without: overlays only)",
     "agencies.*.parent": "the parent agency's code (the district government heads the tree)",
     "agencies.*.kind": "`government`, `department`, `town` or `subdistrict` (the portal's groups)",
-    "agencies.*.path": "its column under `/site/{path}/` (default: the code in lower case)",
+    "agencies.*.path": "its column's path (default: the code in lower case)",
     "agencies.*.column_name": "the column's title (default `{name}信息公开`)",
     "agencies.*.position": "order within its group on the portal",
     "agencies.*.retired": "no new items; its history stays",

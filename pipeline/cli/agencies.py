@@ -57,7 +57,7 @@ def _intake(exc: IntakeError) -> str:
 @click.option("--name", required=True, help="发布机构, as published.")
 @click.option("--parent", help="The parent agency's code.")
 @click.option("--kind", type=click.Choice(KINDS), default="department", show_default=True)
-@click.option("--path", help="Its column under /site/PATH/ (default: the code in lower case).")
+@click.option("--path", help="Its column's path (default: the code in lower case).")
 @click.option("--column-name", help="The column's title (default: NAME信息公开).")
 @click.option("--position", type=int, default=0, help="Order within its group on the portal.")
 @click.option(
@@ -80,7 +80,7 @@ def agencies_add(
     """Register an agency."""
     wanted = Agency(code, name, parent, kind, path or "", (), column_name, _taxonomy(taxonomy), position)
     agency = _written(services, lambda: registry_rows.add(services.engine, wanted, services.clock()))
-    click.echo(f"agency {agency.code} ({agency.name}) added; its column: /site/{agency.path}/")
+    click.echo(f"agency {agency.code} ({agency.name}) added; its column's path: {agency.path}")
 
 
 @agencies.command("edit")
@@ -142,7 +142,7 @@ def agencies_list(services: Services, as_json: bool, retired: bool) -> None:
         return
     for agency in rows:
         marks = [agency.managed_by] + (["retired"] if not agency.active else [])
-        click.echo(f"{agency.code}\t{agency.kind}\t/site/{agency.path}/\t{agency.name}\t({', '.join(marks)})")
+        click.echo(f"{agency.code}\t{agency.kind}\t{agency.path}\t{agency.name}\t({', '.join(marks)})")
 
 
 @agencies.command("show")

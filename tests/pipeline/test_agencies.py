@@ -51,7 +51,7 @@ def test_add_list_show_edit_retire(env: dict[str, str]) -> None:
     )
     added = run(env, "add", JYJ, "--name", "张店区教育局", "--parent", DISTRICT, "--path", "jyj")
     assert added.exit_code == 0, added.output
-    assert "/site/jyj/" in added.output
+    assert "path: jyj" in added.output
 
     again = run(env, "add", JYJ, "--name", "重复")
     assert again.exit_code != 0 and "not registered yet" in again.output

@@ -147,7 +147,7 @@ def test_the_path_defaults_to_the_code_and_db_check_is_clean(tmp_path: Path) -> 
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     assert runner.invoke(main, ["db", "check"], env=env).exit_code == 0
     listed = runner.invoke(main, ["agencies", "list"], env=env)
-    assert f"/site/{CODE}/" in listed.output and "张店区教育局" in listed.output
+    assert f"\t{CODE.lower()}\t" in listed.output and "张店区教育局" in listed.output
 
 
 def test_the_downgrade_takes_it_back(db_url: str) -> None:
