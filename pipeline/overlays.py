@@ -120,7 +120,7 @@ def check_all(settings: Settings, registry: Registry) -> None:
 def check_overlays(settings: Settings) -> None:
     """A bad overlay stops start-up naming ``agencies.CODE.channels.NAME.KEY``, like an
     instance's own options do (checked by the instance's class, on the merged options)."""
-    from pipeline.registry import channel_class
+    from pipeline.channel import channel_class
 
     for code, declared in settings.agencies.items():
         for channel, overlay in declared.channels.items():

@@ -110,6 +110,7 @@ class LogWriter:
             {
                 "pk": pk,
                 "item_pk": item_pk,
+                "agency_code": head["agency_code"],
                 "revision": head["latest_revision"],
                 "body_hash": f"{item_pk}-{head['latest_revision']}",
                 "accepted_at": accepted,
@@ -141,6 +142,7 @@ class LogWriter:
             {
                 "id": pk,
                 "item_pk": item_pk,
+                "agency_code": self.heads[item_pk]["agency_code"],
                 "revision_pk": revision_pk,
                 "revision": revision,
                 "channel": channel,
