@@ -130,20 +130,16 @@ def test_overlays_resolve_own_parent_platform_none(overlaid: tuple[Any, Registry
     assert resolve(settings, agencies, "own-receiver", B) is None
 
 
-def test_the_plugin_default_serves_agencies_without_an_overlay(overlaid: tuple[Any, Registry]) -> None:
+def test_the_plugin_default_serves_agencies_without_an_overlay(
+    overlaid: tuple[Any, Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, agencies = overlaid
-    installed = registry._installed()
-    memory = installed["memory"]
-    try:
-        installed["memory"] = dataclasses.replace(memory, agency_default="none")
-        registry._kept.cache_clear()
-        assert resolve(settings, agencies, "memory", "UNLISTED") is None
-        assert resolve(settings, agencies, "memory", A) is not None  # its own overlay
-        assert resolve(settings, agencies, "memory", GOV) is not None  # use = "platform"
-    finally:
-        installed["memory"] = memory
-        registry._kept.cache_clear()
-    assert resolve(settings, agencies, "memory", "UNLISTED") is not None
+    assert resolve(settings, agencies, "memory", "UNLISTED") is not None  # memory's default: platform
+    declared = registry.plugin("memory")
+    monkeypatch.setattr(registry, "plugin", lambda kind: dataclasses.replace(declared, agency_default="none"))
+    assert resolve(settings, agencies, "memory", "UNLISTED") is None
+    assert resolve(settings, agencies, "memory", A) is not None  # its own overlay
+    assert resolve(settings, agencies, "memory", GOV) is not None  # use = "platform"
 
 
 def test_no_delivery_for_an_instance_that_does_not_serve_the_agency(services: Services) -> None:
