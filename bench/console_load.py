@@ -88,6 +88,7 @@ def generate(engine: Engine, deliveries: int, now: datetime) -> dict[str, Any]:
             {
                 "pk": pk,
                 "item_pk": pk,
+                "agency_code": AGENCY,
                 "revision": 1,
                 "body_hash": f"{pk:064x}",
                 "title": title,
@@ -117,6 +118,7 @@ def generate(engine: Engine, deliveries: int, now: datetime) -> dict[str, Any]:
                     "revision": 1,
                     "channel": channel,
                     "kind": "memory",  # run() configures every channel as a memory channel
+                    "agency_code": AGENCY,
                     "action": "publish",
                     "state": state,
                     "attempts": 8 if state == "dead" else 2 if failed else 1,

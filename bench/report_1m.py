@@ -57,9 +57,9 @@ COLUMNS = {
     "items": "pk, source, item_id, index_no, agency_code, latest_revision, created_at, "
     "retracted_at, retract_reason",
     "revisions": "pk, item_pk, revision, body_hash, title, category, subcategory, genre, validity, "
-    "generated_on, accepted_at, document",
-    "deliveries": "id, item_pk, revision_pk, revision, channel, action, state, attempts, claim_no, "
-    "next_attempt_at, created_at, updated_at, delivered_at",
+    "generated_on, accepted_at, document, agency_code",
+    "deliveries": "id, item_pk, revision_pk, revision, channel, kind, agency_code, action, state, attempts, "
+    "claim_no, next_attempt_at, created_at, updated_at, delivered_at",
     "delivery_events": "id, delivery_id, at, attempt, worker, outcome",
 }
 
@@ -143,6 +143,7 @@ class Generator:
                 formed,
                 at,
                 document,
+                AGENCY,
             )
         )
         return pk
@@ -166,6 +167,8 @@ class Generator:
                 revision_pk,
                 revision,
                 channel,
+                CHANNELS[channel].kind,
+                AGENCY,
                 "publish",
                 state,
                 len(outcomes),

@@ -84,6 +84,7 @@ def seed(services: Services, count: int) -> None:
             dict(
                 pk=n,
                 item_pk=n,
+                agency_code=AGENCY["code"],
                 revision=1,
                 body_hash=f"{n:064d}",
                 title=doc.title,
@@ -103,6 +104,8 @@ def seed(services: Services, count: int) -> None:
                 revision_pk=n,
                 revision=1,
                 channel="website",
+                kind="website",
+                agency_code=AGENCY["code"],
                 action="publish",
                 state="delivered",
                 attempts=1,
