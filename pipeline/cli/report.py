@@ -1,17 +1,34 @@
-"""``govpub report``: the annual report (政府信息公开工作年度报告), see :mod:`pipeline.report`."""
+"""``govpub report``: the annual report (政府信息公开工作年度报告), see :mod:`pipeline.report`;
+``report publish``/``mark-published``/``withdraw`` record whether an agency published it,
+``report summary`` is the platform's summary of every agency."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from pipeline.cli.context import settings_or_exit
-from pipeline.errors import GovpubError
+from pipeline.errors import GovpubError, IntakeError
+
+YEARS = click.IntRange(1990, 2999)
 
 
-@click.command()
-@click.option("--year", type=click.IntRange(1990, 2999), required=True, help="The year, in local time.")
+class _YearFirst(click.Group):
+    """``govpub report 2017 …`` is ``govpub report --year 2017 …`` (both work)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].isdigit():
+            args = ["--year", args[0], *args[1:]]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_YearFirst, invoke_without_command=True)
+@click.option("--year", type=YEARS, default=None, help="The year, in local time (or give it first).")
 @click.option("--agency", default=None, help="One agency's code (default: every agency).")
 @click.option(
     "--format",
@@ -25,26 +42,189 @@ from pipeline.errors import GovpubError
     "figures_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="The operator's figures (TOML); default: <data_dir>/reports/figures-YEAR.toml if present.",
+    help="The operator's figures (TOML); default: <data_dir>/reports/figures-YEAR[-AGENCY].toml if present.",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files here.")
 @click.option("--figures-template", is_flag=True, help="Print a blank figures file for the year and stop.")
+@click.pass_context
 def report(
-    year: int,
+    ctx: click.Context,
+    year: int | None,
     agency: str | None,
     formats: tuple[str, ...],
     figures_path: Path | None,
     out: Path | None,
     figures_template: bool,
 ) -> None:
-    """The annual report (政府信息公开工作年度报告) counted from the delivery log."""
+    """The annual report (政府信息公开工作年度报告) counted from the delivery log:
+    ``govpub report 2017 [--agency CODE]``. With --agency only that agency's items
+    and deliveries count (each agency publishes its own)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if year is None:
+        raise click.UsageError("name the year: govpub report 2017 (or --year 2017), or a subcommand")
     from pipeline.report.command import figures_template as template
     from pipeline.report.command import run_report
 
     if figures_template:
         click.echo(template(year), nl=False)
         return
+    settings = settings_or_exit()
+    if agency is not None:
+        _require_agency(settings, agency)
     try:
-        run_report(settings_or_exit(), year, agency, list(formats), figures_path, out)
+        run_report(settings, year, agency, list(formats), figures_path, out)
     except GovpubError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _require_agency(settings: Any, code: str) -> None:
+    from sqlalchemy import select
+
+    from pipeline import db
+    from pipeline.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(db.agencies.c.code).where(db.agencies.c.code == code)).first()
+            found = (
+                found
+                or conn.execute(select(db.items.c.pk).where(db.items.c.agency_code == code).limit(1)).first()
+            )
+    finally:
+        engine.dispose()
+    if found is None:
+        raise click.ClickException(f"no agency {code} is registered (govpub agencies list)")
+
+
+def _record(year: int, agency: str, url: str | None, index_no: str | None, on: datetime | None) -> None:
+    from pipeline.report.publication import record
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    try:
+        done = record(
+            services.engine,
+            agency,
+            year,
+            by="cli",
+            now=services.clock(),
+            url=url,
+            index_no=index_no,
+            published_at=on,
+        )
+    except IntakeError as exc:
+        raise click.ClickException(f"{exc.message}{''.join(f'; {d}' for d in exc.details)}") from exc
+    finally:
+        services.engine.dispose()
+    where = done.index_no or done.url or "no address recorded"
+    click.echo(f"annual report {year} of {agency}: published ({where})")
+
+
+def _local_day(value: date | None) -> datetime | None:
+    if value is None:
+        return None
+    zone = ZoneInfo(settings_or_exit().timezone)
+    return datetime.combine(value, time(12), zone).astimezone(UTC)
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@report.command("publish")
+@click.argument("year", type=YEARS)
+@click.option("--agency", required=True, help="The agency whose report it is.")
+@click.option("--url", default=None, help="Where it is published (its page on the platform or elsewhere).")
+@click.option("--item", "index_no", default=None, help="The agency's item (索引号) that carries the report.")
+@click.option("--on", type=DAY, default=None, help="The day it was published (default: now).")
+def publish(year: int, agency: str, url: str | None, index_no: str | None, on: datetime | None) -> None:
+    """Record that AGENCY published its annual report of YEAR, at --url or as --item."""
+    if url is None and index_no is None:
+        raise click.UsageError("say where: --url URL or --item 索引号 (or use mark-published)")
+    _record(year, agency, url, index_no, _local_day(on.date() if on else None))
+
+
+@report.command("mark-published")
+@click.argument("year", type=YEARS)
+@click.option("--agency", required=True, help="The agency whose report it is.")
+@click.option("--url", default=None, help="Where it is published, if known.")
+@click.option("--on", type=DAY, default=None, help="The day it was published (default: now).")
+def mark_published(year: int, agency: str, url: str | None, on: datetime | None) -> None:
+    """Record that AGENCY's report of YEAR is published, wherever that was (on paper, on
+    a site govpub does not serve)."""
+    _record(year, agency, url, None, _local_day(on.date() if on else None))
+
+
+@report.command("withdraw")
+@click.argument("year", type=YEARS)
+@click.option("--agency", required=True, help="The agency whose record it is.")
+def withdraw(year: int, agency: str) -> None:
+    """Forget a publication recorded by mistake."""
+    from pipeline.report.publication import withdraw as forget
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    try:
+        gone = forget(services.engine, agency, year)
+    except IntakeError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        services.engine.dispose()
+    click.echo(f"annual report {year} of {agency}: " + ("record removed" if gone else "nothing was recorded"))
+
+
+@report.command("summary")
+@click.argument("year", type=YEARS)
+@click.option(
+    "--sort",
+    "sort",
+    default=None,
+    help="A column (code, name, a channel kind, late, published); -COL descends.",
+)
+@click.option(
+    "--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Also write it as a workbook."
+)
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def summary(year: int, sort: str | None, xlsx: Path | None, as_json: bool) -> None:
+    """The platform's summary of YEAR: per agency, items per channel kind, items over 20
+    working days, whether its annual report is published; a total row last."""
+    from pipeline.report.summary import build_summary
+    from pipeline.services import build_services
+
+    services = build_services(settings_or_exit())
+    try:
+        made = build_summary(services.engine, services.settings, year)
+    finally:
+        services.engine.dispose()
+    try:
+        made = made.sorted_by(sort)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sort") from exc
+    if xlsx is not None:
+        from pipeline.report.summary_xlsx import render_summary_xlsx
+
+        xlsx.parent.mkdir(parents=True, exist_ok=True)
+        xlsx.write_bytes(render_summary_xlsx(made))
+        click.echo(f"wrote {xlsx}", err=True)
+    if as_json:
+        click.echo(json.dumps(made.as_json(), ensure_ascii=False, indent=2))
+        return
+    _print_summary(made)
+
+
+def _print_summary(made: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"govpub platform summary {made.year}")
+    for column in made.columns:
+        table.add_column(made.label(column), justify="right" if column not in ("code", "name") else "left")
+    for row in [*made.rows, made.total]:
+        state = "" if row is made.total else ("已发布" if row.published else "未发布")
+        if row is made.total:
+            state = f"{sum(1 for r in made.rows if r.published)}/{len(made.rows)}"
+        table.add_row(
+            row.code, row.name, *(str(row.items.get(k, 0)) for k in made.kinds), str(row.late), state
+        )
+    Console(width=200).print(table)

@@ -44,10 +44,12 @@ def delivered(table: Any) -> ColumnElement[bool]:
     )
 
 
-def of_agency(scope: Scope, item_pk: Any) -> ColumnElement[bool] | None:
+def of_agency(scope: Scope, table: Any) -> ColumnElement[bool] | None:
+    """One agency's rows of ``table`` (deliveries or items: each carries ``agency_code``,
+    a delivery its item's, so the filter walks the ``(agency_code, delivered_at)`` index)."""
     if scope.agency is None:
         return None
-    return item_pk.in_(select(ITEMS.c.pk).where(ITEMS.c.agency_code == scope.agency))
+    return table.c.agency_code == scope.agency
 
 
 def first_deliveries(
@@ -69,7 +71,7 @@ def first_deliveries(
     )
     if channels is not None:
         query = query.where(channels(d))
-    agency = of_agency(scope, d.c.item_pk)
+    agency = of_agency(scope, d)
     if agency is not None:
         query = query.where(agency)
     return query.subquery("firsts")
@@ -215,7 +217,7 @@ def log_outcomes(conn: Connection, scope: Scope) -> list[LogOutcome]:
         .group_by(D.c.channel, E.c.outcome)
         .order_by(D.c.channel, E.c.outcome)
     )
-    agency = of_agency(scope, D.c.item_pk)
+    agency = of_agency(scope, D)
     if agency is not None:
         query = query.where(agency)
     return [LogOutcome(channel=c, outcome=o, events=int(n)) for c, o, n in conn.execute(query).all()]
@@ -230,6 +232,9 @@ def agency_name(conn: Connection, scope: Scope) -> tuple[str | None, str | None]
         if len(codes) != 1:
             return None, None
         code = codes[0]
+    registered = conn.execute(select(db.agencies.c.name).where(db.agencies.c.code == code)).scalar()
+    if registered:
+        return code, str(registered)
     document = conn.execute(
         select(R.c.document)
         .join(ITEMS, ITEMS.c.pk == R.c.item_pk)

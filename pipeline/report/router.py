@@ -24,6 +24,7 @@ from sqlalchemy import select
 from pipeline import db
 from pipeline.auth import authenticate
 from pipeline.intake import ErrorBody
+from pipeline.report.access import console_reach, registered
 from pipeline.report.build import build_report, figures_for
 from pipeline.report.figures import FiguresError
 from pipeline.report.model import AnnualReport, PublicReport
@@ -49,6 +50,7 @@ class Reader:
     response_model=PublicReport | AnnualReport,
     responses={
         401: {"model": ErrorBody, "description": "a token was sent and is not valid"},
+        404: {"model": ErrorBody, "description": "no such agency is registered"},
         422: {"model": ErrorBody, "description": "a year or agency out of range, or refused figures"},
     },
 )
@@ -61,8 +63,24 @@ def annual_report(request: Request, year: Year, agency: Agency = None) -> Any:
 
 @router.get("/console/reports/{year}", include_in_schema=False)
 def console_report(request: Request, year: Year, agency: Agency = None) -> Any:
-    """The whole report, for the console's users (the login gate checked the session)."""
+    """The whole report, for the console's users (the login gate checked the session):
+    a user scoped to agencies reads only theirs (one agency: theirs by default); another
+    agency's report is not found, as it is for every route of the console."""
+    services: Services = request.app.state.services
+    reach = console_reach(request, services)
+    if not reach.platform:
+        if agency is None and reach.agencies is not None and len(reach.agencies) == 1:
+            agency = next(iter(reach.agencies))
+        if agency is None:
+            mine = ", ".join(sorted(reach.agencies or ()))
+            return _error(422, "agency_required", f"name one of your agencies: ?agency= {mine}")
+        if not reach.allows(agency):
+            return _error(404, "not_found", f"no report of agency {agency}")
     return _answer(request, year, agency, Reader(everything=True))
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, "details": []}, status_code=status)
 
 
 def _reader(request: Request) -> Reader:
@@ -79,6 +97,8 @@ def _reader(request: Request) -> Reader:
 
 def _answer(request: Request, year: int, agency: str | None, reader: Reader) -> Any:
     services: Services = request.app.state.services
+    if agency is not None and not registered(services, agency):
+        return _error(404, "not_found", f"no agency {agency} is registered")
     try:
         figures, source = figures_for(services.settings, year, agency, None)
     except FiguresError as exc:
@@ -126,3 +146,13 @@ def _own_items(report: AnnualReport, source: str, services: Services) -> AnnualR
     )
     own_counts = counts.model_copy(update={"timeliness": timeliness, "retractions": retractions, "log": []})
     return report.model_copy(update={"counts": own_counts, "warnings": [], "figures_source": None})
+
+
+def _summary_routes() -> None:
+    """The console's platform summary rides on this router (one include in the app)."""
+    from pipeline.report.summary_web import router as summary
+
+    router.include_router(summary)
+
+
+_summary_routes()

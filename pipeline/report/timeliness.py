@@ -67,23 +67,19 @@ def timeliness(
         return _measure(conn, scope, roles, calendar, limit)
 
 
-def _measure(
-    conn: Connection, scope: Scope, roles: ChannelRoles, calendar: WorkdayCalendar, limit: int
-) -> Timeliness:
+def measured_items(
+    conn: Connection, scope: Scope, roles: ChannelRoles, calendar: WorkdayCalendar
+) -> tuple[Any, int]:
+    """``(item_pk, formed, published_on, workdays, at_least)`` of every item first on the
+    website in the year, and how many there are ((None, 0) when none). Fills the scratch
+    tables ``PUBLISHED`` and ``WORKDAYS``, which must exist (:func:`timeliness` makes them;
+    the platform summary groups the same rows by agency)."""
     pub = published_items(scope, roles, conn.dialect.name)
     conn.execute(insert(PUBLISHED).from_select(["item_pk", "formed", "published_on"], select(pub)))
     analyze(conn, PUBLISHED)
     earliest, published = conn.execute(select(func.min(PUBLISHED.c.formed), func.count())).one()
     if not published:
-        return Timeliness(
-            limit_workdays=limit,
-            published=0,
-            late=0,
-            average_workdays=None,
-            max_workdays=None,
-            late_items=[],
-            assumed_years=[],
-        )
+        return None, 0
     # From the earliest 生成日期 (at most LOOKBACK_YEARS back) and never after 1 January:
     # an item stored with a 生成日期 after its publication (a future date) is measured
     # as 0 working days, and the calendar always holds every publication day of the year.
@@ -115,6 +111,23 @@ def _measure(
         )
         .subquery("measured")
     )
+    return measured, int(published)
+
+
+def _measure(
+    conn: Connection, scope: Scope, roles: ChannelRoles, calendar: WorkdayCalendar, limit: int
+) -> Timeliness:
+    measured, published = measured_items(conn, scope, roles, calendar)
+    if measured is None:
+        return Timeliness(
+            limit_workdays=limit,
+            published=0,
+            late=0,
+            average_workdays=None,
+            max_workdays=None,
+            late_items=[],
+            assumed_years=[],
+        )
     late = measured.c.workdays > limit
     n_late, average, longest = conn.execute(
         select(
