@@ -28,6 +28,7 @@ from typing import Any
 
 MARCH = datetime(2017, 3, 1, 2, 0, tzinfo=UTC)
 APRIL_2 = datetime(2017, 4, 2, 2, 0, tzinfo=UTC)
+AGENCY = "113703030000000000"  # the demo items' agency, which every bench item keeps
 
 
 def settings(root: Path, database_url: str, packing: str) -> Any:
@@ -100,7 +101,7 @@ def export(root: Path, database_url: str, packing: str) -> dict[str, Any]:
     assert isinstance(receiver, ArchiveChannel)
     period = parse("2017-03", "monthly", receiver.tz)
     started = time.perf_counter()
-    frozen = receiver.ledger.freeze(receiver.ledger.package_id("2017-03"), period, APRIL_2)
+    frozen = receiver.ledger.freeze(receiver.ledger.package_id("2017-03", AGENCY), period, APRIL_2, AGENCY)
     assert frozen is not None
     froze = time.perf_counter()
     built = receiver.exporter.file_for(frozen, APRIL_2)

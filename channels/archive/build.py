@@ -84,6 +84,8 @@ def _info(package: Package, recipe: Recipe) -> list[tuple[str, str]]:
     description = (
         f"主动公开政府信息 {package.period}：{package.item_count} 条，撤回记录 {package.retraction_count} 条"
     )
+    if package.agency_code:  # whose items (the name is in each item's metadata: it may change)
+        fields.append(("Agency-Code", package.agency_code))
     return [
         *fields,
         ("External-Identifier", package.package_id),

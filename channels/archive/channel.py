@@ -1,9 +1,16 @@
 """The archive channel: one configured instance per receiver (档案馆, 图书馆).
 
+A package holds one agency's items of one period: a receiver serving several agencies
+(the district archive takes every agency's packages) makes one package per agency and
+period. Whom it sends an agency's package to, and as whom, is the agency's options
+(``ChannelEnv.options_for``: an overlay ``[agencies.CODE.channels.NAME]`` gives an
+agency a receiver of its own; the instance's ``agencies`` list keeps a receiver to some
+agencies); the schedule is the instance's.
+
 Monthly and weekly receivers are batched: the runner hands over every due delivery
 at once. A delivery whose period is still open answers ``NotDue`` until the period
-closes (plus ``settle_seconds``). Once it is over, the package of that receiver
-and period is frozen (every delivery of the period and earlier that waits, so
+closes (plus ``settle_seconds``). Once it is over, the package of that receiver,
+agency and period is frozen (every delivery of the period and earlier that waits, so
 deliveries the runner has not handed over yet are in it too), built, sent, and
 every member answers the same reference: package id, the file's SHA-256 and the
 receiver's receipt, only after the transport confirmed it. A delivery that comes
@@ -22,7 +29,7 @@ from channels.archive import periods
 from channels.archive.build import Recipe
 from channels.archive.export import Exporter
 from channels.archive.ledger import Ledger
-from channels.archive.options import check_options, parse_options
+from channels.archive.options import ArchiveOptions, check_options, parse_options
 from channels.archive.periods import Period
 from channels.archive.transports import make_transport
 from pipeline import outbound
@@ -45,23 +52,45 @@ class ArchiveChannel(Channel):
     def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
         super().__init__(name, options, env)
         self.config = parse_options(name, options)
-        settings = env.settings
-        self.tz = ZoneInfo(settings.timezone)
+        self.tz = ZoneInfo(env.settings.timezone)
         self.batched = self.config.schedule != "per-item"
         self.ledger = Ledger(env.engine, name)
+        self._exporters: dict[str, Exporter] = {"": self._exporter(self.config, "")}
+
+    @property
+    def exporter(self) -> Exporter:
+        """The instance's own receiver (the platform's, without overlays)."""
+        return self._exporters[""]
+
+    def exporter_for(self, agency: str | None) -> Exporter:
+        """Where ``agency``'s packages go: its own receiver (an overlay), its parent's,
+        or the instance's. An agency the instance no longer serves keeps the instance's
+        (its packages frozen before still go somewhere an operator can see)."""
+        resolved = self.env.options_for(self.name, agency) if agency else None
+        if resolved is None or resolved.account == "":
+            return self.exporter
+        if resolved.account not in self._exporters:
+            config = parse_options(self.name, resolved.options)
+            self._exporters[resolved.account] = self._exporter(config, resolved.account)
+        return self._exporters[resolved.account]
+
+    def _exporter(self, config: ArchiveOptions, account: str) -> Exporter:
+        settings = self.env.settings
         recipe = Recipe(
             ledger=self.ledger,
-            source_organization=self.config.source_organization,
-            organization_code=self.config.organization_code,
-            packing=self.config.packing,
+            source_organization=config.source_organization,
+            organization_code=config.organization_code,
+            packing=config.packing,
             tz=self.tz,
             site_name=settings.site_name,
             url_of=lambda item: item_url(settings, item),
         )
-        folder = self.config.work_dir or Path(settings.data_dir) / "archive" / name
-        policy = outbound.Policy.from_settings(env.settings.outbound)
-        transport = make_transport(self.config.transport, policy, env.clock)
-        self.exporter = Exporter(recipe, transport, folder)
+        folder = config.work_dir or Path(settings.data_dir) / "archive" / self.name
+        if account and config.work_dir is None:
+            folder = folder / account
+        policy = outbound.Policy.from_settings(settings.outbound)
+        transport = make_transport(config.transport, policy, self.env.clock)
+        return Exporter(recipe, transport, folder)
 
     # -- batched receivers -------------------------------------------------------
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:
@@ -88,36 +117,40 @@ class ArchiveChannel(Channel):
         newer revision replaces them; the packages of the periods that are over get
         frozen (and with them these deliveries)."""
         superseded = self.ledger.superseded(loose)
-        moments = self.ledger.moments(loose)
+        placing = self.ledger.placing(loose)
         answers: dict[int, Answer] = {}
-        closed: dict[str, Period] = {}
-        exported: dict[str, bool] = {}
+        closed: dict[tuple[str, str], Period] = {}
+        exported: dict[tuple[str, str], bool] = {}
         for delivery_id in loose:
             if delivery_id in superseded:
                 answers[delivery_id] = None
                 continue
-            period = self.target_period(moments[delivery_id], exported)
+            moment, agency = placing[delivery_id]
+            period = self.target_period(moment, agency, exported)
             ready = period.end + timedelta(seconds=self.config.settle_seconds)
             if now < ready:
                 when = ready.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
                 answers[delivery_id] = NotDue(f"goes in the {period.label} package, sent after {when}", ready)
             else:
-                closed[period.label] = period
-        for period in closed.values():
-            self.ledger.freeze(self.ledger.package_id(period.label), period, now)
+                closed[(agency, period.label)] = period
+        for (agency, label), period in closed.items():
+            self.ledger.freeze(self.ledger.package_id(label, agency), period, now, agency)
         return answers
 
-    def target_period(self, moment: datetime, exported: dict[str, bool] | None = None) -> Period:
-        """The period of ``moment``, or the first later one not exported yet: a late
-        delivery goes into the next package rather than being lost. ``exported``
-        remembers the answers within one batch."""
+    def target_period(
+        self, moment: datetime, agency: str, exported: dict[tuple[str, str], bool] | None = None
+    ) -> Period:
+        """The period of ``moment``, or the first later one whose package of ``agency``
+        is not exported yet: a late delivery goes into the next package rather than being
+        lost. ``exported`` remembers the answers within one batch."""
         known = {} if exported is None else exported
         schedule = self.config.schedule
         period = periods.containing(moment, schedule, self.tz)
         while True:
-            if period.label not in known:
-                known[period.label] = self.ledger.get(self.ledger.package_id(period.label)) is not None
-            if not known[period.label]:
+            key = (agency, period.label)
+            if key not in known:
+                known[key] = self.ledger.exported(agency, period.label)
+            if not known[key]:
                 return period
             period = periods.following(period, schedule, self.tz)
 
@@ -137,9 +170,9 @@ class ArchiveChannel(Channel):
         package_id = self.ledger.packages_of([delivery_id]).get(delivery_id)
         if package_id is None:
             label = f"{item.key}-r{item.revision}{suffix}"
-            moment = self.ledger.moments([delivery_id])[delivery_id]
+            moment, agency = self.ledger.placing([delivery_id])[delivery_id]
             package = self.ledger.freeze(
-                self.ledger.package_id(label), periods.single(label, moment), now, only=delivery_id
+                self.ledger.package_id(label), periods.single(label, moment), now, agency, only=delivery_id
             )
             if package is None:
                 raise TransientError("the delivery is not waiting any more; nothing to package")
@@ -159,7 +192,7 @@ class ArchiveChannel(Channel):
         if package.confirmed:
             return package.ref()
         try:
-            return self.exporter.deliver(package, now).ref()
+            return self.exporter_for(package.agency_code).deliver(package, now).ref()
         except DeliveryError as exc:
             return exc
         except Exception as exc:  # a bug or a full disk: retry like any failure, keep the cause
@@ -168,6 +201,7 @@ class ArchiveChannel(Channel):
             return error
 
     def health(self) -> Health:
+        """The instance's own receiver (agencies' own receivers answer in their packages)."""
         return self.exporter.transport.health()
 
     def overview_facts(self) -> dict[str, str]:

@@ -34,19 +34,22 @@ def _receiver(services: Services, name: str) -> Any:
 
 @archive.command("list")
 @click.option("--receiver", help="Every package of this receiver, newest first.")
+@click.option("--agency", help="Only this agency's packages (its code).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @pass_services
-def list_packages(services: Services, receiver: str | None, as_json: bool) -> None:
-    """The last package of each receiver (or every package of one)."""
+def list_packages(services: Services, receiver: str | None, agency: str | None, as_json: bool) -> None:
+    """The last package of each receiver and agency (or every package of one receiver)."""
     from channels.archive.ledger import last_per_receiver, packages
 
+    if agency is not None and services.registry.get(agency) is None:
+        raise click.ClickException(f"no agency {agency} is registered (govpub agencies list)")
     if receiver:
         _receiver(services, receiver)
-        found = packages(services.engine, receiver)
+        found = packages(services.engine, receiver, agency=agency)
     else:
-        found = last_per_receiver(services.engine)
+        found = last_per_receiver(services.engine, agency)
     rows = [_row(p, services.settings.timezone) for p in found]
-    if not receiver:
+    if not receiver and agency is None:
         have = {p.receiver for p in found}
         rows += [
             {"receiver": r, "package_id": "", "state": "no package yet"}
@@ -71,6 +74,7 @@ def _row(package: Any, timezone: str) -> dict[str, Any]:
         state = "built" if package.sha256 else "frozen"
     return {
         "receiver": package.receiver,
+        "agency": package.agency_code,
         "package_id": package.package_id,
         "period": package.period,
         "items": package.item_count,
@@ -87,14 +91,25 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title="govpub archive packages")
-    for column in ("receiver", "package_id", "period", "items", "retractions", "sha256", "state", "receipt"):
+    heads = (
+        "receiver",
+        "agency",
+        "package_id",
+        "period",
+        "items",
+        "retractions",
+        "sha256",
+        "state",
+        "receipt",
+    )
+    for column in heads:
         table.add_column(column)
     for row in rows:
         sha = row.get("sha256") or ""
         table.add_row(
             *(
                 str(row.get(k) if row.get(k) is not None else "")
-                for k in ("receiver", "package_id", "period")
+                for k in ("receiver", "agency", "package_id", "period")
             ),
             str(row.get("items", "")),
             str(row.get("retractions", "")),
@@ -108,16 +123,20 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 @archive.command("export")
 @click.option("--receiver", required=True, help="A configured archive channel, e.g. district-archives.")
 @click.option("--period", "label", required=True, help="2017-03 (monthly) or 2017-W09 (weekly).")
+@click.option(
+    "--agency", "agencies", multiple=True, help="This agency's package (repeatable; default: every agency's)."
+)
 @click.option("--send/--no-send", default=True, show_default=True, help="Transport it to the receiver.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also copy the file here.")
 @pass_services
-def export(services: Services, receiver: str, label: str, send: bool, out: Path | None) -> None:
-    """Build (again) and send the package of one receiver and period.
+def export(
+    services: Services, receiver: str, label: str, agencies: tuple[str, ...], send: bool, out: Path | None
+) -> None:
+    """Build (again) and send the packages of one receiver and period: one per agency.
 
-    The first export freezes which items the package holds; every later export of
-    the same receiver and period rebuilds the same bytes under the same package id."""
+    The first export freezes which items a package holds; every later export of the
+    same receiver, agency and period rebuilds the same bytes under the same package id."""
     from channels.archive import periods
-    from pipeline.errors import DeliveryError
 
     channel = _receiver(services, receiver)
     schedule = channel.config.schedule
@@ -130,13 +149,33 @@ def export(services: Services, receiver: str, label: str, send: bool, out: Path 
         raise click.ClickException(
             f"period {label} is not over yet (it ends {period.end.astimezone(channel.tz)})"
         )
-    ledger = channel.ledger
-    package = ledger.freeze(ledger.package_id(period.label), period, now)
-    if package is None:
+    for code in agencies:
+        if services.registry.get(code) is None:
+            raise click.ClickException(f"no agency {code} is registered (govpub agencies list)")
+    chosen = list(agencies) or channel.ledger.agencies_for(period)
+    if not chosen:
         raise click.ClickException(
             f"nothing to export: no delivery of {receiver} waits for {label} or earlier"
         )
-    built = channel.exporter.file_for(package, now, rebuild=True)
+    made = [agency for agency in chosen if _export_one(channel, receiver, period, agency, now, send, out)]
+    if not made:
+        raise click.ClickException(
+            f"nothing to export: no delivery of {receiver} ({', '.join(chosen)}) waits for {label} or earlier"
+        )
+
+
+def _export_one(
+    channel: Any, receiver: str, period: Any, agency: str, now: Any, send: bool, out: Path | None
+) -> bool:
+    """One agency's package of the period: False when nothing waits for it."""
+    from pipeline.errors import DeliveryError
+
+    ledger = channel.ledger
+    package = ledger.freeze(ledger.package_id(period.label, agency), period, now, agency)
+    if package is None:
+        return False
+    exporter = channel.exporter_for(agency)
+    built = exporter.file_for(package, now, rebuild=True)
     same = (
         "identical to the first build"
         if built.same_as_recorded
@@ -152,10 +191,11 @@ def export(services: Services, receiver: str, label: str, send: bool, out: Path 
         click.echo(f"copied to {out / built.path.name}")
     if send:
         try:
-            delivered = channel.exporter.deliver(built.package, now)
+            delivered = exporter.deliver(built.package, now)
         except DeliveryError as exc:
             raise click.ClickException(f"not delivered: {exc}") from exc
         click.echo(f"delivered to {receiver}: receipt {delivered.receipt}")
+    return True
 
 
 @archive.command("verify")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, exists, insert, select, update
+from sqlalchemy import Engine, and_, case, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from channels.archive.periods import Period
@@ -44,6 +44,7 @@ class Package:
     receipt: str | None
     confirmed_at: datetime | None
     last_error: str | None
+    agency_code: str | None
 
     @property
     def confirmed(self) -> bool:
@@ -72,8 +73,23 @@ class Ledger:
         self.engine = engine
         self.receiver = receiver
 
-    def package_id(self, label: str) -> str:
-        return f"{self.receiver}-{label}"
+    def package_id(self, label: str, agency: str | None = None) -> str:
+        """``{receiver}-{agency}-{period}`` (one agency's package of a period), or
+        ``{receiver}-{label}`` for a per-item package (its 索引号 names the agency)."""
+        return f"{self.receiver}-{agency}-{label}" if agency else f"{self.receiver}-{label}"
+
+    def exported(self, agency: str, period: str) -> bool:
+        """Whether this receiver's package of ``agency`` and ``period`` exists (frozen);
+        a package made before platform mode without a recorded agency was everyone's."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(P.c.package_id).where(
+                    P.c.receiver == self.receiver,
+                    or_(P.c.agency_code == agency, P.c.agency_code.is_(None)),
+                    P.c.period == period,
+                )
+            ).first()
+        return found is not None
 
     def get(self, package_id: str) -> Package | None:
         with self.engine.connect() as conn:
@@ -91,12 +107,16 @@ class Ledger:
 
     def moments(self, delivery_ids: list[int]) -> dict[int, datetime]:
         """When each delivery's item was disclosed (accepted) or retracted: its period."""
+        return {k: moment for k, (moment, _) in self.placing(delivery_ids).items()}
+
+    def placing(self, delivery_ids: list[int]) -> dict[int, tuple[datetime, str]]:
+        """Each delivery's moment (its period) and agency (its package's)."""
         with self.engine.connect() as conn:
             return {
-                r.id: r.moment
+                r.id: (r.moment, r.agency_code)
                 for chunk in _chunks(delivery_ids)
                 for r in conn.execute(
-                    select(D.c.id, _moment().label("moment"))
+                    select(D.c.id, _moment().label("moment"), D.c.agency_code)
                     .join(R, R.c.pk == D.c.revision_pk)
                     .join(ITEMS, ITEMS.c.pk == D.c.item_pk)
                     .where(D.c.id.in_(chunk))
@@ -114,23 +134,26 @@ class Ledger:
 
     # -- freezing ----------------------------------------------------------------
     def freeze(
-        self, package_id: str, period: Period, now: datetime, only: int | None = None
+        self, package_id: str, period: Period, now: datetime, agency: str, only: int | None = None
     ) -> Package | None:
-        """The package, its members chosen now if they were not yet; None when nothing
-        waits for it. ``only`` freezes a one-delivery package (per-item receivers)."""
+        """The package, its members (``agency``'s deliveries) chosen now if they were not
+        yet; None when nothing waits for it. ``only`` freezes a one-delivery package
+        (per-item receivers)."""
         for _ in range(3):
             existing = self.get(package_id)
             if existing is not None:
                 return existing
             try:
-                return self._freeze(package_id, period, now, only)
+                return self._freeze(package_id, period, now, agency, only)
             except IntegrityError:  # another worker froze it, or took one of its members
                 continue
         return self.get(package_id)
 
-    def _freeze(self, package_id: str, period: Period, now: datetime, only: int | None) -> Package | None:
+    def _freeze(
+        self, package_id: str, period: Period, now: datetime, agency: str, only: int | None
+    ) -> Package | None:
         with self.engine.begin() as conn:
-            candidates = list(conn.execute(self._candidates(period, only)).all())
+            candidates = list(conn.execute(self._candidates(period, agency, only)).all())
             if not candidates:
                 return None
             snapshots = _snapshots(conn, self.receiver, candidates)
@@ -145,6 +168,7 @@ class Ledger:
                     frozen_at=now,
                     item_count=len(candidates) - retractions,
                     retraction_count=retractions,
+                    agency_code=agency,
                 )
             )
             conn.execute(
@@ -163,7 +187,7 @@ class Ledger:
             )
             return _package(conn.execute(select(P).where(P.c.package_id == package_id)).one())
 
-    def _candidates(self, period: Period, only: int | None) -> Any:
+    def _candidates(self, period: Period, agency: str, only: int | None) -> Any:
         query = (
             select(
                 D.c.id,
@@ -179,6 +203,7 @@ class Ledger:
             .join(ITEMS, ITEMS.c.pk == D.c.item_pk)
             .where(
                 D.c.channel == self.receiver,
+                D.c.agency_code == agency,
                 D.c.state.in_(states.ACTIVE_STATES),
                 ~exists().where(M.c.delivery_id == D.c.id),
                 ~_superseded(),
@@ -188,6 +213,29 @@ class Ledger:
         if only is not None:
             return query.where(D.c.id == only)
         return query.where(_moment() < period.end)
+
+    def agencies_for(self, period: Period) -> list[str]:
+        """The agencies with a package of ``period`` here, or a delivery waiting for it
+        (or an earlier period): the packages ``govpub archive export`` makes."""
+        with self.engine.connect() as conn:
+            packed = conn.execute(
+                select(P.c.agency_code).where(
+                    P.c.receiver == self.receiver, P.c.period == period.label, P.c.agency_code.is_not(None)
+                )
+            ).scalars()
+            waiting = conn.execute(
+                select(D.c.agency_code)
+                .join(R, R.c.pk == D.c.revision_pk)
+                .join(ITEMS, ITEMS.c.pk == D.c.item_pk)
+                .where(
+                    D.c.channel == self.receiver,
+                    D.c.state.in_(states.ACTIVE_STATES),
+                    ~exists().where(M.c.delivery_id == D.c.id),
+                    _moment() < period.end,
+                )
+                .distinct()
+            ).scalars()
+            return sorted({*packed, *waiting})
 
     # -- reading members ---------------------------------------------------------
     def members(self, package_id: str) -> Iterator[tuple[Member, Published]]:
@@ -333,20 +381,27 @@ def _chunks(values: list[int], size: int = 500) -> Iterator[list[int]]:
         yield values[start : start + size]
 
 
-def last_per_receiver(engine: Engine) -> list[Package]:
-    """The newest package of every receiver (for ``govpub archive list`` and the console)."""
+def last_per_receiver(engine: Engine, agency: str | None = None) -> list[Package]:
+    """The newest package of every receiver and agency (of one agency: ``agency``), for
+    ``govpub archive list``."""
+    query = select(P).order_by(P.c.receiver, P.c.agency_code, P.c.period_end.desc(), P.c.package_id.desc())
+    if agency:
+        query = query.where(P.c.agency_code == agency)
     with engine.connect() as conn:
-        rows = conn.execute(select(P).order_by(P.c.receiver, P.c.period_end.desc(), P.c.package_id.desc()))
-        seen: dict[str, Package] = {}
-        for row in rows:
-            seen.setdefault(row.receiver, _package(row))
+        seen: dict[tuple[str, str | None], Package] = {}
+        for row in conn.execute(query):
+            seen.setdefault((row.receiver, row.agency_code), _package(row))
     return list(seen.values())
 
 
-def packages(engine: Engine, receiver: str | None = None, limit: int = 100) -> list[Package]:
-    """Packages newest first, of one receiver or of all."""
+def packages(
+    engine: Engine, receiver: str | None = None, limit: int = 100, agency: str | None = None
+) -> list[Package]:
+    """Packages newest first, of one receiver or of all, of one agency or of all."""
     query = select(P).order_by(P.c.period_end.desc(), P.c.package_id).limit(limit)
     if receiver:
         query = query.where(P.c.receiver == receiver)
+    if agency:
+        query = query.where(P.c.agency_code == agency)
     with engine.connect() as conn:
         return [_package(r) for r in conn.execute(query)]

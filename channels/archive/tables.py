@@ -36,7 +36,10 @@ archive_packages = Table(
     Column("receipt", Text),
     Column("confirmed_at", UTCDateTime),
     Column("last_error", Text),
+    # whose items: one package per (receiver, agency, period); a per-item package's too
+    Column("agency_code", String(32)),
     Index("ix_archive_packages_receiver_end", "receiver", "period_end"),
+    Index("ix_archive_packages_receiver_agency_period", "receiver", "agency_code", "period"),
 )
 
 archive_members = Table(

@@ -88,11 +88,12 @@ def test_a_period_package_validates_with_bagit_and_verify(
     run_batch(services, "district")
     rows = deliveries(services)
     assert {r.state for r in rows} == {"delivered"}
-    package = tmp_path / "drop" / f"district-2017-03.{packing}"
+    package = tmp_path / "drop" / f"district-113703030000000000-2017-03.{packing}"
     refs = {tuple(sorted(r.external_ref.items())) for r in rows}
     assert len(refs) == 1, "every item of the period answers the same package"
     ref = rows[0].external_ref
-    assert ref["package_id"] == "district-2017-03" and ref["receipt"] == f"directory:{package}"
+    assert ref["package_id"] == "district-113703030000000000-2017-03"
+    assert ref["receipt"] == f"directory:{package}"
 
     report = verify(package)
     assert report.ok, report.text()
@@ -103,7 +104,7 @@ def test_a_period_package_validates_with_bagit_and_verify(
         info = (root / "bag-info.txt").read_text("utf-8")
         for line in (
             "Source-Organization: 张店区教育局",
-            "External-Identifier: district-2017-03",
+            "External-Identifier: district-113703030000000000-2017-03",
             "Bagging-Date: 2017-03-31",
             "Item-Count: 3",
             f"Payload-Oxum: {report.octets}.{report.files}",
@@ -123,7 +124,7 @@ def test_the_metadata_carries_catalogue_approval_and_history(archive_services: A
     index_no = accept(services, 1, MARCH_10, doc_no="张教发〔2017〕3号", keywords=["招生"]).index_no
     services.clock.now = APRIL_2
     run_batch(services, "district")
-    root = unpack(tmp_path / "drop" / "district-2017-03.tar", tmp_path / "unpacked")
+    root = unpack(tmp_path / "drop" / "district-113703030000000000-2017-03.tar", tmp_path / "unpacked")
     folder = root / "data" / index_no
     xml = (folder / "metadata.xml").read_bytes()
     assert eep.problems(xml) == []
@@ -152,10 +153,10 @@ def test_tampering_with_one_payload_byte_fails_and_names_the_file(
     index_no = accept(services, 1, MARCH_10, attachments=2).index_no
     services.clock.now = APRIL_2
     run_batch(services, "district")
-    package = tmp_path / "drop" / "district-2017-03.tar"
+    package = tmp_path / "drop" / "district-113703030000000000-2017-03.tar"
     tampered = tmp_path / "tampered.tar"
     shutil.copyfile(package, tampered)
-    victim = f"district-2017-03/data/{index_no}/attachments/02-附件2_招生计划_.pdf"
+    victim = f"district-113703030000000000-2017-03/data/{index_no}/attachments/02-附件2_招生计划_.pdf"
     with tarfile.open(package) as archive:
         offset = archive.getmember(victim).offset_data
     with open(tampered, "r+b") as fh:
@@ -166,7 +167,7 @@ def test_tampering_with_one_payload_byte_fails_and_names_the_file(
 
     report = verify(tampered)
     assert not report.ok
-    named = victim.removeprefix("district-2017-03/")
+    named = victim.removeprefix("district-113703030000000000-2017-03/")
     messages = [what for where, what in report.problems if where == named]
     manifests = {m.split()[0] for m in messages if "manifest-" in m}
     assert manifests == {"sha256", "sha512", "sm3"}, report.text()
@@ -185,7 +186,7 @@ def test_a_changed_metadata_file_is_reported_against_schema_and_manifests(
     index_no = accept(services, 1, MARCH_10).index_no
     services.clock.now = APRIL_2
     run_batch(services, "district")
-    root = unpack(tmp_path / "drop" / "district-2017-03.tar", tmp_path / "unpacked")
+    root = unpack(tmp_path / "drop" / "district-113703030000000000-2017-03.tar", tmp_path / "unpacked")
     metadata = root / "data" / index_no / "metadata.xml"
     metadata.write_bytes(metadata.read_bytes().replace("<版本号>1</版本号>".encode(), b""))
     (root / "manifest-sm3.txt").unlink()
@@ -205,7 +206,7 @@ def test_reexport_is_byte_identical_and_a_late_item_goes_into_the_next_package(
     _kill(services, late_delivery)  # its delivery failed for good before March was exported
     services.clock.now = APRIL_2
     run_batch(services, "district")
-    first = channel(services).ledger.get("district-2017-03")
+    first = channel(services).ledger.get("district-113703030000000000-2017-03")
     assert first is not None and first.item_count == 1 and first.confirmed
 
     Deliveries(services.engine).retry_now(late_delivery, "operator", APRIL_2)  # now it is late
@@ -219,11 +220,11 @@ def test_reexport_is_byte_identical_and_a_late_item_goes_into_the_next_package(
 
     services.clock.now = MAY_2
     run_batch(services, "district")
-    april = channel(services).ledger.get("district-2017-04")
+    april = channel(services).ledger.get("district-113703030000000000-2017-04")
     assert april is not None and april.item_count == 1 and april.confirmed
     assert [r.external_ref["package_id"] for r in deliveries(services)] == [
-        "district-2017-03",
-        "district-2017-04",
+        "district-113703030000000000-2017-03",
+        "district-113703030000000000-2017-04",
     ]
     assert package_count(services) == 2
 
@@ -247,15 +248,16 @@ def test_a_retraction_appears_as_a_record_in_the_next_package(archive_services: 
     services.clock.now = MAY_2
     run_batch(services, "district")
     retraction = deliveries(services)[1]
-    assert retraction.state == "delivered" and retraction.external_ref["package_id"] == "district-2017-04"
-    package = tmp_path / "drop" / "district-2017-04.tar"
+    assert retraction.state == "delivered"
+    assert retraction.external_ref["package_id"] == "district-113703030000000000-2017-04"
+    package = tmp_path / "drop" / "district-113703030000000000-2017-04.tar"
     report = verify(package)
     assert report.ok and (report.items, report.retractions) == (0, 1), report.text()
     root = unpack(package, tmp_path / "unpacked")
     record = etree.fromstring((root / "data" / index_no / "retraction.xml").read_bytes())
     assert record.findtext(".//e:封装包类型", namespaces=NS) == "修改型"
     assert record.findtext(".//e:修改类型", namespaces=NS) == "撤回"
-    assert record.findtext(".//e:原封装包标识", namespaces=NS) == "district-2017-03"
+    assert record.findtext(".//e:原封装包标识", namespaces=NS) == "district-113703030000000000-2017-03"
     assert record.findtext(".//e:修改原因", namespaces=NS) == "内容有误，撤回"
     assert "Retraction-Count: 1" in (root / "bag-info.txt").read_text("utf-8")
 
@@ -270,7 +272,7 @@ def test_a_package_holds_the_whole_period_even_when_a_batch_holds_part_of_it(
     monkeypatch.setattr(Deliveries, "due_for_channel", small)
     services.clock.now = APRIL_2
     assert run_batch(services, "district") == "batch of 2"
-    package = channel(services).ledger.get("district-2017-03")
+    package = channel(services).ledger.get("district-113703030000000000-2017-03")
     assert package is not None and package.item_count == 5
     while run_batch(services, "district") != "not-claimed":
         pass
@@ -294,14 +296,15 @@ def test_failing_transport_leaves_deliveries_retrying_until_it_confirms(
     (row,) = deliveries(services)
     assert (row.state, row.attempts, row.last_error_class) == ("retrying", 1, "TransientError")
     assert row.external_ref is None
-    assert "directory drop" in channel(services).ledger.get("district-2017-03").last_error  # type: ignore[union-attr]
+    assert "directory drop" in channel(services).ledger.get("district-113703030000000000-2017-03").last_error  # type: ignore[union-attr]
 
     blocked.unlink()
     services.clock.now = APRIL_2 + timedelta(hours=1)
     run_batch(services, "district")
     (row,) = deliveries(services)
-    assert row.state == "delivered" and row.external_ref["receipt"].endswith("district-2017-03.tar")
-    assert verify(blocked / "inbox" / "district-2017-03.tar").ok
+    assert row.state == "delivered"
+    assert row.external_ref["receipt"].endswith("district-113703030000000000-2017-03.tar")
+    assert verify(blocked / "inbox" / "district-113703030000000000-2017-03.tar").ok
 
 
 def test_per_item_receivers_send_one_package_per_delivery(archive_services: Any, tmp_path: Path) -> None:
@@ -339,12 +342,12 @@ def test_an_item_retracted_before_its_package_goes_with_its_retraction(
         services.clock.now += timedelta(seconds=5)  # the retraction waits for the publication
     rows = deliveries(services)
     assert [(r.action, r.state, r.external_ref["package_id"]) for r in rows] == [
-        ("publish", "delivered", "district-2017-03"),
-        ("retract", "delivered", "district-2017-03"),
+        ("publish", "delivered", "district-113703030000000000-2017-03"),
+        ("retract", "delivered", "district-113703030000000000-2017-03"),
     ]
-    report = verify(tmp_path / "drop" / "district-2017-03.tar")
+    report = verify(tmp_path / "drop" / "district-113703030000000000-2017-03.tar")
     assert report.ok and (report.items, report.retractions) == (1, 1), report.text()
-    root = unpack(tmp_path / "drop" / "district-2017-03.tar", tmp_path / "unpacked")
+    root = unpack(tmp_path / "drop" / "district-113703030000000000-2017-03.tar", tmp_path / "unpacked")
     assert sorted(p.name for p in (root / "data" / index_no).iterdir()) == [
         "attachments",
         "index.html",

@@ -38,7 +38,7 @@ def test_archive_list_export_and_verify(configured: Any, tmp_path: Path) -> None
 
     first = govpub("archive", "export", "--receiver", "district", "--period", "2017-03")
     assert first.exit_code == 0, first.output
-    assert "package district-2017-03: 2 items, 0 retractions" in first.stdout
+    assert "package district-113703030000000000-2017-03: 2 items, 0 retractions" in first.stdout
     assert "delivered to district: receipt directory:" in first.stdout
     again = govpub("archive", "export", "--receiver", "district", "--period", "2017-03", "--no-send")
     sha = [out.split("sha256 ")[1].split()[0] for out in (first.stdout, again.stdout)]
@@ -50,8 +50,8 @@ def test_archive_list_export_and_verify(configured: Any, tmp_path: Path) -> None
     assert "configured: ['district', 'library']" in unknown.output
 
     table = govpub("archive", "list")
-    assert "district-2017-03" in table.stdout and "delivered" in table.stdout
-    package = tmp_path / "drop" / "district-2017-03.tar"
+    assert "district-113703030000000000-2017-03" in table.stdout and "delivered" in table.stdout
+    package = tmp_path / "drop" / "district-113703030000000000-2017-03.tar"
     ok = govpub("archive", "verify", str(package))
     assert ok.exit_code == 0 and ok.stdout.startswith("OK ") and "2 items" in ok.stdout
 
@@ -65,9 +65,10 @@ def test_archive_list_export_and_verify(configured: Any, tmp_path: Path) -> None
 
     # the deliveries waiting for March are answered by the exported package, not sent again
     run_batch(configured, "district")
-    assert {r.external_ref["package_id"] for r in deliveries(configured)} == {"district-2017-03"}
-    assert [p.name for p in (tmp_path / "drop").iterdir()] == ["district-2017-03.tar"]
-    weekly = configured.channel("library").target_period(MARCH_10)
+    refs = {r.external_ref["package_id"] for r in deliveries(configured)}
+    assert refs == {"district-113703030000000000-2017-03"}
+    assert [p.name for p in (tmp_path / "drop").iterdir()] == ["district-113703030000000000-2017-03.tar"]
+    weekly = configured.channel("library").target_period(MARCH_10, "113703030000000000")
     assert weekly.label == "2017-W10"
 
 

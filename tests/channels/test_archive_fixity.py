@@ -33,7 +33,7 @@ from tests.channels.archive_support import (
 from tests.helpers import LiveServer
 
 __all__ = ["archive_services", "configured"]  # the fixtures, imported for pytest
-PACKAGE = "district-2017-03"
+PACKAGE = "district-113703030000000000-2017-03"
 
 
 def exported(services: Services, tmp_path: Path) -> tuple[Path, list[str]]:
@@ -235,7 +235,7 @@ def _first_index_no(package: Path, tmp_path: Path) -> str:
 def test_a_package_whose_folder_is_not_its_identifier_fails(archive_services: Any, tmp_path: Path) -> None:
     package, _ = exported(archive_services(), tmp_path)
     root = unpack(package, tmp_path / "unpacked")
-    renamed = root.rename(root.with_name("district-2017-04"))
-    report = verify(repack(renamed, tmp_path / "district-2017-04.tar"))
-    said = "the package's folder, but bag-info.txt says the package is district-2017-03"
-    assert ("district-2017-04", said) in report.problems, report.text()
+    renamed = root.rename(root.with_name("district-113703030000000000-2017-04"))
+    report = verify(repack(renamed, tmp_path / "district-113703030000000000-2017-04.tar"))
+    said = "the package's folder, but bag-info.txt says the package is district-113703030000000000-2017-03"
+    assert ("district-113703030000000000-2017-04", said) in report.problems, report.text()

@@ -39,8 +39,8 @@ def package(archive_services: Any, tmp_path: Path) -> Shipment:
     accept(services, 2, MARCH_10, attachments=2)
     services.clock.now = APRIL_2
     run_batch(services, "district")
-    path = tmp_path / "drop" / "district-2017-03.tar"
-    return Shipment(path, "district-2017-03", file_sha256(path), path.stat().st_size)
+    path = tmp_path / "drop" / "district-113703030000000000-2017-03.tar"
+    return Shipment(path, "district-113703030000000000-2017-03", file_sha256(path), path.stat().st_size)
 
 
 def test_directory_drop_renames_a_complete_file_into_place(package: Shipment, tmp_path: Path) -> None:

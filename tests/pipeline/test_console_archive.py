@@ -23,4 +23,4 @@ def test_the_overview_names_the_last_package_of_a_receiver(archive_services: Any
         accept(services, n, MARCH_10 + timedelta(days=n))
     services.clock.now = APRIL_2
     assert run_batch(services, "district") == "batch of 2"
-    assert facts()["最近归档包"] == "district-2017-03（2017-03，2 条信息，接收方已确认）"
+    assert facts()["最近归档包"] == "district-113703030000000000-2017-03（2017-03，2 条信息，接收方已确认）"
