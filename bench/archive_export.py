@@ -155,7 +155,7 @@ def measure(
             from channels.archive.verify import verify
 
             started = time.perf_counter()
-            report = verify(root / "drop" / f"district-archives-2017-03.{packing}")
+            report = verify(root / "drop" / f"district-archives-{AGENCY}-2017-03.{packing}")
             result.update(
                 populate_seconds=round(setup, 1),
                 verify_seconds=round(time.perf_counter() - started, 1),
