@@ -84,8 +84,8 @@ def _info(package: Package, recipe: Recipe) -> list[tuple[str, str]]:
     description = (
         f"主动公开政府信息 {package.period}：{package.item_count} 条，撤回记录 {package.retraction_count} 条"
     )
-    if package.agency_code:  # whose items (the name is in each item's metadata: it may change)
-        fields.append(("Agency-Code", package.agency_code))
+    if names_agency(package):  # whose items (their names are in each item's metadata)
+        fields.append(("Agency-Code", str(package.agency_code)))
     return [
         *fields,
         ("External-Identifier", package.package_id),
@@ -97,6 +97,14 @@ def _info(package: Package, recipe: Recipe) -> list[tuple[str, str]]:
         ("Item-Count", str(package.item_count)),
         ("Retraction-Count", str(package.retraction_count)),
     ]
+
+
+def names_agency(package: Package) -> bool:
+    """A period package made in platform mode says whose it is in bag-info. Not one made
+    before (its agency was filled in later: rebuilding it must give the same bytes), nor
+    a per-item package (its 索引号 names the agency)."""
+    expected = f"{package.receiver}-{package.agency_code}-{package.period}"
+    return package.agency_code is not None and package.package_id == expected
 
 
 def _bagging_date(package: Package, recipe: Recipe) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, inspect
 
 from channels.archive.bag import file_sha256
+from channels.archive.build import names_agency
 from channels.archive.fixity import Described
 from channels.archive.ledger import Ledger, Package
 from channels.archive.page import item_files
@@ -51,12 +52,15 @@ def cross_check(engine: Engine, package_file: Path | None, report: Report) -> No
 
 def _package_facts(package: Package, package_file: Path | None, report: Report) -> None:
     info = report.info
-    for key, recorded in (
+    facts = [
         ("Receiver", package.receiver),
         ("Period", package.period),
         ("Item-Count", str(package.item_count)),
         ("Retraction-Count", str(package.retraction_count)),
-    ):
+    ]
+    if names_agency(package):
+        facts.append(("Agency-Code", str(package.agency_code)))
+    for key, recorded in facts:
         if info.get(key) != recorded:
             report.add("bag-info.txt", f"{key} {info.get(key)} but the database records {recorded}")
     if package_file is None or not package.sha256:

@@ -52,6 +52,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     }
     with serve_for(root / "govpub", f"sqlite:///{root / 'govpub.db'}", channels) as running:
         add_user(running.cluster.services, "li.wei", "operator")
+        scope(running.cluster.services.engine, "li.wei", "113703030000000000")  # the items' agency
         with httpx.Client(base_url=running.url, headers=running.auth(), timeout=60) as http:
             for n in (1, 2):
                 assert http.post("/v1/items", json=make_item(n, title=TITLE)).status_code == 202
@@ -60,6 +61,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             assert retracted.status_code == 202
             wait_until(lambda: settled(running), 60, "the retraction")
         yield running
+
+
+def scope(engine: Any, username: str, code: str) -> None:
+    """An operator reaches their agency's items (pipeline.tenancy): register it, scope them."""
+    from pipeline.agencies import Agency, add
+    from pipeline.console.tables import console_user_agencies
+
+    add(engine, Agency(code, "张店区教育局"), datetime.now(ZoneInfo("UTC")))
+    with engine.begin() as conn:
+        conn.execute(console_user_agencies.insert().values(username=username, agency_code=code))
 
 
 def settled(served: Served) -> bool:

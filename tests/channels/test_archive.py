@@ -106,6 +106,7 @@ def test_a_period_package_validates_with_bagit_and_verify(
             "Source-Organization: 张店区教育局",
             "External-Identifier: district-113703030000000000-2017-03",
             "Bagging-Date: 2017-03-31",
+            "Agency-Code: 113703030000000000",
             "Item-Count: 3",
             f"Payload-Oxum: {report.octets}.{report.files}",
         ):
