@@ -243,7 +243,7 @@ def run(deliveries: int, kind: str, repeat: int) -> None:
                     conn.exec_driver_sql("ANALYZE")
                     conn.commit()
             generated = time.perf_counter() - started
-            Accounts(cluster.services.engine, lambda: now).add("bench", "operator", PASSWORD)
+            Accounts(cluster.services.engine, lambda: now).add("bench", "admin", PASSWORD)
             _, url = cluster.serve()
             print(
                 f"{probe['deliveries']:,} deliveries ({probe['items']:,} items, "

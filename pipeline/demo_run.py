@@ -38,7 +38,7 @@ def wait_delivered(client: GovpubClient, deadline_seconds: float = 120.0) -> dic
 
 def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread, str, str]:
     """Serve in a thread; returns the server, its thread, the demo source's token and
-    the password of the console account ``demo`` (an operator, re-keyed at each run)."""
+    the password of the console account ``demo`` (the platform admin, re-keyed at each run)."""
     from pipeline.app import create_app
     from pipeline.cli.context import prepare_database
     from pipeline.console.auth import Accounts
@@ -47,7 +47,7 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
     services = build_services(settings)
     prepare_database(services)
     token = services.store.add_source("demo")
-    password = Accounts(services.engine, services.clock).add("demo", "operator")
+    password = Accounts(services.engine, services.clock).add("demo", "admin")
     app = create_app(settings, services)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)

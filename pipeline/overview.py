@@ -22,12 +22,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, select, true
 
 from pipeline import db, registry, states
 from pipeline.channel import HasOverviewFacts, HasQuota
 from pipeline.dispatch import queue_name
 from pipeline.services import Services
+from pipeline.tenancy import Reach
 
 log = structlog.get_logger("govpub.overview")
 D, E = db.deliveries, db.delivery_events
@@ -35,6 +36,7 @@ D, E = db.deliveries, db.delivery_events
 # ``sent`` (went out, to be confirmed) and ``in_doubt`` are attempts that did not fail.
 FAILED_OUTCOMES = ("retry", "dead")
 ATTEMPT_OUTCOMES = ("retry", "dead", "delivered", "lost", "sent", "in_doubt")
+EVERY = true()  # the deliveries of every agency (a Reach's filter narrows them)
 
 
 @dataclass
@@ -118,33 +120,38 @@ def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
     }
 
 
-def build_overview(services: Services, dispatcher: Any = None) -> Overview:
+def build_overview(services: Services, dispatcher: Any = None, reach: Reach = Reach.PLATFORM) -> Overview:
+    """Every agency's figures, or those within ``reach`` (a scoped console user: the
+    channels' own facts, which describe the platform's instance, are left out)."""
     settings, now = services.settings, services.clock()
+    mine = reach.deliveries_where()
     source, depths = queue_depths(services, dispatcher)
     channels = {
         name: ChannelOverview(name, cfg.kind, cfg.enabled, queue_depth=depths.get(name))
         for name, cfg in settings.channels.items()
     }
     with services.engine.connect() as conn:
-        for name, periods in period_counts(conn, now, settings.timezone).items():
+        for name, periods in period_counts(conn, now, settings.timezone, mine).items():
             ch = channels.setdefault(name, ChannelOverview(name, "?", False))
             ch.today, ch.week, ch.year = periods["today"], periods["week"], periods["year"]
-        for name, oldest in oldest_waiting(conn, now, list(channels)).items():
+        for name, oldest in oldest_waiting(conn, now, list(channels), mine).items():
             channels[name].oldest_waiting = oldest
-        for (name, outcome), count in attempts_since(conn, now - timedelta(hours=24)).items():
+        for (name, outcome), count in attempts_since(conn, now - timedelta(hours=24), mine).items():
             if name in channels:
                 channels[name].attempts_24h += count
                 channels[name].failures_24h += count if outcome in FAILED_OUTCOMES else 0
         for name, ch in channels.items():
-            ch.last_delivered = last_delivered(conn, name)
+            ch.last_delivered = last_delivered(conn, name, mine)
     for name, ch in channels.items():
         if name in settings.channels:
-            ch.facts = channel_facts(services, name)
-            ch.pages = console_links(services, name)
+            ch.facts = channel_facts(services, name) if reach.platform else {}
+            ch.pages = console_links(services, name) if reach.platform else []
     return Overview(now, settings.timezone, source, list(channels.values()))
 
 
-def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, dict[str, dict[str, int]]]:
+def period_counts(
+    conn: Connection, now: datetime, timezone: str, mine: Any = EVERY
+) -> dict[str, dict[str, dict[str, int]]]:
     """``{channel: {period: {state: n}}}`` for deliveries accepted in each period;
     one range scan over the (created_at, channel, state) index."""
     starts = period_starts(now, timezone)
@@ -155,7 +162,7 @@ def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, d
         (and_(D.c.state == "sending", D.c.delivered_at.is_not(None)), "unconfirmed"), else_=D.c.state
     ).label("state")
     rows = conn.execute(
-        select(D.c.channel, state, *sums).where(D.c.created_at >= earliest).group_by(D.c.channel, state)
+        select(D.c.channel, state, *sums).where(D.c.created_at >= earliest, mine).group_by(D.c.channel, state)
     ).all()
     out: dict[str, dict[str, dict[str, int]]] = {}
     for row in rows:
@@ -166,14 +173,16 @@ def period_counts(conn: Connection, now: datetime, timezone: str) -> dict[str, d
     return out
 
 
-def oldest_waiting(conn: Connection, now: datetime, channels: list[str]) -> dict[str, dict[str, Any]]:
+def oldest_waiting(
+    conn: Connection, now: datetime, channels: list[str], mine: Any = EVERY
+) -> dict[str, dict[str, Any]]:
     """Per channel, the delivery accepted longest ago that is still pending, queued,
     sending or retrying (few rows: the (channel, state) index finds them)."""
     out: dict[str, dict[str, Any]] = {}
     for channel in channels:
         row = conn.execute(
             select(D.c.id, D.c.state, D.c.created_at, D.c.attempts, D.c.last_error_class)
-            .where(D.c.channel == channel, D.c.state.in_(states.ACTIVE_STATES))
+            .where(D.c.channel == channel, D.c.state.in_(states.ACTIVE_STATES), mine)
             .order_by(D.c.created_at, D.c.id)
             .limit(1)
         ).first()
@@ -189,21 +198,21 @@ def oldest_waiting(conn: Connection, now: datetime, channels: list[str]) -> dict
     return out
 
 
-def attempts_since(conn: Connection, since: datetime) -> Counter[tuple[str, str]]:
+def attempts_since(conn: Connection, since: datetime, mine: Any = EVERY) -> Counter[tuple[str, str]]:
     rows = conn.execute(
         select(D.c.channel, E.c.outcome, func.count())
         .select_from(E.join(D, D.c.id == E.c.delivery_id))
-        .where(and_(E.c.at >= since, E.c.outcome.in_(ATTEMPT_OUTCOMES)))
+        .where(and_(E.c.at >= since, E.c.outcome.in_(ATTEMPT_OUTCOMES)), mine)
         .group_by(D.c.channel, E.c.outcome)
     ).all()
     return Counter({(channel, outcome): int(n) for channel, outcome, n in rows})
 
 
-def last_delivered(conn: Connection, channel: str) -> dict[str, Any] | None:
+def last_delivered(conn: Connection, channel: str, mine: Any = EVERY) -> dict[str, Any] | None:
     """The channel's most recent delivery (one step down ``ix_deliveries_channel_delivered``)."""
     row = conn.execute(
         select(D.c.id, D.c.item_pk, D.c.delivered_at, D.c.external_ref)
-        .where(D.c.channel == channel, D.c.delivered_at.is_not(None))
+        .where(D.c.channel == channel, D.c.delivered_at.is_not(None), mine)
         .order_by(D.c.delivered_at.desc())
         .limit(1)
     ).first()

@@ -152,8 +152,8 @@ def console_intrusions(url: str, cluster: Any) -> tuple[int, int]:
 
     accounts = Accounts(cluster.services.engine, cluster.services.clock)
     password = "chaos-" + "x" * 16
-    until_up(lambda: accounts.add("chaos.audit", "auditor", password))
-    until_up(lambda: accounts.add("chaos.ops", "operator", password))
+    until_up(lambda: accounts.add("chaos.audit", "auditor", password, platform=True))
+    until_up(lambda: accounts.add("chaos.ops", "admin", password))
     tried = got_in = 0
 
     def attempt(client: httpx.Client, method: str, path: str, **kwargs: Any) -> None:
@@ -264,7 +264,7 @@ def login_flood(url: str, cluster: Any, guessers: int = 8, seconds: float = 15.0
     from pipeline.console.auth import Accounts
 
     accounts = Accounts(cluster.services.engine, cluster.services.clock)
-    until_up(lambda: accounts.add("chaos.flooded", "operator", "chaos-" + "y" * 16))
+    until_up(lambda: accounts.add("chaos.flooded", "admin", "chaos-" + "y" * 16))
     console = cluster.settings.console
     allowed = console.login_lock_after + console.password_checks_at_once
     answers: list[int] = []

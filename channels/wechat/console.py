@@ -14,17 +14,18 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.console import audit
-from pipeline.console.pages import PREFIX, back_to, console_of, operator
+from pipeline.console.pages import PREFIX, back_to, console_of, not_found, operator, serves_within_reach
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 def _channel(request: Request, name: str) -> Any:
-    """The WeChat channel ``name`` in broadcast mode, or None."""
+    """The WeChat channel ``name`` in broadcast mode, or None (also when it serves an
+    agency outside the user's reach: the same not-found page)."""
     services = console_of(request).services
     cfg = services.settings.channels.get(name)
-    if cfg is None or cfg.kind != "wechat":
+    if cfg is None or cfg.kind != "wechat" or not serves_within_reach(request, name):
         return None
     channel: Any = services.channel(name)
     return channel if channel.opts.mode == "broadcast" else None
@@ -35,7 +36,7 @@ async def coming_send_page(request: Request, name: str) -> Response:
     console = console_of(request)
     channel = _channel(request, name)
     if channel is None:
-        return console.render(request, "not_found.html", status=404)
+        return not_found(request, f"群发模式的微信渠道 {name}")
     view = await run_in_threadpool(channel.coming_send)
     return console.render(request, "wechat_send.html", view=view)
 
@@ -50,7 +51,7 @@ def send_now(request: Request, name: str, csrf: Annotated[str, Form()] = "") -> 
     back = f"{PREFIX}/wechat/{name}"
     channel = _channel(request, name)
     if channel is None:
-        return back_to(back, f"没有群发模式的微信渠道 {name}")
+        return not_found(request, f"群发模式的微信渠道 {name}")
     services = console_of(request).services
     try:
         woken = channel.send_now(f"console:{user.username}")

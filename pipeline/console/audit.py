@@ -27,10 +27,14 @@ def record(
     item_pk: int | None = None,
     delivery_id: int | None = None,
     detail: str | None = None,
+    agency_code: str | None = None,
 ) -> None:
+    """One entry; ``agency_code``: the agency of the item acted on (None: no item)."""
     with engine.begin() as conn:
         conn.execute(
-            audit_row(at, user.username, action, detail, user.role, item_pk=item_pk, delivery_id=delivery_id)
+            audit_row(
+                at, user.username, action, detail, user.role, item_pk=item_pk, delivery_id=delivery_id
+            ).values(agency_code=agency_code)
         )
 
 
@@ -49,8 +53,11 @@ def audit_row(
     )
 
 
-def recent_logins(engine: Engine, before: int | None = None, limit: int = PAGE) -> list[dict[str, Any]]:
-    """The latest logins, logouts, wrong passwords, locks and unlocks, newest first."""
+def recent_logins(
+    engine: Engine, before: int | None = None, limit: int = PAGE, username: str | None = None
+) -> list[dict[str, Any]]:
+    """The latest logins, logouts, wrong passwords, locks and unlocks, newest first
+    (``username``: only that account's)."""
     query = (
         select(audit_log)
         .where(audit_log.c.action.in_(LOGIN_ACTIONS))
@@ -59,6 +66,8 @@ def recent_logins(engine: Engine, before: int | None = None, limit: int = PAGE) 
     )
     if before:
         query = query.where(audit_log.c.id < before)
+    if username is not None:
+        query = query.where(audit_log.c.username == username)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 

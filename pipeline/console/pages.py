@@ -21,6 +21,7 @@ from jinja2 import Environment
 from pipeline.console.auth import Accounts, Csrf, Sessions, User
 from pipeline.console.throttle import LoginThrottle
 from pipeline.services import Services
+from pipeline.tenancy import Reach
 
 log = structlog.get_logger("govpub.console")
 
@@ -85,6 +86,34 @@ def safe_next(target: str) -> str:
 def current_user(request: Request) -> User:
     user: User = request.state.console_user  # set by the login gate
     return user
+
+
+def reach_of(request: Request, agency: str | None = None) -> Reach:
+    """The logged-in user's reach, narrowed to ``?agency=CODE`` when one is asked for
+    (OutOfReach when that agency is not the user's: answer it as not found)."""
+    return current_user(request).reach.narrow(agency or None)
+
+
+def serves_within_reach(request: Request, channel: str) -> bool:
+    """Whether every agency the channel instance serves is within the user's reach: a
+    channel's own page (its queue, its account) shows items of all of them, so a user
+    scoped to some agencies sees only the pages of instances serving only theirs."""
+    reach = current_user(request).reach
+    if reach.platform:
+        return True
+    services = console_of(request).services
+    cfg = services.settings.channels.get(channel)
+    if cfg is None or cfg.agencies is None:
+        return False
+    served = set(cfg.agencies)
+    if cfg.include_children:
+        served |= {a.code for code in cfg.agencies for a in services.registry.descendants(code)}
+    return all(reach.allows(code) for code in served)
+
+
+def not_found(request: Request, what: str = "") -> Response:
+    """The ordinary not-found page: also the answer for another agency's item or delivery."""
+    return console_of(request).render(request, "not_found.html", status=404, what=what)
 
 
 def forbidden(request: Request, why: str) -> Response:

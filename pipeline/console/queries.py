@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, or_, select
 from pipeline import db
 from pipeline.console import audit
 from pipeline.console.words import FAILING
+from pipeline.tenancy import Reach
 
 D, E, It, R = db.deliveries, db.delivery_events, db.items, db.revisions
 PAGE = 50
@@ -34,10 +35,12 @@ class DeliveryFilter:
     date_from: date | None = None
     date_to: date | None = None
     before: int | None = None
+    agency: str = ""  # one agency within the user's reach, or "" for all of them
 
     def as_query(self) -> dict[str, str]:
         """The filter as URL parameters (without the page cursor)."""
         pairs = {
+            "agency": self.agency,
             "channel": self.channel,
             "state": self.state,
             "source": self.source,
@@ -52,9 +55,10 @@ def _local_midnight(day: date, timezone: str) -> datetime:
 
 
 def list_deliveries(
-    engine: Engine, f: DeliveryFilter, timezone: str
+    engine: Engine, f: DeliveryFilter, timezone: str, reach: Reach
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of deliveries, newest first, and the cursor of the next page (or None)."""
+    """One page of the deliveries within ``reach``, newest first, and the cursor of the
+    next page (or None)."""
     query = (
         select(
             D.c.id,
@@ -71,6 +75,7 @@ def list_deliveries(
             D.c.delivered_at,
             D.c.next_attempt_at,
             D.c.external_ref,
+            D.c.agency_code,
             It.c.pk.label("item_pk"),
             It.c.source,
             It.c.item_id,
@@ -78,6 +83,7 @@ def list_deliveries(
             R.c.title,
         )
         .select_from(D.join(It, It.c.pk == D.c.item_pk).join(R, R.c.pk == D.c.revision_pk))
+        .where(reach.deliveries_where())
         .order_by(D.c.id.desc())
         .limit(PAGE + 1)
     )
@@ -104,21 +110,35 @@ def list_deliveries(
     return rows, (rows[-1]["id"] if more else None)
 
 
-def sources(engine: Engine) -> list[str]:
+def sources(engine: Engine, reach: Reach) -> list[str]:
+    """The sources bound to an agency within reach (every source for the platform)."""
+    query = select(db.sources.c.name).order_by(db.sources.c.name)
+    if not reach.platform:
+        bound = select(db.source_agencies.c.source).where(reach.where(db.source_agencies.c.agency_code))
+        query = query.where(db.sources.c.name.in_(bound))
     with engine.connect() as conn:
-        return list(conn.execute(select(db.sources.c.name).order_by(db.sources.c.name)).scalars())
+        return list(conn.execute(query).scalars())
 
 
 def search_items(
-    engine: Engine, q: str, before: int | None = None
+    engine: Engine, q: str, reach: Reach, before: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Items whose 索引号 starts with ``q`` or whose latest title contains it, newest first."""
+    """Items within ``reach`` whose 索引号 starts with ``q`` or whose latest title
+    contains it, newest first."""
     pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     query = (
         select(
-            It.c.pk, It.c.source, It.c.item_id, It.c.index_no, It.c.retracted_at, R.c.title, R.c.accepted_at
+            It.c.pk,
+            It.c.source,
+            It.c.item_id,
+            It.c.index_no,
+            It.c.retracted_at,
+            It.c.agency_code,
+            R.c.title,
+            R.c.accepted_at,
         )
         .select_from(It.join(R, (R.c.item_pk == It.c.pk) & (R.c.revision == It.c.latest_revision)))
+        .where(reach.items_where())
         .order_by(It.c.pk.desc())
         .limit(PAGE + 1)
     )
@@ -141,12 +161,13 @@ def search_items(
     return rows, (rows[-1]["pk"] if more else None)
 
 
-def item_timeline(engine: Engine, item_pk: int) -> dict[str, Any] | None:
+def item_timeline(engine: Engine, item_pk: int, reach: Reach) -> dict[str, Any] | None:
     """The item, its revisions, its deliveries per channel, and one time-ordered list
-    of everything that happened to it: acceptance, every attempt, operators' actions."""
+    of everything that happened to it: acceptance, every attempt, operators' actions.
+    None when there is no such item within ``reach``."""
     with engine.connect() as conn:
         item = conn.execute(select(It).where(It.c.pk == item_pk)).first()
-        if item is None:
+        if item is None or not reach.allows(item.agency_code):
             return None
         revisions = [
             dict(r._mapping)
@@ -194,20 +215,3 @@ def item_timeline(engine: Engine, item_pk: int) -> dict[str, Any] | None:
         "deliveries": deliveries,
         "timeline": entries,
     }
-
-
-def delivery_item(engine: Engine, delivery_id: int) -> dict[str, Any] | None:
-    """The item a delivery belongs to (for actions and their audit entries)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(D.c.id, D.c.channel, D.c.state, It.c.pk, It.c.source, It.c.item_id)
-            .join(It, It.c.pk == D.c.item_pk)
-            .where(D.c.id == delivery_id)
-        ).first()
-    return dict(row._mapping) if row else None
-
-
-def item_head(engine: Engine, item_pk: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(It).where(It.c.pk == item_pk)).first()
-    return dict(row._mapping) if row else None

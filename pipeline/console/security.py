@@ -1,5 +1,7 @@
 """The console's 登录安全 page: who is locked out now, and every login, wrong password,
-lock and unlock from the audit log; operators lift a lock from here."""
+lock and unlock from the audit log; the platform's operators (admins) lift a lock from
+here. Lockouts and addresses belong to the whole platform, so a user scoped to agencies
+sees only its own account's entries and lifts no lock."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.console import audit
-from pipeline.console.pages import PREFIX, back_to, console_of, operator
+from pipeline.console.pages import PREFIX, back_to, console_of, current_user, forbidden, operator
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -21,13 +23,17 @@ PAGE = f"{PREFIX}/security"
 @router.get("/security", response_class=HTMLResponse)
 async def security_page(request: Request, before: int | None = None) -> Response:
     console = console_of(request)
-    entries = await run_in_threadpool(audit.recent_logins, console.services.engine, before, audit.PAGE + 1)
+    user = current_user(request)
+    own = None if user.reach.platform else user.username
+    entries = await run_in_threadpool(
+        audit.recent_logins, console.services.engine, before, audit.PAGE + 1, own
+    )
     more = len(entries) > audit.PAGE
     entries = entries[: audit.PAGE]
     return console.render(
         request,
         "security.html",
-        blocked=await run_in_threadpool(console.throttle.blocked),
+        blocked=await run_in_threadpool(console.throttle.blocked) if own is None else [],
         entries=entries,
         next_before=entries[-1]["id"] if more else None,
     )
@@ -39,6 +45,8 @@ def unlock(request: Request, key: Annotated[str, Form()] = "", csrf: Annotated[s
     user = operator(request, csrf)
     if isinstance(user, Response):
         return user
+    if not user.reach.platform:
+        return forbidden(request, "登录限制涉及整个平台，只有平台管理员可以解除。")
     console = console_of(request)
     if not console.throttle.unlock(key):
         return back_to(PAGE, f"{key} 没有被限制")

@@ -18,11 +18,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline import metrics
+from pipeline.agencies import Agency
 from pipeline.console import audit, queries
 from pipeline.console.auth import LOGIN_COOKIE, SESSION_COOKIE, USERNAME, User
-from pipeline.console.pages import LOGIN, PREFIX, Console, console_of, current_user, forbidden, safe_next
+from pipeline.console.pages import (
+    LOGIN,
+    PREFIX,
+    Console,
+    console_of,
+    current_user,
+    forbidden,
+    not_found,
+    reach_of,
+    safe_next,
+)
 from pipeline.console.words import FAILING
 from pipeline.overview import build_overview
+from pipeline.tenancy import OutOfReach, Reach
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -151,12 +163,34 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     return response
 
 
+def _agencies(console: Console, reach: Reach) -> list[Agency]:
+    """The agencies a user may pick in a filter (more than one within its reach)."""
+    return [a for a in console.services.registry.all() if reach.allows(a.code)]
+
+
+def _narrowed(request: Request, agency: str) -> Reach | Response:
+    """The user's reach, or ``?agency=CODE`` within it; another agency: not found."""
+    try:
+        return reach_of(request, agency.strip() or None)
+    except OutOfReach:
+        return not_found(request, f"机构 {agency[:32]}")
+
+
 @router.get("/", response_class=HTMLResponse)
-async def overview_page(request: Request, fragment: bool = False) -> Response:
+async def overview_page(request: Request, fragment: bool = False, agency: str = "") -> Response:
     console = console_of(request)
-    data = await run_in_threadpool(build_overview, console.services, request.app.state.dispatcher)
+    reach = _narrowed(request, agency)
+    if isinstance(reach, Response):
+        return reach
+    data = await run_in_threadpool(build_overview, console.services, request.app.state.dispatcher, reach)
     template = "_overview.html" if fragment else "overview.html"
-    return console.render(request, template, overview=data)
+    return console.render(
+        request,
+        template,
+        overview=data,
+        agency=agency,
+        agencies=_agencies(console, current_user(request).reach),
+    )
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
@@ -169,36 +203,50 @@ async def deliveries_page(
     date_to: Annotated[date | None, Query()] = None,
     before: int | None = None,
     fragment: bool = False,
+    agency: str = "",
 ) -> Response:
     console = console_of(request)
     services = console.services
-    chosen = queries.DeliveryFilter(channel, state, source, date_from, date_to, before)
+    reach = _narrowed(request, agency)
+    if isinstance(reach, Response):
+        return reach
+    chosen = queries.DeliveryFilter(channel, state, source, date_from, date_to, before, agency.strip())
     rows, next_before = await run_in_threadpool(
-        queries.list_deliveries, services.engine, chosen, services.settings.timezone
+        queries.list_deliveries, services.engine, chosen, services.settings.timezone, reach
     )
     context: dict[str, Any] = {
         "rows": rows,
         "filter": chosen,
         "next_before": next_before,
         "channels": sorted(services.settings.channels),
-        "sources": await run_in_threadpool(queries.sources, services.engine),
+        "sources": await run_in_threadpool(queries.sources, services.engine, reach),
+        "agencies": _agencies(console, current_user(request).reach),
         "failing": FAILING,
     }
     return console.render(request, "_deliveries.html" if fragment else "deliveries.html", **context)
 
 
 @router.get("/items", response_class=HTMLResponse)
-async def items_page(request: Request, q: str = "", before: int | None = None) -> Response:
+async def items_page(request: Request, q: str = "", before: int | None = None, agency: str = "") -> Response:
     console = console_of(request)
+    reach = _narrowed(request, agency)
+    if isinstance(reach, Response):
+        return reach
     q = q.strip()[:200]
-    rows, next_before = await run_in_threadpool(queries.search_items, console.services.engine, q, before)
-    return console.render(request, "items.html", q=q, rows=rows, next_before=next_before)
+    rows, next_before = await run_in_threadpool(
+        queries.search_items, console.services.engine, q, reach, before
+    )
+    agencies = _agencies(console, current_user(request).reach)
+    return console.render(
+        request, "items.html", q=q, rows=rows, next_before=next_before, agency=agency, agencies=agencies
+    )
 
 
 @router.get("/items/{item_pk}", response_class=HTMLResponse)
 async def item_page(request: Request, item_pk: int, fragment: bool = False) -> Response:
     console = console_of(request)
-    data = await run_in_threadpool(queries.item_timeline, console.services.engine, item_pk)
-    if data is None:
-        return console.render(request, "not_found.html", status=404, what=f"信息 {item_pk}")
+    reach = current_user(request).reach
+    data = await run_in_threadpool(queries.item_timeline, console.services.engine, item_pk, reach)
+    if data is None:  # none, or another agency's: the same page
+        return not_found(request, f"信息 {item_pk}")
     return console.render(request, "_item_live.html" if fragment else "item.html", 200, **data)

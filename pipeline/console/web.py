@@ -58,6 +58,13 @@ def build_console(services: Services) -> Console:
     )
     env.globals.update(STATES=words.STATES, ROLES=words.ROLES, urlencode=urlencode)
 
+    def agency_name(code: str | None) -> str:
+        """An agency's name (its code when it is not registered), as the lists show it."""
+        found = services.registry.get(code) if code else None
+        return found.name if found else (code or "—")
+
+    env.globals["agency_name"] = agency_name
+
     def clock() -> datetime:  # looked up at each call, so a test may move the services' clock
         return services.clock()
 

@@ -58,7 +58,7 @@ def annual_report(request: Request, year: Year, agency: Agency = None) -> Any:
     """The statutory figures of the year (counts per channel, category and month,
     timeliness, tables 二 to 四, the narrative); with a source's token also its own late
     items and retractions; with a console session the whole report."""
-    return _answer(request, year, agency, _reader(request))
+    return _answer(request, year, agency, _reader(request, agency))
 
 
 @router.get("/console/reports/{year}", include_in_schema=False)
@@ -83,12 +83,15 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message, "details": []}, status_code=status)
 
 
-def _reader(request: Request) -> Reader:
+def _reader(request: Request, agency: str | None) -> Reader:
+    """A console session reads everything of the agencies it reaches (the platform's
+    report only for a platform user)."""
     from pipeline.console.auth import SESSION_COOKIE
 
     session = request.cookies.get(SESSION_COOKIE)
     console = getattr(request.app.state, "console", None)
-    if session and console is not None and console.sessions.user(session) is not None:
+    user = console.sessions.user(session) if session and console is not None else None
+    if user is not None and (user.reach.platform or (agency is not None and user.reach.allows(agency))):
         return Reader(everything=True)
     if "authorization" in request.headers:
         return Reader(source=authenticate(request))

@@ -30,8 +30,8 @@ MEMORY = {"memory": {"kind": "memory"}}
 def cluster_at(root: Path, database: str, broker: str | None = None, **settings: Any) -> LocalCluster:
     cluster = LocalCluster.create(root, database, broker, MEMORY, **settings)
     accounts = Accounts(cluster.services.engine, cluster.services.clock)
-    accounts.add("li.wei", "operator", PASSWORD)
-    accounts.add("audit", "auditor", PASSWORD)
+    accounts.add("li.wei", "admin", PASSWORD)
+    accounts.add("audit", "auditor", PASSWORD, platform=True)
     return cluster
 
 

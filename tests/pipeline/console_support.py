@@ -34,8 +34,15 @@ CONSOLE_URLS: list[tuple[str, str]] = [
 ]
 
 
-def add_user(services: Services, name: str, role: str) -> None:
-    Accounts(services.engine, services.clock).add(name, role, PASSWORD)
+def add_user(
+    services: Services, name: str, role: str, agencies: tuple[str, ...] = (), platform: bool = False
+) -> None:
+    """An account; an operator or auditor named without agencies is a single-agency
+    installation's, platform-wide as ``0011_agencies`` upgrades them (admin, platform
+    auditor)."""
+    if role in ("operator", "auditor") and not agencies and not platform:
+        role, platform = ("admin", False) if role == "operator" else ("auditor", True)
+    Accounts(services.engine, services.clock).add(name, role, PASSWORD, agencies=agencies, platform=platform)
 
 
 def form_value(html: str, name: str) -> str:

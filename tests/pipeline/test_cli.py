@@ -78,7 +78,7 @@ def test_commands_work_on_the_installation_they_are_handed(services: Services) -
     from pipeline.cli.context import Installation
     from pipeline.console.auth import Accounts
 
-    Accounts(services.engine, services.clock).add("wang", "auditor", "a long enough password")
+    Accounts(services.engine, services.clock).add("wang", "auditor", "a long enough password", platform=True)
     listed = CliRunner().invoke(main, ["users", "list"], obj=Installation(services=services))
     assert listed.exit_code == 0, listed.output
     assert listed.stdout.startswith("wang\tauditor\t")

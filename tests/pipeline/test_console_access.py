@@ -110,7 +110,7 @@ def test_an_operator_retries_skips_and_the_audit_log_shows_it(client: TestClient
     assert answer.status_code == 303
     assert failing.store.counts()["memory"] == {"skipped": 1}
     timeline = client.get("/console/items/1").text
-    assert "ops</strong>（操作员）立即重试" in timeline
+    assert "ops</strong>（平台管理员）立即重试" in timeline
     assert "跳过投递（投递 #1）：渠道停用" in timeline
 
 
@@ -148,7 +148,7 @@ def test_sessions_expire_when_idle_and_end_at_logout(client: TestClient, failing
 
 def test_resetting_an_account_ends_its_sessions(client: TestClient, failing: Services) -> None:
     login(client, "ops")
-    Accounts(failing.engine, failing.clock).add("ops", "auditor", "another password")
+    Accounts(failing.engine, failing.clock).add("ops", "auditor", "another password", platform=True)
     assert client.get("/console/", follow_redirects=False).status_code == 303
 
 
@@ -157,7 +157,11 @@ def test_users_add_prints_a_password_once_or_reads_one(settings_for: Any, monkey
     monkeypatch.setenv("GOVPUB_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("GOVPUB_DATA_DIR", str(settings.data_dir))
     runner = CliRunner()
-    made = runner.invoke(main, ["users", "add", "li.wei", "--role", "operator"])
+    refused = runner.invoke(main, ["users", "add", "li.wei", "--role", "operator"])
+    assert refused.exit_code != 0 and "none registered" in refused.output  # no agency to default to
+    added = runner.invoke(main, ["agencies", "add", "AAA111", "--name", "教育局"])
+    assert added.exit_code == 0, added.output
+    made = runner.invoke(main, ["users", "add", "li.wei", "--role", "operator"])  # the only agency
     assert made.exit_code == 0, made.output
     password = made.stdout.strip().splitlines()[-1]
     accounts = Accounts(build_services(settings).engine, lambda: None)  # type: ignore[arg-type,return-value]
@@ -170,11 +174,11 @@ def test_users_add_prints_a_password_once_or_reads_one(settings_for: Any, monkey
     user = accounts.verify("wang", "s3cret-enough")
     assert user is not None and user.role == "auditor"
     listed = runner.invoke(main, ["users", "list"])
-    assert [line.split("\t")[:2] for line in listed.stdout.splitlines()] == [
-        ["li.wei", "operator"],
-        ["wang", "auditor"],
+    assert [line.split("\t")[:3] for line in listed.stdout.splitlines()] == [
+        ["li.wei", "operator", "AAA111"],
+        ["wang", "auditor", "AAA111"],
     ]
-    assert runner.invoke(main, ["users", "add", "x", "--role", "admin"]).exit_code != 0
+    assert runner.invoke(main, ["users", "add", "x", "--role", "root"]).exit_code != 0
 
 
 def test_the_secret_key_is_generated_once_and_kept(settings_for: Any, tmp_path: Path) -> None:

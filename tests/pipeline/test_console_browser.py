@@ -120,7 +120,7 @@ def test_an_operator_retries_a_failed_delivery_and_watches_it_delivered(browser:
     page.click("#delivery-1 a")
     timeline = page.locator("ol.timeline").inner_text()
     assert "失败，不再自动重试" in timeline and "操作员要求立即重试" in timeline and "送达" in timeline
-    assert "ops（操作员）立即重试" in timeline
+    assert "ops（平台管理员）立即重试" in timeline
     page.screenshot(path=str(live.shots / "3-item-timeline.png"), full_page=True)
 
     page.click("nav >> text=概览")

@@ -114,7 +114,7 @@ def test_demo_delivers_the_demo_items_and_says_where_to_look(demo_run: DemoRun) 
     console = re.search(printed, done.stdout)
     assert console, done.stdout  # the operator can log in to the console with what was printed
     accounts = Accounts(make_engine(f"sqlite:///{tmp_path / 'var' / 'govpub.db'}"), utcnow)
-    assert accounts.verify("demo", console[1]) == User("demo", "operator")
+    assert accounts.verify("demo", console[1]) == User("demo", "admin")
     for line in done.stdout.splitlines():  # no channel is left with work on its way
         if line.startswith("│"):
             cells = [c.strip() for c in line.strip("│").split("│")]

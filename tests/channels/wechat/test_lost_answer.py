@@ -11,6 +11,7 @@ import httpx
 
 from channels.wechat.sandbox import SandboxServer
 from pipeline.console.queries import DeliveryFilter, list_deliveries
+from pipeline.tenancy import Reach
 from tests.channels.wechat.cluster import all_delivered, all_in, govpub_cli, live_articles, outcomes, submit
 from tests.channels.wechat.conftest import control, record
 from tests.helpers import wait_until
@@ -30,7 +31,9 @@ def lost_answer_in_doubt(cluster_for: Any, sandbox: SandboxServer) -> tuple[Any,
     assert row.last_error.startswith(LOST_ANSWER), row.last_error
     assert "48001" in row.last_error and "certif" not in row.last_error  # not "certify the account"
     assert f"govpub wechat confirm {row.id}" in row.last_error
-    failing, _ = list_deliveries(cluster.services.engine, DeliveryFilter(state="failing"), "Asia/Shanghai")
+    failing, _ = list_deliveries(
+        cluster.services.engine, DeliveryFilter(state="failing"), "Asia/Shanghai", Reach.PLATFORM
+    )
     assert [d["id"] for d in failing] == [row.id]
     return cluster, row
 

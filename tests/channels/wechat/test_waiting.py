@@ -13,6 +13,7 @@ from typing import Any
 from channels.wechat.sandbox import SandboxServer
 from pipeline.console.queries import DeliveryFilter, list_deliveries
 from pipeline.overview import build_overview
+from pipeline.tenancy import Reach
 from tests.channels.wechat.cluster import all_delivered, outcomes, submit, wechat_name, wechat_rows
 from tests.channels.wechat.conftest import control
 from tests.helpers import wait_until
@@ -46,7 +47,9 @@ def test_waiting_for_the_result_is_no_failure_anywhere(
     row = wait_until(waiting_for_result, 60, f"the submitted article waiting\n{cluster.logs()}")
     assert (row.last_error_class, row.last_error) == (None, None)
     assert "publish_id" in row.reason and row.attempts == 1  # the failed attempt only
-    failing, _ = list_deliveries(cluster.services.engine, DeliveryFilter(state="failing"), "Asia/Shanghai")
+    failing, _ = list_deliveries(
+        cluster.services.engine, DeliveryFilter(state="failing"), "Asia/Shanghai", Reach.PLATFORM
+    )
     assert [d["id"] for d in failing] == []
 
     [row] = wait_until(lambda: all_delivered(cluster, 1), 60, f"delivery\n{cluster.logs()}")
