@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from pipeline import __version__, intake, ops, registry
+from pipeline import __version__, intake, ops, opsapi, registry
 from pipeline.config import Settings
 from pipeline.console.web import ASSETS as CONSOLE_ASSETS
 from pipeline.console.web import install as install_console
@@ -69,6 +69,7 @@ def create_app(
             app.include_router(declared.routes())
     app.include_router(report_router.router)
     ops.install(app, services)
+    app.include_router(opsapi.router)
     install_console(app, services)
     # outermost: every handler sees the client's own address (the login throttle counts by it)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -20,6 +20,7 @@ from pipeline.cli.database import db
 from pipeline.cli.demo import demo
 from pipeline.cli.health import health
 from pipeline.cli.items import retract, status, submit
+from pipeline.cli.ops import ops
 from pipeline.cli.report import report
 from pipeline.cli.roles import beat, serve, worker
 from pipeline.cli.sources import sources
@@ -72,6 +73,7 @@ for command in (
     sources,
     agencies,
     users,
+    ops,
     db,
     demo,
     report,
