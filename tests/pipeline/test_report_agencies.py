@@ -14,13 +14,12 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine
 
 from pipeline import agencies
 from pipeline.app import create_app
 from pipeline.cli.main import main
 from pipeline.config import Settings
-from pipeline.console.tables import console_user_agencies, console_users
 from pipeline.errors import NotFound
 from pipeline.report import build_report
 from pipeline.report.publication import publications, record
@@ -182,22 +181,12 @@ def test_the_cli_reports_records_and_summarises(services: Services, tmp_path: Pa
     assert gone.exit_code == 0 and AGENCY not in publications(services.engine, 2017)
 
 
-def _scope(services: Services, username: str, *codes: str, platform: bool = False) -> None:
-    with services.engine.begin() as conn:
-        conn.execute(
-            update(console_users).where(console_users.c.username == username).values(platform=platform)
-        )
-        for code in codes:
-            conn.execute(insert(console_user_agencies).values(username=username, agency_code=code))
-
-
 def test_the_console_scopes_reports_and_the_summary(services: Services) -> None:
     app = create_app(services.settings, services)
-    for name, role in (("boss", "admin"), ("audit", "auditor"), ("wjj", "operator"), ("two", "auditor")):
-        add_user(services, name, role)
-    _scope(services, "audit", platform=True)
-    _scope(services, "wjj", OTHER_AGENCY)
-    _scope(services, "two", OTHER_AGENCY, AGENCY)
+    add_user(services, "boss", "admin")
+    add_user(services, "audit", "auditor", platform=True)
+    add_user(services, "wjj", "operator", agencies=(OTHER_AGENCY,))
+    add_user(services, "two", "auditor", agencies=(OTHER_AGENCY, AGENCY))
 
     scoped = TestClient(app)
     login(scoped, "wjj")
