@@ -23,7 +23,7 @@ import click
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from pipeline import db
 from pipeline.agencies import Agency, add
@@ -332,6 +332,7 @@ def test_a_scoped_operator_lists_only_its_agency(platform: Platform) -> None:
         text = client.get(page).text
         assert "测试公开信息 1" in text and "测试公开信息 2" not in text, page
     assert client.get(f"/console/items?agency={B}").status_code == 404
+    assert client.get(f"/console/?agency={B}").status_code == 404
     assert client.get(f"/console/deliveries?agency={B}").status_code == 404
     assert "没有找到信息" in client.get("/console/items?q=测试公开信息 2").text  # B's title finds nothing
     with api(platform, "op.a") as http:
@@ -508,3 +509,24 @@ def test_a_channel_page_is_for_users_reaching_every_agency_it_serves(platform: P
     assert shown(Reach.PLATFORM) == {"everyone", "a-only", "b-only"}
     client, _ = console(platform, "op.a")
     assert client.get("/console/wechat/memory").status_code == 404
+
+
+def test_the_overview_counts_only_the_deliveries_within_reach(platform: Platform) -> None:
+    from pipeline.overview import build_overview
+    from pipeline.tenancy import Reach
+
+    def counted(reach: Reach) -> int:
+        overview = build_overview(platform.cluster.services, None, reach)
+        return sum(sum(ch.year.values()) for ch in overview.channels)
+
+    with platform.engine().connect() as conn:
+        per_agency = dict(
+            conn.execute(
+                select(db.deliveries.c.agency_code, func.count()).group_by(db.deliveries.c.agency_code)
+            ).all()
+        )
+    assert counted(Reach.of([A])) == per_agency[A]
+    assert counted(Reach.of([B])) == per_agency[B]
+    assert counted(Reach.PLATFORM) == per_agency[A] + per_agency[B]
+    scoped = build_overview(platform.cluster.services, None, Reach.of([A]))
+    assert all(ch.facts == {} and ch.pages == [] for ch in scoped.channels)  # the platform's own
