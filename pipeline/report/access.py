@@ -12,21 +12,14 @@ from fastapi import Request
 from sqlalchemy import select
 
 from pipeline.services import Services
-from pipeline.tenancy import Reach, user_reach
+from pipeline.tenancy import Reach
 
 
-def console_reach(request: Request, services: Services) -> Reach:
-    """The logged-in console user's reach (the login gate put the user on the request)."""
-    from pipeline.console.tables import console_users
-
+def console_reach(request: Request) -> Reach:
+    """The logged-in console user's reach (the login gate put the user, with it, on the
+    request); nobody logged in reaches nothing."""
     user = getattr(request.state, "console_user", None)
-    if user is None:
-        return Reach.of(())
-    with services.engine.connect() as conn:
-        platform = conn.execute(
-            select(console_users.c.platform).where(console_users.c.username == user.username)
-        ).scalar()
-        return user_reach(conn, user.username, user.role, bool(platform))
+    return user.reach if user is not None else Reach.of(())
 
 
 def registered(services: Services, code: str) -> bool:

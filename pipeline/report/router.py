@@ -66,8 +66,7 @@ def console_report(request: Request, year: Year, agency: Agency = None) -> Any:
     """The whole report, for the console's users (the login gate checked the session):
     a user scoped to agencies reads only theirs (one agency: theirs by default); another
     agency's report is not found, as it is for every route of the console."""
-    services: Services = request.app.state.services
-    reach = console_reach(request, services)
+    reach = console_reach(request)
     if not reach.platform:
         if agency is None and reach.agencies is not None and len(reach.agencies) == 1:
             agency = next(iter(reach.agencies))

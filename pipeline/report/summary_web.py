@@ -30,7 +30,7 @@ async def platform_summary(
 
     services: Services = request.app.state.services
     console = console_of(request)
-    reach = await run_in_threadpool(console_reach, request, services)
+    reach = console_reach(request)
     if not reach.platform:
         return console.render(request, "not_found.html", status=404, what=f"平台汇总 {year}")
     made = await run_in_threadpool(build_summary, services.engine, services.settings, year)
