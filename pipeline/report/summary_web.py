@@ -4,9 +4,10 @@ the platform's administrators and auditors only; anyone else finds nothing there
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.report.access import console_reach
@@ -17,6 +18,14 @@ from pipeline.services import Services
 router = APIRouter()
 Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/console/platform", include_in_schema=False)
+def this_year(request: Request) -> RedirectResponse:
+    """The summary of the current year (in the platform's time zone)."""
+    services: Services = request.app.state.services
+    year = services.clock().astimezone(ZoneInfo(services.settings.timezone)).year
+    return RedirectResponse(f"/console/platform/{year}", status_code=303)
 
 
 @router.get("/console/platform/{year}", include_in_schema=False)

@@ -194,6 +194,7 @@ def test_the_console_scopes_reports_and_the_summary(services: Services) -> None:
     assert own.status_code == 200 and own.json()["agency_code"] == OTHER_AGENCY
     assert scoped.get(f"/console/reports/2017?agency={AGENCY}").status_code == 404
     assert scoped.get("/console/platform/2017").status_code == 404
+    assert "/console/platform" not in scoped.get("/console/").text
     assert scoped.get("/console/platform/2017?format=xlsx").status_code == 404
 
     two = TestClient(app)
@@ -205,6 +206,9 @@ def test_the_console_scopes_reports_and_the_summary(services: Services) -> None:
     for name in ("boss", "audit"):
         client = TestClient(app)
         login(client, name)
+        assert "/console/platform" in client.get("/console/").text  # in the navigation
+        moved = client.get("/console/platform", follow_redirects=False)
+        assert moved.status_code == 303 and moved.headers["location"].startswith("/console/platform/20")
         page = client.get("/console/platform/2017?sort=-website")
         assert page.status_code == 200 and "张店区卫健局" in page.text and "合计" in page.text
         assert page.text.index("张店区教育局") < page.text.index("张店区卫健局")
