@@ -130,7 +130,7 @@ def seed(services: Services, count: int) -> None:
 
 
 def build_site(services: Services, site: StaticSite, item_pages: bool) -> None:
-    site.rebuild()
+    site.rebuild(progress=lambda line: None)
     if not item_pages:
         return
     from sqlalchemy import select
@@ -138,8 +138,9 @@ def build_site(services: Services, site: StaticSite, item_pages: bool) -> None:
     with services.engine.connect() as conn:
         for doc in conn.execute(select(db.revisions.c.document)).scalars():
             item = Published.model_validate(doc)
-            page = site.render.item(item, f"http://example/{item.key}", item.accepted_at, [])
-            target = site.folder / f"items/{item.key}.html"
+            column = site.column(site.agency(item.agency.code))
+            page = column.render.item(item, f"http://example/{item.key}", item.accepted_at, [])
+            target = column.folder / f"items/{item.key}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(page)
 

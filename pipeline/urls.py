@@ -1,17 +1,22 @@
 """Public addresses of what govpub publishes, shared by every channel that links to them
 (the WeChat 阅读原文 link, feed entries, archive records all point at the item's page,
-published under the path its plug-in declares: :func:`pipeline.registry.pages_path`)."""
+published under the path its plug-in declares: :func:`pipeline.registry.pages_path`, in
+its agency's column: ``{pages}/{agency.path}/items/{key}.html``)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pipeline import registry
 from pipeline.channel import ChannelSettings
 from pipeline.model import Published
+
+if TYPE_CHECKING:
+    from pipeline.agencies import Registry
 
 # Extensions an attachment keeps on the site; anything else (html, svg, js …) could run
 # as active content from the site's origin, so it is downloaded as ``.bin`` instead.
@@ -42,13 +47,21 @@ def pages_root(settings: ChannelSettings) -> str:
     return public(settings, registry.pages_path())
 
 
-def item_path(item: Published) -> str:
-    """Path of an item's page inside the site folder: stable across revisions."""
-    return f"items/{item.key}.html"
+def column(agencies: Registry, code: str) -> str:
+    """The folder of an agency's column under the pages path: its registered path (its
+    code in lower case, the registry's default, for a code not registered yet)."""
+    found = agencies.get(code)
+    return found.path if found is not None else code.lower()
 
 
-def item_url(settings: ChannelSettings, item: Published) -> str:
-    return f"{pages_root(settings)}/{item_path(item)}"
+def item_path(item: Published, column: str) -> str:
+    """Path of an item's page inside the site folder: in its agency's column, stable
+    across revisions."""
+    return f"{column}/items/{item.key}.html"
+
+
+def item_url(settings: ChannelSettings, item: Published, *, agencies: Registry) -> str:
+    return f"{pages_root(settings)}/{item_path(item, column(agencies, item.agency.code))}"
 
 
 def attachment_name(position: int, name: str) -> str:
@@ -67,10 +80,13 @@ def attachment_name(position: int, name: str) -> str:
     return f"{position:02d}-{stem}.{ext}"
 
 
-def attachment_path(item: Published, position: int, name: str) -> str:
+def attachment_path(item: Published, position: int, name: str, column: str) -> str:
     """Attachments live in a folder named like the item's page, beside it."""
-    return f"items/{item.key}/{attachment_name(position, name)}"
+    return f"{column}/items/{item.key}/{attachment_name(position, name)}"
 
 
-def attachment_url(settings: ChannelSettings, item: Published, position: int, name: str) -> str:
-    return f"{pages_root(settings)}/{quote(attachment_path(item, position, name))}"
+def attachment_url(
+    settings: ChannelSettings, item: Published, position: int, name: str, *, agencies: Registry
+) -> str:
+    path = attachment_path(item, position, name, column(agencies, item.agency.code))
+    return f"{pages_root(settings)}/{quote(path)}"

@@ -98,7 +98,7 @@ class FeedChannel(Channel):
         self._announce(touched, now)
         return {
             "entry_id": self.entry_id(item),
-            "url": item_url(self.settings, item),
+            "url": item_url(self.settings, item, agencies=self.env.agencies),
             "feeds": [s.name for s in shown_in],
         }
 
@@ -137,12 +137,12 @@ class FeedChannel(Channel):
 
     @cached_property
     def links(self) -> Links:
-        settings = self.settings
+        settings, agencies = self.settings, self.env.agencies
 
         def enclosures(entry: Entry) -> list[Enclosure]:
             item = entry.item
             return [
-                Enclosure(attachment_url(settings, item, n, a.name), a.size, a.media_type)
+                Enclosure(attachment_url(settings, item, n, a.name, agencies=agencies), a.size, a.media_type)
                 for n, a in enumerate(item.attachments, start=1)
             ]
 
@@ -150,7 +150,7 @@ class FeedChannel(Channel):
             site=pages_root(settings) + "/",
             feed=lambda name, fmt: feed_url(settings, name, fmt),
             entry_id=lambda entry: self.entry_id(entry.item),
-            page=lambda entry: item_url(settings, entry.item),
+            page=lambda entry: item_url(settings, entry.item, agencies=agencies),
             enclosures=enclosures,
             hub=self.opts.websub_hub,
         )

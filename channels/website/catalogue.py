@@ -45,6 +45,7 @@ class Entry:
     genre: str | None
     generated_on: date
     accepted_at: datetime
+    agency_code: str = ""
 
     @property
     def key(self) -> str:
@@ -65,6 +66,7 @@ ENTRY_COLUMNS = (
     R.c.genre,
     R.c.generated_on,
     R.c.accepted_at,
+    R.c.agency_code,
 )
 NEWEST_FIRST = (R.c.generated_on.desc(), R.c.item_pk.desc())
 
@@ -74,13 +76,17 @@ def _entry(row: Any) -> Entry:
 
 
 class Catalogue:
-    """Queries of one website channel's listings; ``exclude`` is the item being rendered."""
+    """Queries of one website channel's listings: one agency's column (``agency``), or the
+    whole platform (None: the portal's latest list); ``exclude`` is the item being rendered."""
 
-    def __init__(self, engine: Engine, channel: str, exclude: int, sending_ok: Iterable[int]) -> None:
+    def __init__(
+        self, engine: Engine, channel: str, exclude: int, sending_ok: Iterable[int], agency: str | None = None
+    ) -> None:
         self.engine = engine
         self.channel = channel
         self.exclude = exclude
         self.sending_ok = sorted(set(sending_ok) - {exclude})
+        self.agency = agency
 
     # -- the live set --------------------------------------------------------------
     def _shown(self, state: Any, item_pk: Any) -> ColumnElement[bool]:
@@ -115,6 +121,7 @@ class Catalogue:
             select(*columns)
             .select_from(R.join(ITEMS, ITEMS.c.pk == R.c.item_pk))
             .where(
+                *([R.c.agency_code == self.agency] if self.agency is not None else []),
                 *_filter(spec),
                 R.c.item_pk != self.exclude,
                 ITEMS.c.retracted_at.is_(None),
@@ -231,12 +238,15 @@ def latest_stored(engine: Engine, item_pk: int) -> Entry | None:
     return _entry(row) if row else None
 
 
-def being_sent(engine: Engine, channel: str) -> list[tuple[int, str]]:
-    """(item pk, 索引号) of publications of this channel some worker is sending now."""
+def being_sent(engine: Engine, channel: str, agency: str | None = None) -> list[tuple[int, str]]:
+    """(item pk, 索引号) of publications of this channel (for one agency's items, when
+    given) some worker is sending now."""
     query = (
         select(D.c.item_pk, ITEMS.c.index_no)
         .select_from(D.join(ITEMS, ITEMS.c.pk == D.c.item_pk))
         .where(D.c.channel == channel, D.c.state == "sending", D.c.action == "publish")
     )
+    if agency is not None:
+        query = query.where(D.c.agency_code == agency)
     with engine.connect() as conn:
         return [(int(r.item_pk), str(r.index_no)) for r in conn.execute(query)]

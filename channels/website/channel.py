@@ -7,6 +7,7 @@ pushes each item to the agency's CMS (:mod:`channels.website.cms`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,20 @@ class WebsiteChannel(Channel):
             return False
         return self.adapter.withdrawn(relative)
 
-    def rebuild(self) -> None:
-        """``govpub site rebuild``: every listing from the database (static adapter)."""
+    def moved(self, relative: str) -> str | None:
+        """Where a path of the site lives now (a column's former path, a page of before
+        platform mode), for a 301; None when it is simply not there."""
+        if not isinstance(self.adapter, StaticSite):
+            return None
+        return self.adapter.moved(relative)
+
+    def rebuild(
+        self, agency: str | None = None, portal_only: bool = False, progress: Callable[[str], None] = print
+    ) -> None:
+        """``govpub site rebuild``: listings from the database (static adapter): every
+        column and the portal, one agency's column, or the portal alone."""
         if isinstance(self.adapter, StaticSite):
-            self.adapter.rebuild()
+            self.adapter.rebuild(agency, portal_only, progress)
 
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
         return self.adapter.publish(item, ctx)

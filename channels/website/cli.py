@@ -19,17 +19,25 @@ def site() -> None:
 
 @site.command("rebuild")
 @click.option("--channel", "name", default="website", show_default=True, help="The website channel.")
+@click.option("--agency", "code", default=None, help="Only this agency's column (then the portal's indexes).")
+@click.option("--portal", "portal_only", is_flag=True, help="Only the portal's pages and indexes.")
 @pass_services
-def site_rebuild(services: Services, name: str) -> None:
-    """Rebuild every listing, search index and sitemap from the database."""
+def site_rebuild(services: Services, name: str, code: str | None, portal_only: bool) -> None:
+    """Rebuild listings, search indexes and sitemaps from the database: every agency's
+    column and the portal (moving the pages of before platform mode into their columns),
+    one agency's column, or the portal alone."""
     from channels.website.channel import WebsiteChannel
 
+    if code is not None and portal_only:
+        raise click.UsageError("--agency and --portal: one or the other")
     if name not in services.settings.channels:
         raise click.ClickException(f"no channel {name!r}; configured: {sorted(services.settings.channels)}")
     channel = services.channel(name)
     if not isinstance(channel, WebsiteChannel) or channel.files_dir is None:
         raise click.ClickException(f"channel {name!r} does not render a static site")
-    channel.rebuild()
+    if code is not None and services.registry.get(code) is None:
+        raise click.ClickException(f"no agency {code} is registered (govpub agencies list)")
+    channel.rebuild(code, portal_only, progress=lambda line: click.echo(line, err=True))
     click.echo(f"rebuilt the listings in {channel.files_dir}")
 
 

@@ -39,6 +39,7 @@ class CmsPush:
     def __init__(self, name: str, options: HttpOptions, env: ChannelEnv) -> None:
         self.name = name
         self.settings = env.settings
+        self.env = env
         self.base = options.base_url.rstrip("/")
         where = f"channels.{name}.options"
         self.token = str(read_secret(options, "token", key=where, label="the CMS bearer token"))
@@ -91,7 +92,7 @@ class CmsPush:
         data = item.model_dump(mode="json")
         data["body_html"] = sanitize_html(item.body_html)  # the one rule of every output
         computed = {
-            "$url": item_url(self.settings, item),
+            "$url": item_url(self.settings, item, agencies=self.env.agencies),
             "$revision": item.revision,
             "$attachments": [a.model_dump(mode="json") for a in item.attachments],
         }

@@ -51,6 +51,7 @@ class StaticOptions(_Options):
     page_size: int = Field(default=20, ge=2, le=500)
     column_name: str = Field(default="政府信息公开", min_length=1, max_length=40)
     lock_timeout_seconds: float = Field(default=120.0, gt=0)
+    latest_size: int = Field(default=50, ge=1, le=500)  # the portal's district-wide latest list
 
     def folder(self, data_dir: Path) -> Path:
         return Path(self.output_dir) if self.output_dir else Path(data_dir) / "site"

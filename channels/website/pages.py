@@ -58,6 +58,9 @@ class SiteInfo:
     taxonomy: dict[str, list[str]]
     tz: ZoneInfo
     categories: list[dict[str, str]] = field(default_factory=list)
+    # the platform's portal page, relative to the column's folder (None: this is the portal)
+    portal: str | None = None
+    latest: str | None = None  # the portal's district-wide latest list (portal only)
 
     def __post_init__(self) -> None:
         self.categories = [
@@ -149,6 +152,16 @@ class Renderer:
 
     def search_page(self) -> bytes:
         return self._render("search.html", "search.html", page_title="信息检索")
+
+    def portal(self, groups: list[tuple[str, list[dict[str, str]]]], retired: list[dict[str, str]]) -> bytes:
+        """The platform's front page: every agency's column, grouped by kind."""
+        return self._render(
+            "portal.html", "index.html", page_title=self.site.column, groups=groups, retired=retired
+        )
+
+    def latest(self, rows: list[dict[str, Any]]) -> bytes:
+        """The district-wide latest list: the newest items of every column."""
+        return self._render("latest.html", "latest/index.html", page_title="最新信息", entries=rows)
 
 
 def _row(entry: Entry) -> dict[str, Any]:

@@ -4,13 +4,16 @@ plug-in's routes, mounted by :func:`pipeline.app.create_app`).
 The folder is the one the configured website channel renders into (any web
 server can serve it just as well). Only regular files inside it are answered:
 no dot files (locks, temporary files), nothing outside the folder however the
-path is spelt; a retracted item's page answers 410 Gone with its notice.
+path is spelt; a retracted item's page answers 410 Gone with its notice. A path that
+is not there but moved (a column's former path, a page of the single column of before
+platform mode) answers 301 with its new address.
 """
 
 from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
@@ -67,6 +70,9 @@ def site_file(request: Request, path: str) -> Response:
         return PlainTextResponse("no static website channel is configured", status_code=404)
     found = resolve(Path(str(channel.files_dir)), path)
     if found is None:
+        moved_to = channel.moved(path.strip("/"))
+        if moved_to is not None:
+            return RedirectResponse("/site/" + quote(moved_to), status_code=301)
         return PlainTextResponse("not found", status_code=404)
     target, relative = found
     media_type = TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]

@@ -1,11 +1,20 @@
-"""The static adapter: the 政府信息公开 column rendered into a folder.
+"""The static adapter: the platform's site rendered into a folder, one column per agency.
 
-A publication writes the item's page and attachments, then, under the site lock,
-rebuilds only what the item changes: the affected archive pages and the front page
-of each listing it was or is in (the column, its category and sub-category, its
-year), the search index and sitemap of its year, and the two small manifests.
-A retraction replaces the page with a notice and takes the item out of all of
-them. Listings are read from the database (see :mod:`catalogue`).
+    {folder}/                   the portal (:mod:`channels.website.portal`)
+    {folder}/{agency.path}/     each agency's column (:mod:`channels.website.column`,
+                                the layout of :mod:`channels.website.layout` inside it)
+
+A publication writes the item's page and attachments into its agency's column, then,
+under that column's lock, rebuilds only what the item changes there (the affected
+archive pages and front pages of its listings, its year's search index and sitemap),
+then the portal's latest list under the portal's lock. Another agency's files are never
+touched, so columns render in parallel. A retraction replaces the page with a notice and
+takes the item out of its listings.
+
+Paths come from the agency registry: a column whose agency moved to a new path is moved
+there on its next render (the old path then answers 301, :meth:`StaticSite.moved`), and
+pages of the single column of before platform mode (``items/…`` at the top) are moved
+into their agency's column by ``govpub site rebuild``.
 """
 
 from __future__ import annotations
@@ -13,26 +22,27 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from channels.kit.files import folder_lock, write_if_changed
-from channels.website import catalogue, layout, pages, paging
-from channels.website.catalogue import Catalogue, Entry
+from channels.kit.files import write_if_changed
+from channels.website import catalogue, layout, pages
+from channels.website.catalogue import Entry
+from channels.website.column import Column
 from channels.website.files import remove
-from channels.website.layout import IndexSpec
 from channels.website.options import StaticOptions
+from channels.website.portal import LEGACY_LISTINGS, RESERVED, Portal
 from pipeline import registry
+from pipeline.agencies import Agency
 from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
-from pipeline.urls import attachment_name, item_path, item_url, pages_root, public
+from pipeline.urls import attachment_name, item_url, pages_root, public
 
-ASSETS = Path(__file__).parent / "assets"
-# the changed item's sort key, and how many other listed items are newer than it
-Anchor = tuple[tuple[date, int], int]
+ITEM = re.compile(r"items/([0-9A-Za-z-]+)(\.html|/.*)")
 
 
 class StaticSite:
@@ -44,19 +54,79 @@ class StaticSite:
         self.folder = options.folder(settings.data_dir).resolve()
         self.size = options.page_size
         self.lock_timeout = options.lock_timeout_seconds
-        self.site = pages.SiteInfo(
+        self.feeds = [  # whatever feeds the installation offers (the feed channel's)
+            {"title": a.title, "type": a.media_type, "href": public(settings, a.path)}
+            for a in registry.alternates()
+        ]
+        self.tz = ZoneInfo(settings.timezone)
+        self._columns: dict[str, tuple[Agency, Column]] = {}
+        portal_site = pages.SiteInfo(
             name=settings.site_name,
             column=options.column_name,
-            feeds=[  # whatever feeds the installation offers (the feed channel's)
-                {"title": a.title, "type": a.media_type, "href": public(settings, a.path)}
-                for a in registry.alternates()
-            ],
-            taxonomy=settings.taxonomy,
-            tz=ZoneInfo(settings.timezone),
+            feeds=self.feeds,
+            taxonomy={},
+            tz=self.tz,
+            latest="latest/index.html",
         )
-        self.render = pages.Renderer(self.site)
-        self._skeleton_done = False
+        self.portal = Portal(
+            channel=name,
+            folder=self.folder,
+            url=pages_root(settings),
+            render=pages.Renderer(portal_site),
+            engine=env.engine,
+            agencies=env.agencies,
+            latest_size=options.latest_size,
+            lock_timeout=self.lock_timeout,
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
+
+    # -- the columns -------------------------------------------------------------------
+    def agency(self, code: str) -> Agency:
+        """The registered agency (a code not registered yet gets the registry's default path)."""
+        found = self.env.agencies.get(code)
+        return found if found is not None else Agency(code=code, name=code, path=code.lower())
+
+    def column(self, agency: Agency) -> Column:
+        """The agency's column as the registry says it is now (built again when its path,
+        name or taxonomy changed; a column found at a former path moves to the new one)."""
+        cached = self._columns.get(agency.code)
+        if cached is not None and cached[0] == agency:
+            return cached[1]
+        if agency.path in RESERVED:
+            raise PermanentError(
+                f"agency {agency.code}: its path {agency.path!r} is one of the portal's own folders "
+                f"({', '.join(sorted(RESERVED))}); give it another with govpub agencies edit --path"
+            )
+        folder = self.folder / agency.path
+        if not folder.exists():
+            self._move_former(agency, folder)
+        site = pages.SiteInfo(
+            name=self.settings.site_name,
+            column=agency.column_title,
+            feeds=self.feeds,
+            taxonomy=agency.taxonomy_or(self.settings.taxonomy),
+            tz=self.tz,
+            portal="../index.html",
+        )
+        column = Column(
+            channel=self.name,
+            agency=agency.code,
+            folder=folder,
+            url=f"{pages_root(self.settings)}/{agency.path}",
+            render=pages.Renderer(site),
+            engine=self.env.engine,
+            size=self.size,
+            lock_timeout=self.lock_timeout,
+        )
+        self._columns[agency.code] = (agency, column)
+        return column
+
+    def _move_former(self, agency: Agency, folder: Path) -> None:
+        for former in reversed(agency.former_paths):
+            old = self.folder / former
+            if former not in RESERVED and (old / "index.html").exists():
+                old.rename(folder)
+                return
 
     # -- the channel operations ----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Ref:
@@ -68,42 +138,74 @@ class StaticSite:
             first = (previous or {}).get("published_at") or ctx.now.isoformat()
             ctx.checkpoint(published_at=first)
         published_at = datetime.fromisoformat(ctx.progress["published_at"])
-        files = self._write_attachments(item, ctx)
-        remove(self.folder / layout.withdrawn_marker(item.key))
-        page = self.render.item(item, item_url(self.settings, item), published_at, files)
-        write_if_changed(self.folder / item_path(item), page)
+        agency = self.agency(item.agency.code)
+        column = self.column(agency)
+        url = item_url(self.settings, item, agencies=self.env.agencies)
+        files = self._write_attachments(item, ctx, column.folder)
+        remove(column.folder / layout.withdrawn_marker(item.key))
+        page = column.render.item(item, url, published_at, files)
+        write_if_changed(column.folder / layout.item_page(item.key), page)
+        self._drop_legacy(item.key)
         old = catalogue.last_delivered(self.env.engine, self.name, row.pk)
-        self._reindex(row.pk, old, _entry(row.pk, item))
+        new = _entry(row.pk, item)
+        with column.lock():
+            shards_changed = column.reindex(row.pk, old, new)
+        self.portal.after_item(row.pk, new, shards_changed)
         return {
-            "url": item_url(self.settings, item),
-            "path": item_path(item),
+            "url": url,
+            "path": f"{agency.path}/{layout.item_page(item.key)}",
             "revision": item.revision,
             "published_at": published_at.isoformat(),
         }
 
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
         row = self._item_row(item)
-        page = self.folder / item_path(item)
+        agency = self.agency(item.agency.code)
+        column = self.column(agency)
+        page = column.folder / layout.item_page(item.key)
         if previous is None and not page.exists():
             return None
         when = row.retracted_at or ctx.now
-        notice = self.render.withdrawn(item.title, item.index_no, item_url(self.settings, item), when, reason)
+        url = item_url(self.settings, item, agencies=self.env.agencies)
+        notice = column.render.withdrawn(item.title, item.index_no, url, when, reason)
         write_if_changed(page, notice)
         marker = json.dumps({"withdrawn_at": when.isoformat(), "reason": reason}, ensure_ascii=False)
-        write_if_changed(self.folder / layout.withdrawn_marker(item.key), marker.encode())
-        shutil.rmtree(self.folder / "items" / item.key, ignore_errors=True)
+        write_if_changed(column.folder / layout.withdrawn_marker(item.key), marker.encode())
+        shutil.rmtree(column.folder / "items" / item.key, ignore_errors=True)
+        self._drop_legacy(item.key)
         engine = self.env.engine
         old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.latest_stored(engine, row.pk)
-        self._reindex(row.pk, old, None)
+        with column.lock():
+            shards_changed = column.reindex(row.pk, old, None)
+        self.portal.after_item(row.pk, None, shards_changed)
         return {
-            "url": item_url(self.settings, item),
-            "path": item_path(item),
+            "url": url,
+            "path": f"{agency.path}/{layout.item_page(item.key)}",
             "withdrawn_at": when.isoformat(),
         }
 
     def withdrawn(self, relative: str) -> bool:
-        match = re.fullmatch(r"items/([0-9A-Za-z-]+)\.html", relative)
-        return match is not None and (self.folder / layout.withdrawn_marker(match.group(1))).exists()
+        """Whether ``{column}/items/{key}.html`` is a retracted item's notice."""
+        match = re.fullmatch(r"([a-z0-9][a-z0-9-]*)/items/([0-9A-Za-z-]+)\.html", relative)
+        return match is not None and (self.folder / match[1] / layout.withdrawn_marker(match[2])).exists()
+
+    def moved(self, relative: str) -> str | None:
+        """Where a path that is not (or no longer) in the folder lives now: a column's
+        former path → its path; an item page or attachment of the single column of before
+        platform mode → its agency's column (the agency is the 索引号's prefix); that
+        column's listings → the one column, or the portal when there are several."""
+        head, _, rest = relative.partition("/")
+        found = self.env.agencies.by_path(head) if head and head not in RESERVED else None
+        if found is not None and found[1]:
+            return f"{found[0].path}/{rest}"
+        item = ITEM.fullmatch(relative)
+        if item is not None:
+            agency = self.env.agencies.get(item[1].split("-", 1)[0])
+            return f"{agency.path}/{relative}" if agency is not None else None
+        if head in LEGACY_LISTINGS or re.fullmatch(r"page-\d+\.html", relative):
+            columns = self.env.agencies.all()
+            return f"{columns[0].path}/{relative}" if len(columns) == 1 else ""
+        return None
 
     def health(self) -> Health:
         probe = self.folder / ".health"
@@ -120,7 +222,7 @@ class StaticSite:
             raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
         return row
 
-    def _write_attachments(self, item: Published, ctx: DeliveryContext) -> list[pages.FileLink]:
+    def _write_attachments(self, item: Published, ctx: DeliveryContext, folder: Path) -> list[pages.FileLink]:
         """Copy each attachment next to the page under a safe name; drop stale ones."""
         links = []
         for position, att in enumerate(item.attachments, start=1):
@@ -131,223 +233,74 @@ class StaticSite:
             except LookupError as exc:
                 missing = f"attachment {att.name!r} ({att.sha256}) is missing from the store"
                 raise PermanentError(missing) from exc
-            write_if_changed(self.folder / path, data)
+            write_if_changed(folder / path, data)
             links.append(
                 pages.FileLink(att.name, path, file_name, att.media_type, pages.human_size(att.size))
             )
-        folder = self.folder / "items" / item.key
+        own = folder / "items" / item.key
         keep = {link.download for link in links}
-        if folder.is_dir():
-            for stale in folder.iterdir():
+        if own.is_dir():
+            for stale in own.iterdir():
                 if stale.name not in keep and not stale.name.startswith("."):
                     remove(stale)
         return links
 
-    # -- listings --------------------------------------------------------------------
-    def _reindex(self, item_pk: int, old: Entry | None, new: Entry | None) -> None:
-        with folder_lock(self.folder, self.lock_timeout):
-            cat = Catalogue(self.env.engine, self.name, item_pk, self._sending_ok(item_pk))
-            self._ensure_skeleton(cat)
-            for year in sorted({e.generated_on.year for e in (old, new) if e}):
-                self._write_year(cat, year, new)
-            specs: list[IndexSpec] = []
-            for entry in (old, new):
-                if entry:
-                    specs += [s for s in _indexes(entry) if s not in specs]
-            specs.sort(key=lambda s: s.kind == "all")  # the column front lists the years
-            if not specs:
-                self._write_manifests()
-                return
-            olds = [old if old and _in(spec, old) else None for spec in specs]
-            news = [new if new and _in(spec, new) else None for spec in specs]
-            keys = [[e.sort_key for e in (was, now) if e] for was, now in zip(olds, news, strict=True)]
-            counted = cat.census(list(zip(specs, keys, strict=True)))
-            for spec, was, now, (others, below) in zip(specs, olds, news, counted, strict=True):
-                old_rank = below.pop(0) if was else None
-                new_rank = below.pop(0) if now else None
-                change = paging.change(self.size, others, old_rank, new_rank)
-                self._write_pages(cat, spec, change, now, _anchor(others, was, old_rank, now, new_rank))
-            self._write_manifests()
+    def _drop_legacy(self, key: str) -> None:
+        """The item's page of before platform mode (top-level ``items/``) goes once its
+        column has it: the old address then redirects."""
+        remove(self.folder / layout.item_page(key))
+        remove(self.folder / layout.withdrawn_marker(key))
+        shutil.rmtree(self.folder / "items" / key, ignore_errors=True)
 
-    def _sending_ok(self, item_pk: int) -> list[int]:
-        """Items another worker is publishing whose page is already on disk."""
-        return [
-            pk
-            for pk, index_no in catalogue.being_sent(self.env.engine, self.name)
-            if pk != item_pk
-            and (self.folder / layout.item_page(index_no.replace("/", "-"))).exists()
-            and not (self.folder / layout.withdrawn_marker(index_no.replace("/", "-"))).exists()
-        ]
-
-    def _write_pages(
-        self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, anchor: Anchor | None
+    # -- rebuilding --------------------------------------------------------------------
+    def rebuild(
+        self, agency: str | None = None, portal_only: bool = False, progress: Callable[[str], None] = print
     ) -> None:
-        total, size = change.total, self.size
-        last = paging.page_count(total, size)
-
-        def rows(start: int, end: int) -> list[Entry]:
-            return _slice(cat, spec, start, end, anchor, new)
-
-        front: list[Entry] | None = None
-        if change.write:
-            start, end = paging.newest_first_span(change.write, total, size)
-            span = rows(start, end)
-            if start == 0 and end >= min(size, total):
-                front = span[:size]
-            for number in change.write:
-                a, b = paging.page_positions(number, total, size)
-                entries = span[a - start : b - start]
-                write_if_changed(
-                    self.folder / spec.page(number),
-                    self.render.listing(spec, number, entries, self._pager(spec, number, last)),
-                )
-        for number in change.delete:
-            remove(self.folder / spec.page(number))
-        self._write_front(spec, rows(0, size) if front is None else front, total, last)
-
-    def _write_front(self, spec: IndexSpec, entries: list[Entry], total: int, last: int) -> None:
-        front = self.folder / spec.page(None)
-        if spec.kind == "year" and total == 0:
-            remove(front)
-            return
-        years = self._years() if spec.kind == "all" else []
-        pager = []
-        if last >= 2:
-            pager.append(("更早信息", spec.page(last - 1)))
-        if last >= 3:
-            pager.append(("最早信息", spec.page(1)))
-        write_if_changed(front, self.render.listing(spec, None, entries, pager, total=total, years=years))
-
-    @staticmethod
-    def _pager(spec: IndexSpec, number: int, last: int) -> list[tuple[str, str]]:
-        links = [("最新信息", spec.page(None))]
-        if number < last:
-            links.append(("较新信息", spec.page(number + 1)))
-        if number > 1:
-            links.append(("较早信息", spec.page(number - 1)))
-        if number > 2:
-            links.append(("最早信息", spec.page(1)))
-        return links
-
-    def _years(self) -> list[int]:
-        found = [p.parent.name for p in (self.folder / "year").glob("*/index.html")]
-        return sorted((int(y) for y in found if y.isdigit()), reverse=True)
-
-    def _write_year(self, cat: Catalogue, year: int, new: Entry | None) -> None:
-        """The year's search index and sitemap: every item of the year, newest first."""
-        spec = IndexSpec("year", year=year)
-        entries = cat.everything(spec)
-        if new and _in(spec, new):
-            entries = sorted([*entries, new], key=lambda e: e.sort_key, reverse=True)
-        search, sitemap = self.folder / f"search/{year}.json", self.folder / f"sitemaps/{year}.xml"
-        if not entries:
-            remove(search)
-            remove(sitemap)
-            return
-        root = pages_root(self.settings)
-        urls = [
-            (f"{root}/{layout.item_page(e.key)}", e.accepted_at.astimezone(self.site.tz).date().isoformat())
-            for e in entries
-        ]
-        write_if_changed(search, pages.search_shard(entries))
-        write_if_changed(sitemap, pages.sitemap(urls))
-
-    def _write_manifests(self) -> None:
-        shards = sorted(
-            (p.name for p in (self.folder / "search").glob("*.json") if p.stem.isdigit()), reverse=True
-        )
-        write_if_changed(self.folder / "search/index.json", pages.search_manifest(shards))
-        root = pages_root(self.settings)
-        maps = sorted(p.name for p in (self.folder / "sitemaps").glob("*.xml"))
-        write_if_changed(
-            self.folder / "sitemap.xml", pages.sitemap_index([f"{root}/sitemaps/{m}" for m in maps])
-        )
-
-    def _ensure_skeleton(self, cat: Catalogue) -> None:
-        """Once per process: assets, the search page, and the front page of every listing
-        the navigation links to (built from the database when missing)."""
-        if self._skeleton_done:
-            return
-        for asset in ("site.css", "site.js"):
-            write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
-        write_if_changed(self.folder / "search.html", self.render.search_page())
-        specs = [IndexSpec("all")]
-        for category, subs in self.settings.taxonomy.items():
-            specs.append(IndexSpec("category", category=category))
-            specs += [IndexSpec("subcategory", category=category, subcategory=s) for s in subs]
-        for spec in specs:
-            if not (self.folder / spec.page(None)).exists():
-                self.rebuild_listing(cat, spec)
-        self._write_manifests()
-        self._skeleton_done = True
-
-    def rebuild_listing(self, cat: Catalogue, spec: IndexSpec) -> None:
-        """Every page of one listing from the database (a repair, and the first build)."""
-        [(total, _)] = cat.census([(spec, [])])
-        last = paging.page_count(total, self.size)
-        folder = self.folder / spec.folder
-        extra = [p for p in folder.glob("page-*.html") if not p.stem[5:].isdigit() or int(p.stem[5:]) > last]
-        for page in extra:
-            remove(page)
-        self._write_pages(cat, spec, paging.Change(total, range(1, last + 1), range(0)), None, None)
-
-    def rebuild(self) -> None:
-        """Every listing, search index and sitemap from the database (item pages stay as
-        they are): a repair after a lost or hand-edited folder."""
-        with folder_lock(self.folder, self.lock_timeout):
-            cat = Catalogue(self.env.engine, self.name, 0, self._sending_ok(0))
-            self._skeleton_done = False
-            self._ensure_skeleton(cat)
-            years = cat.years()
-            for stale in (self.folder / "year").glob("*/index.html"):
-                if not stale.parent.name.isdigit() or int(stale.parent.name) not in years:
-                    remove(stale)
-            for year in years:
-                self._write_year(cat, year, None)
-                self.rebuild_listing(cat, IndexSpec("year", year=year))
-            for category, subs in self.settings.taxonomy.items():
-                self.rebuild_listing(cat, IndexSpec("category", category=category))
-                for sub in subs:
-                    self.rebuild_listing(cat, IndexSpec("subcategory", category=category, subcategory=sub))
-            self.rebuild_listing(cat, IndexSpec("all"))
-            self._write_manifests()
-
-
-def _anchor(
-    others: int, was: Entry | None, old_rank: int | None, now: Entry | None, new_rank: int | None
-) -> Anchor | None:
-    """Where the change happens in a listing: the new position, else the old one."""
-    if now is not None and new_rank is not None:
-        return (now.sort_key, others - new_rank)
-    if was is not None and old_rank is not None:
-        return (was.sort_key, others - old_rank)
-    return None
-
-
-def _slice(
-    cat: Catalogue, spec: IndexSpec, start: int, end: int, anchor: Anchor | None, new: Entry | None
-) -> list[Entry]:
-    """Newest-first positions ``start``…``end`` of a listing after the change.
-
-    ``anchor`` is the changed item's key and how many other items are newer; ``new``,
-    when given, sits right after those. Rows near the anchor are read by a range walk
-    from its key, rows near the top by position, whichever walks fewer rows."""
-    if anchor is None:
-        return cat.window(spec, start, end - start)
-    key, above = anchor
-    found: list[Entry] = []
-    first, last = start, min(end, above)
-    if last > first:
-        if last <= above - first:
-            found += cat.window(spec, first, last - first)
+        """Listings, search indexes and sitemaps from the database (item pages stay as
+        they are): every column and the portal, one agency's column (then the portal's
+        manifests), or the portal alone. A full rebuild first moves the pages of before
+        platform mode into their columns."""
+        if agency is not None:
+            chosen = [self.env.agencies.require(agency)]
+        elif portal_only:
+            chosen = []
         else:
-            found += reversed(cat.beside(spec, key, True, above - last, last - first))
-    if new is not None and start <= above < end:
-        found.append(new)
-    below = above + (new is not None)
-    if end > max(start, below):
-        found += cat.beside(spec, key, False, max(start, below) - below, end - max(start, below))
-    return found
+            self._adopt_legacy(progress)
+            chosen = self.env.agencies.all()
+        for n, each in enumerate(chosen, start=1):
+            column = self.column(each)
+            column.rebuild()
+            progress(f"[{n}/{len(chosen)}] {each.code} {each.name}: /{each.path}/ rebuilt")
+        self.portal.rebuild(progress)
+
+    def _adopt_legacy(self, progress: Callable[[str], None]) -> None:
+        """The single column of before platform mode: item pages, attachments and
+        withdrawal markers move into their agency's column; its listings go (their
+        addresses redirect, :meth:`moved`)."""
+        moved = 0
+        for kind, pattern in (("items", "*"), ("withdrawn", "*")):
+            for path in sorted((self.folder / kind).glob(pattern)):
+                key = path.name.removesuffix(".html")
+                target_agency = self.env.agencies.get(key.split("-", 1)[0])
+                if target_agency is None or path.name.startswith("."):
+                    continue
+                target = self.folder / target_agency.path / kind / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists():
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                else:
+                    path.rename(target)
+                moved += 1
+        for name in LEGACY_LISTINGS:
+            if name != "search":
+                shutil.rmtree(self.folder / name, ignore_errors=True)
+        for stale in [*self.folder.glob("page-*.html"), *(self.folder / "search").glob("[0-9]*.json")]:
+            remove(stale)
+        for kind in ("items", "withdrawn"):
+            if (self.folder / kind).is_dir() and not any((self.folder / kind).iterdir()):
+                (self.folder / kind).rmdir()
+        if moved:
+            progress(f"moved {moved} pages of the single column of before into their agencies' columns")
 
 
 def _entry(item_pk: int, item: Published) -> Entry:
@@ -361,18 +314,5 @@ def _entry(item_pk: int, item: Published) -> Entry:
         genre=item.genre,
         generated_on=item.generated_on,
         accepted_at=item.accepted_at,
+        agency_code=item.agency.code,
     )
-
-
-def _indexes(entry: Entry) -> list[IndexSpec]:
-    return layout.indexes_of(entry.category, entry.subcategory, entry.generated_on.year)
-
-
-def _in(spec: IndexSpec, entry: Entry) -> bool:
-    if spec.kind == "category":
-        return entry.category == spec.category
-    if spec.kind == "subcategory":
-        return entry.category == spec.category and entry.subcategory == spec.subcategory
-    if spec.kind == "year":
-        return entry.generated_on.year == spec.year
-    return True

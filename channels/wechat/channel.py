@@ -83,7 +83,7 @@ class WeChatChannel(Channel):
         return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz, due)
 
     def page_url(self, item: Published) -> str:
-        return item_url(self.env.settings, item)
+        return item_url(self.env.settings, item, agencies=self.env.agencies)
 
     # -- the channel contract -----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:

@@ -144,7 +144,7 @@ class TestWeChatContract(ChannelContract):
         ) as services:
 
             def copies(item: Published) -> int:
-                url = item_url(services.settings, item)
+                url = item_url(services.settings, item, agencies=services.registry)
                 with account.lock:
                     return sum(
                         1

@@ -165,12 +165,14 @@ def test_every_feed_parses_in_both_formats_and_chinese_text_survives(
         assert [html.unescape(e.title) for e in everything.entries] == ["测试公开信息 2", TRICKY_TITLE]
         entry = everything.entries[1]
         assert entry.id == f"tag:127.0.0.1,2017:{tricky}"
-        assert entry.link == item_url(settings, item)
+        assert entry.link == item_url(settings, item, agencies=services.registry)
         assert html.unescape(entry.summary) == TRICKY_SUMMARY  # text, shown as written
         assert [t.term for t in entry.tags] == ["政策法规", "招生考试", "方案", "招生", "收费"]
         assert entry.author == "张店区教育局"
         enclosure = [link for link in entry.links if link.rel == "enclosure"]
-        assert [e.href for e in enclosure] == [attachment_url(settings, item, 1, "实施方案.pdf")]
+        assert [e.href for e in enclosure] == [
+            attachment_url(settings, item, 1, "实施方案.pdf", agencies=services.registry)
+        ]
         assert "/01-%E5%AE%9E%E6%96%BD%E6%96%B9%E6%A1%88.pdf" in enclosure[0].href
         assert entry.published.endswith("+08:00" if fmt == "atom" else "+0800")
         assert everything.feed.language == "zh-CN"

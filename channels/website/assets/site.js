@@ -19,8 +19,15 @@
     var indexUrl = list.getAttribute("data-index");
     var base = indexUrl.replace(/index\.json$/, "");
     return fetch(indexUrl).then(function (r) { return r.json(); }).then(function (manifest) {
+      // a shard's links are relative to its column (the folder holding search/): the
+      // portal's manifest names every column's shards, a column's only its own
       return Promise.all(manifest.shards.map(function (name) {
-        return fetch(base + name).then(function (r) { return r.json(); });
+        var url = base + name;
+        var root = url.replace(/search\/[^\/]*$/, "");
+        return fetch(url).then(function (r) { return r.json(); }).then(function (rows) {
+          rows.forEach(function (row) { row.r = root; });
+          return rows;
+        });
       }));
     }).then(function (shards) { return [].concat.apply([], shards); });
   }
@@ -36,7 +43,7 @@
     found.slice(0, 200).forEach(function (entry) {
       var li = document.createElement("li");
       var a = document.createElement("a");
-      a.href = root + entry.u;
+      a.href = (entry.r === undefined ? root : entry.r) + entry.u;
       a.textContent = entry.t;
       li.appendChild(a);
       li.appendChild(document.createTextNode("（" + entry.n + "，" + entry.d + "）"));

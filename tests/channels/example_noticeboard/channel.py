@@ -38,7 +38,7 @@ class NoticeboardChannel(Channel):
             "agency": item.agency.name,
             "date": item.generated_on.isoformat(),
             "body_html": sanitize_html(item.body_html),  # the one rule of every output
-            "url": item_url(self.env.settings, item),  # type: ignore[arg-type]
+            "url": item_url(self.env.settings, item, agencies=self.env.agencies),  # type: ignore[arg-type]
             "revision": item.revision,
         }
         answer = self._send("PUT", item, ctx, json=notice)

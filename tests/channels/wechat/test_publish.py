@@ -72,7 +72,7 @@ def test_an_item_becomes_an_article_whose_url_is_recorded(driver: Driver, sandbo
     assert draft["kept"][0]["external_images"] == [] and draft["kept"][0]["scripts_removed"] == 0
     assert article["title"] == "测试公开信息 1"
     assert article["content_source_url"] == item_url(
-        driver.services.settings, driver.services.store.published(1)
+        driver.services.settings, driver.services.store.published(1), agencies=driver.services.registry
     )
     assert len(article["digest"]) == 128 and article["digest"].endswith("…")
     assert [u["kind"] for u in seen["uploads"]].count("thumb") == 1
@@ -99,7 +99,9 @@ def test_attachments_are_listed_as_links_to_the_website(driver: Driver, sandbox:
     driver.submit(1, attachments=[attachment])
     settle(driver)
     content = record(sandbox)["drafts"][0]["received"][0]["content"]
-    page = item_url(driver.services.settings, driver.services.store.published(1))
+    page = item_url(
+        driver.services.settings, driver.services.store.published(1), agencies=driver.services.registry
+    )
     assert f'<a href="{page}">招生计划表.pdf</a>' in content
     assert "阅读原文" in content
 

@@ -1,0 +1,275 @@
+"""One agency's column of the static site: its listings, search index and sitemap.
+
+The column lives in its own folder (``{site}/{agency.path}/``, the layout of
+:mod:`channels.website.layout` inside it) and is rewritten under that folder's lock,
+so two agencies render in parallel and one item never touches another agency's
+files. Listings are read from the database, filtered to the agency
+(:class:`~channels.website.catalogue.Catalogue`); a new item changes only the
+affected archive pages and the front page of each listing it was or is in.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from channels.kit.files import folder_lock, write_if_changed
+from channels.website import catalogue, layout, pages, paging
+from channels.website.catalogue import Catalogue, Entry
+from channels.website.files import remove
+from channels.website.layout import IndexSpec
+
+ASSETS = Path(__file__).parent / "assets"
+# the changed item's sort key, and how many other listed items are newer than it
+Anchor = tuple[tuple[date, int], int]
+
+
+@dataclass
+class Column:
+    """One agency's column: ``folder`` on disk, ``url`` its public address."""
+
+    channel: str
+    agency: str
+    folder: Path
+    url: str
+    render: pages.Renderer
+    engine: Engine
+    size: int
+    lock_timeout: float
+    _skeleton_done: bool = False
+
+    @property
+    def taxonomy(self) -> dict[str, list[str]]:
+        return self.render.site.taxonomy
+
+    def lock(self) -> AbstractContextManager[None]:
+        return folder_lock(self.folder, self.lock_timeout)
+
+    def catalogue(self, item_pk: int) -> Catalogue:
+        return Catalogue(self.engine, self.channel, item_pk, self._sending_ok(item_pk), self.agency)
+
+    def reindex(self, item_pk: int, old: Entry | None, new: Entry | None) -> bool:
+        """Rewrite what the item changes (the caller holds :meth:`lock`); True when the
+        column's set of search shards or sitemaps changed (the portal lists them)."""
+        cat = self.catalogue(item_pk)
+        self.ensure_skeleton(cat)
+        for year in sorted({e.generated_on.year for e in (old, new) if e}):
+            self._write_year(cat, year, new)
+        specs: list[IndexSpec] = []
+        for entry in (old, new):
+            if entry:
+                specs += [s for s in _indexes(entry) if s not in specs]
+        specs.sort(key=lambda s: s.kind == "all")  # the column front lists the years
+        if not specs:
+            return self._write_manifests()
+        olds = [old if old and _in(spec, old) else None for spec in specs]
+        news = [new if new and _in(spec, new) else None for spec in specs]
+        keys = [[e.sort_key for e in (was, now) if e] for was, now in zip(olds, news, strict=True)]
+        counted = cat.census(list(zip(specs, keys, strict=True)))
+        for spec, was, now, (others, below) in zip(specs, olds, news, counted, strict=True):
+            old_rank = below.pop(0) if was else None
+            new_rank = below.pop(0) if now else None
+            change = paging.change(self.size, others, old_rank, new_rank)
+            self._write_pages(cat, spec, change, now, _anchor(others, was, old_rank, now, new_rank))
+        return self._write_manifests()
+
+    def _sending_ok(self, item_pk: int) -> list[int]:
+        """Items another worker is publishing whose page is already on disk."""
+        return [
+            pk
+            for pk, index_no in catalogue.being_sent(self.engine, self.channel, self.agency)
+            if pk != item_pk
+            and (self.folder / layout.item_page(index_no.replace("/", "-"))).exists()
+            and not (self.folder / layout.withdrawn_marker(index_no.replace("/", "-"))).exists()
+        ]
+
+    def _write_pages(
+        self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, anchor: Anchor | None
+    ) -> None:
+        total, size = change.total, self.size
+        last = paging.page_count(total, size)
+
+        def rows(start: int, end: int) -> list[Entry]:
+            return _slice(cat, spec, start, end, anchor, new)
+
+        front: list[Entry] | None = None
+        if change.write:
+            start, end = paging.newest_first_span(change.write, total, size)
+            span = rows(start, end)
+            if start == 0 and end >= min(size, total):
+                front = span[:size]
+            for number in change.write:
+                a, b = paging.page_positions(number, total, size)
+                entries = span[a - start : b - start]
+                write_if_changed(
+                    self.folder / spec.page(number),
+                    self.render.listing(spec, number, entries, self._pager(spec, number, last)),
+                )
+        for number in change.delete:
+            remove(self.folder / spec.page(number))
+        self._write_front(spec, rows(0, size) if front is None else front, total, last)
+
+    def _write_front(self, spec: IndexSpec, entries: list[Entry], total: int, last: int) -> None:
+        front = self.folder / spec.page(None)
+        if spec.kind == "year" and total == 0:
+            remove(front)
+            return
+        years = self._years() if spec.kind == "all" else []
+        pager = []
+        if last >= 2:
+            pager.append(("更早信息", spec.page(last - 1)))
+        if last >= 3:
+            pager.append(("最早信息", spec.page(1)))
+        write_if_changed(front, self.render.listing(spec, None, entries, pager, total=total, years=years))
+
+    @staticmethod
+    def _pager(spec: IndexSpec, number: int, last: int) -> list[tuple[str, str]]:
+        links = [("最新信息", spec.page(None))]
+        if number < last:
+            links.append(("较新信息", spec.page(number + 1)))
+        if number > 1:
+            links.append(("较早信息", spec.page(number - 1)))
+        if number > 2:
+            links.append(("最早信息", spec.page(1)))
+        return links
+
+    def _years(self) -> list[int]:
+        found = [p.parent.name for p in (self.folder / "year").glob("*/index.html")]
+        return sorted((int(y) for y in found if y.isdigit()), reverse=True)
+
+    def _write_year(self, cat: Catalogue, year: int, new: Entry | None) -> None:
+        """The year's search index and sitemap: every item of the year, newest first."""
+        spec = IndexSpec("year", year=year)
+        entries = cat.everything(spec)
+        if new and _in(spec, new):
+            entries = sorted([*entries, new], key=lambda e: e.sort_key, reverse=True)
+        search, sitemap = self.folder / f"search/{year}.json", self.folder / f"sitemaps/{year}.xml"
+        if not entries:
+            remove(search)
+            remove(sitemap)
+            return
+        root, tz = self.url, self.render.site.tz
+        urls = [
+            (f"{root}/{layout.item_page(e.key)}", e.accepted_at.astimezone(tz).date().isoformat())
+            for e in entries
+        ]
+        write_if_changed(search, pages.search_shard(entries))
+        write_if_changed(sitemap, pages.sitemap(urls))
+
+    def shards(self) -> list[str]:
+        """The column's search shards, newest year first."""
+        found = (p.name for p in (self.folder / "search").glob("*.json") if p.stem.isdigit())
+        return sorted(found, reverse=True)
+
+    def sitemaps(self) -> list[str]:
+        return sorted(p.name for p in (self.folder / "sitemaps").glob("*.xml"))
+
+    def _write_manifests(self) -> bool:
+        changed = write_if_changed(self.folder / "search/index.json", pages.search_manifest(self.shards()))
+        maps = [f"{self.url}/sitemaps/{m}" for m in self.sitemaps()]
+        return write_if_changed(self.folder / "sitemap.xml", pages.sitemap_index(maps)) or changed
+
+    def ensure_skeleton(self, cat: Catalogue) -> None:
+        """Once per process: assets, the search page, and the front page of every listing
+        the navigation links to (built from the database when missing)."""
+        if self._skeleton_done:
+            return
+        for asset in ("site.css", "site.js"):
+            write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
+        write_if_changed(self.folder / "search.html", self.render.search_page())
+        specs = [IndexSpec("all")]
+        for category, subs in self.taxonomy.items():
+            specs.append(IndexSpec("category", category=category))
+            specs += [IndexSpec("subcategory", category=category, subcategory=s) for s in subs]
+        for spec in specs:
+            if not (self.folder / spec.page(None)).exists():
+                self.rebuild_listing(cat, spec)
+        self._write_manifests()
+        self._skeleton_done = True
+
+    def rebuild_listing(self, cat: Catalogue, spec: IndexSpec) -> None:
+        """Every page of one listing from the database (a repair, and the first build)."""
+        [(total, _)] = cat.census([(spec, [])])
+        last = paging.page_count(total, self.size)
+        folder = self.folder / spec.folder
+        extra = [p for p in folder.glob("page-*.html") if not p.stem[5:].isdigit() or int(p.stem[5:]) > last]
+        for page in extra:
+            remove(page)
+        self._write_pages(cat, spec, paging.Change(total, range(1, last + 1), range(0)), None, None)
+
+    def rebuild(self) -> None:
+        """Every listing, search index and sitemap from the database (item pages stay as
+        they are): a repair after a lost or hand-edited folder."""
+        with self.lock():
+            cat = self.catalogue(0)
+            self._skeleton_done = False
+            self.ensure_skeleton(cat)
+            years = cat.years()
+            for stale in (self.folder / "year").glob("*/index.html"):
+                if not stale.parent.name.isdigit() or int(stale.parent.name) not in years:
+                    remove(stale)
+            for year in years:
+                self._write_year(cat, year, None)
+                self.rebuild_listing(cat, IndexSpec("year", year=year))
+            for category, subs in self.taxonomy.items():
+                self.rebuild_listing(cat, IndexSpec("category", category=category))
+                for sub in subs:
+                    self.rebuild_listing(cat, IndexSpec("subcategory", category=category, subcategory=sub))
+            self.rebuild_listing(cat, IndexSpec("all"))
+            self._write_manifests()
+
+
+
+def _anchor(
+    others: int, was: Entry | None, old_rank: int | None, now: Entry | None, new_rank: int | None
+) -> Anchor | None:
+    """Where the change happens in a listing: the new position, else the old one."""
+    if now is not None and new_rank is not None:
+        return (now.sort_key, others - new_rank)
+    if was is not None and old_rank is not None:
+        return (was.sort_key, others - old_rank)
+    return None
+
+
+def _slice(
+    cat: Catalogue, spec: IndexSpec, start: int, end: int, anchor: Anchor | None, new: Entry | None
+) -> list[Entry]:
+    """Newest-first positions ``start``…``end`` of a listing after the change.
+
+    ``anchor`` is the changed item's key and how many other items are newer; ``new``,
+    when given, sits right after those. Rows near the anchor are read by a range walk
+    from its key, rows near the top by position, whichever walks fewer rows."""
+    if anchor is None:
+        return cat.window(spec, start, end - start)
+    key, above = anchor
+    found: list[Entry] = []
+    first, last = start, min(end, above)
+    if last > first:
+        if last <= above - first:
+            found += cat.window(spec, first, last - first)
+        else:
+            found += reversed(cat.beside(spec, key, True, above - last, last - first))
+    if new is not None and start <= above < end:
+        found.append(new)
+    below = above + (new is not None)
+    if end > max(start, below):
+        found += cat.beside(spec, key, False, max(start, below) - below, end - max(start, below))
+    return found
+
+
+def _indexes(entry: Entry) -> list[IndexSpec]:
+    return layout.indexes_of(entry.category, entry.subcategory, entry.generated_on.year)
+
+
+def _in(spec: IndexSpec, entry: Entry) -> bool:
+    if spec.kind == "category":
+        return entry.category == spec.category
+    if spec.kind == "subcategory":
+        return entry.category == spec.category and entry.subcategory == spec.subcategory
+    if spec.kind == "year":
+        return entry.generated_on.year == spec.year
+    return True

@@ -1,0 +1,153 @@
+"""The platform's own pages at the top of the site folder, above the agencies' columns.
+
+    index.html               every active agency's column, grouped by kind; retired ones apart
+    latest/index.html        the district-wide latest list (newest items of every column)
+    search.html              the cross-agency search, over every column's per-year shards
+    search/index.json        its manifest: ``../{path}/search/{YYYY}.json`` of every column
+    sitemap.xml              a sitemap index of every column's yearly sitemaps
+    assets/                  style sheet and script
+
+Written under the lock of the top folder, after (never inside) a column's own work: a
+new item rewrites the latest list when it enters it, the manifests when its column
+gained or lost a year, the front page when the registry changed. Nothing here grows
+with the number of items; the manifests and the front page grow with the agencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from channels.kit.files import folder_lock, write_if_changed
+from channels.website import catalogue, layout, pages
+from channels.website.catalogue import Catalogue, Entry
+from channels.website.layout import IndexSpec
+from pipeline.agencies import Agency, Registry
+
+ASSETS = Path(__file__).parent / "assets"
+LABELS = {"government": "区政府", "department": "政府部门", "town": "镇", "subdistrict": "街道"}
+# Names at the top of the site folder that are the portal's (or were the single column's
+# before platform mode, now redirected): no agency's column may take them.
+RESERVED = frozenset({"assets", "latest", "search", "items", "category", "year", "sitemaps", "withdrawn"})
+LEGACY_LISTINGS = ("category", "year", "sitemaps", "search")
+
+
+@dataclass
+class Portal:
+    channel: str
+    folder: Path
+    url: str
+    render: pages.Renderer
+    engine: Engine
+    agencies: Registry
+    latest_size: int
+    lock_timeout: float
+    _seen_version: int = -1
+
+    def lock(self) -> AbstractContextManager[None]:
+        return folder_lock(self.folder, self.lock_timeout)
+
+    def column_path(self, code: str) -> str:
+        found = self.agencies.get(code)
+        return found.path if found is not None else code.lower()
+
+    # -- after one item ------------------------------------------------------------
+    def after_item(self, item_pk: int, new: Entry | None, shards_changed: bool) -> None:
+        """What one item's render changes here (the caller holds no column lock)."""
+        with self.lock():
+            if self.agencies.version() != self._seen_version:
+                self.write_front()
+            self.write_latest(item_pk, new)
+            if shards_changed:
+                self.write_manifests()
+
+    # -- the pages -------------------------------------------------------------------
+    def write_front(self) -> None:
+        """The front page, the search page and the assets (once per registry version)."""
+        version = self.agencies.version()
+        for asset in ("site.css", "site.js"):
+            write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
+        write_if_changed(self.folder / "search.html", self.render.search_page())
+        groups = [
+            (LABELS[kind], [_link(a) for a in members]) for kind, members in self.agencies.groups().items()
+        ]
+        retired = [_link(a) for a in self.agencies.all() if not a.active]
+        write_if_changed(self.folder / "index.html", self.render.portal(groups, retired))
+        self._seen_version = version
+
+    def write_latest(self, item_pk: int, new: Entry | None) -> bool:
+        """The newest ``latest_size`` items of every column (the item being rendered,
+        ``item_pk``, merged in as ``new``, or left out when it was retracted)."""
+        cat = Catalogue(self.engine, self.channel, item_pk, self._sending_ok(item_pk))
+        entries = cat.window(IndexSpec("all"), 0, self.latest_size)
+        if new is not None:
+            entries = sorted([*entries, new], key=lambda e: e.sort_key, reverse=True)[: self.latest_size]
+        return write_if_changed(self.folder / "latest/index.html", self.render.latest(self._rows(entries)))
+
+    def _rows(self, entries: Iterable[Entry]) -> list[dict[str, Any]]:
+        rows = []
+        for e in entries:
+            agency = self.agencies.get(e.agency_code)
+            path = self.column_path(e.agency_code)
+            rows.append(
+                {
+                    "title": e.title,
+                    "index_no": e.index_no,
+                    "generated_on": e.generated_on,
+                    "agency": agency.name if agency else e.agency_code,
+                    "path": f"{path}/{layout.item_page(e.key)}",
+                    "column": f"{path}/index.html",
+                }
+            )
+        return rows
+
+    def _sending_ok(self, item_pk: int) -> list[int]:
+        """Items another worker is publishing whose page is already in their column."""
+        found = []
+        for pk, index_no in catalogue.being_sent(self.engine, self.channel):
+            key = index_no.replace("/", "-")
+            column = self.folder / self.column_path(index_no.split("/", 1)[0])
+            if (
+                pk != item_pk
+                and (column / layout.item_page(key)).exists()
+                and not (column / layout.withdrawn_marker(key)).exists()
+            ):
+                found.append(pk)
+        return found
+
+    def write_manifests(self) -> None:
+        """The cross-agency search manifest and the sitemap index, from the columns'
+        own files (the newest year first, then the platform's order of agencies)."""
+        shards: list[tuple[str, str]] = []
+        maps: list[str] = []
+        for agency in self.agencies.all():
+            column = self.folder / agency.path
+            for shard in (p for p in (column / "search").glob("*.json") if p.stem.isdigit()):
+                shards.append((shard.stem, f"../{agency.path}/search/{shard.name}"))
+            found = sorted(column.glob("sitemaps/*.xml"))
+            maps += [f"{self.url}/{agency.path}/sitemaps/{p.name}" for p in found]
+        shards.sort(key=lambda s: s[0], reverse=True)
+        write_if_changed(self.folder / "search/index.json", pages.search_manifest([s for _, s in shards]))
+        write_if_changed(self.folder / "sitemap.xml", pages.sitemap_index(maps))
+
+    def rebuild(self, progress: Callable[[str], None]) -> None:
+        with self.lock():
+            self.write_front()
+            progress("portal: front page, search page")
+            self.write_latest(0, None)
+            progress("portal: latest list")
+            self.write_manifests()
+            progress("portal: search manifest and sitemap index")
+
+
+def _link(agency: Agency) -> dict[str, str]:
+    return {"title": agency.column_title, "path": f"{agency.path}/index.html"}
+
+
+def reserved(agency: Agency) -> bool:
+    return agency.path in RESERVED
