@@ -238,6 +238,12 @@ def latest_stored(engine: Engine, item_pk: int) -> Entry | None:
     return _entry(row) if row else None
 
 
+def agency_codes(engine: Engine) -> list[str]:
+    """Every agency with an item (registered or not: a column is where its items are)."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(ITEMS.c.agency_code).distinct()).scalars())
+
+
 def being_sent(engine: Engine, channel: str, agency: str | None = None) -> list[tuple[int, str]]:
     """(item pk, 索引号) of publications of this channel (for one agency's items, when
     given) some worker is sending now."""

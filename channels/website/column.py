@@ -223,7 +223,6 @@ class Column:
             self._write_manifests()
 
 
-
 def _anchor(
     others: int, was: Entry | None, old_rank: int | None, now: Entry | None, new_rank: int | None
 ) -> Anchor | None:

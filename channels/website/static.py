@@ -24,6 +24,7 @@ import re
 import shutil
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,25 +61,30 @@ class StaticSite:
         ]
         self.tz = ZoneInfo(settings.timezone)
         self._columns: dict[str, tuple[Agency, Column]] = {}
-        portal_site = pages.SiteInfo(
-            name=settings.site_name,
-            column=options.column_name,
+        self.column_name = options.column_name
+        self.latest_size = options.latest_size
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def portal(self) -> Portal:
+        site = pages.SiteInfo(
+            name=self.settings.site_name,
+            column=self.column_name,
             feeds=self.feeds,
             taxonomy={},
             tz=self.tz,
             latest="latest/index.html",
         )
-        self.portal = Portal(
-            channel=name,
+        return Portal(
+            channel=self.name,
             folder=self.folder,
-            url=pages_root(settings),
-            render=pages.Renderer(portal_site),
-            engine=env.engine,
-            agencies=env.agencies,
-            latest_size=options.latest_size,
+            url=pages_root(self.settings),
+            render=pages.Renderer(site),
+            engine=self.env.engine,
+            agencies=self.env.agencies,
+            latest_size=self.latest_size,
             lock_timeout=self.lock_timeout,
         )
-        self.folder.mkdir(parents=True, exist_ok=True)
 
     # -- the columns -------------------------------------------------------------------
     def agency(self, code: str) -> Agency:
@@ -267,6 +273,10 @@ class StaticSite:
         else:
             self._adopt_legacy(progress)
             chosen = self.env.agencies.all()
+            known = {a.code for a in chosen}
+            chosen += [
+                self.agency(code) for code in catalogue.agency_codes(self.env.engine) if code not in known
+            ]
         for n, each in enumerate(chosen, start=1):
             column = self.column(each)
             column.rebuild()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.config import Settings
 from pipeline.services import Services
-from tests.channels.website_helpers import KEY_PREFIX, attachment, settled, snapshot, touched, website
+from tests.channels.website_helpers import COLUMN, KEY_PREFIX, attachment, settled, snapshot, touched, website
 from tests.helpers import make_item
 
 LISTINGS = ["", "category/政策法规/", "category/政策法规/招生考试/", "year/2017/"]
@@ -21,13 +21,14 @@ LISTINGS = ["", "category/政策法规/", "category/政策法规/招生考试/",
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    return tmp_path / "site"
+    """The test agency's column (its items' agency, registered under its default path)."""
+    return tmp_path / "site" / COLUMN
 
 
 @pytest.fixture
 def settings(settings_for: Any, db_url: str, site: Path) -> Settings:
     built: Settings = settings_for(
-        database_url=db_url, embedded_workers=3, channels=website(site, page_size=5)
+        database_url=db_url, embedded_workers=3, channels=website(site.parent, page_size=5)
     )
     return built
 
@@ -103,7 +104,7 @@ def test_items_become_pages_listings_search_and_sitemap(
     for name in ("SiteName", "ColumnName", "ArticleTitle", "PubDate", "ContentSource", "Keywords", "Url"):
         assert f'<meta name="{name}" content="' in page
     assert '<meta name="Keywords" content="招生,指标">' in page
-    assert f'<meta name="Url" content="http://127.0.0.1:8000/site/items/{key(1)}.html">' in page
+    assert f'<meta name="Url" content="http://127.0.0.1:8000/site/{COLUMN}/items/{key(1)}.html">' in page
     assert 'rel="alternate" type="application/rss+xml"' in page and "/feeds/all.rss" in page
     assert 'type="application/atom+xml"' in page and "/feeds/all.atom" in page
     assert "<caption>" in page and "<h1>测试公开信息 a</h1>" in page
@@ -125,19 +126,19 @@ def test_items_become_pages_listings_search_and_sitemap(
         ("113703030000000000/2017-00002", f"items/{key(2)}.html"),
         ("113703030000000000/2017-00001", f"items/{key(1)}.html"),
     ]
-    assert "http://127.0.0.1:8000/site/sitemaps/2017.xml" in (site / "sitemap.xml").read_text()
+    assert f"http://127.0.0.1:8000/site/{COLUMN}/sitemaps/2017.xml" in (site / "sitemap.xml").read_text()
     assert (
-        f"<loc>http://127.0.0.1:8000/site/items/{key(2)}.html</loc>"
+        f"<loc>http://127.0.0.1:8000/site/{COLUMN}/items/{key(2)}.html</loc>"
         in (site / "sitemaps/2017.xml").read_text()
     )
 
     for path, media_type in [
         ("/site/", "text/html; charset=utf-8"),
-        (f"/site/items/{key(1)}.html", "text/html; charset=utf-8"),
-        ("/site/search/2017.json", "application/json"),
-        ("/site/sitemap.xml", "application/xml"),
-        ("/site/assets/site.css", "text/css; charset=utf-8"),
-        (f"/site/items/{key(1)}/01-招生方案.pdf", "application/pdf"),
+        (f"/site/{COLUMN}/items/{key(1)}.html", "text/html; charset=utf-8"),
+        (f"/site/{COLUMN}/search/2017.json", "application/json"),
+        (f"/site/{COLUMN}/sitemap.xml", "application/xml"),
+        (f"/site/{COLUMN}/assets/site.css", "text/css; charset=utf-8"),
+        (f"/site/{COLUMN}/items/{key(1)}/01-招生方案.pdf", "application/pdf"),
     ]:
         answer = api.get(path)
         assert answer.status_code == 200, path
@@ -176,7 +177,7 @@ def test_markup_never_reaches_a_page_and_names_never_leave_the_folder(
     assert files == ["01-img_src_x_onerror_alert_5.pdf", "02-escaped.bin", "03-windows.pdf"]
     outside = {p.name for p in tmp_path.rglob("*") if p.is_file() and site not in p.parents}
     assert not any("escaped" in name or "windows" in name for name in outside), outside
-    answer = api.get(f"/site/items/{key(1)}/02-escaped.bin")
+    answer = api.get(f"/site/{COLUMN}/items/{key(1)}/02-escaped.bin")
     assert answer.headers["content-type"] == "application/octet-stream"
 
 
@@ -225,7 +226,7 @@ def test_revision_and_retraction_change_exactly_their_pages(
     services.channel("website").rebuild()  # type: ignore[attr-defined]
     assert {p: h for p, (h, _) in snapshot(site).items() if p in generated} == generated
 
-    notice = api.get(f"/site/items/{key(12)}.html")
+    notice = api.get(f"/site/{COLUMN}/items/{key(12)}.html")
     assert notice.status_code == 410
     assert "该信息已撤回" in notice.text and "内容有误，重新发布" in notice.text
     assert re.search(r"撤回时间</th><td>\d{4}-\d\d-\d\d \d\d:\d\d</td>", notice.text)
@@ -239,7 +240,7 @@ def test_revision_and_retraction_change_exactly_their_pages(
         "/site/..%2fgovpub.db",
         "/site/items/%2e%2e/%2e%2e/govpub.db",
         "/site/.lock",
-        "/site/escape/link.txt",
+        f"/site/{COLUMN}/escape/link.txt",
         "/site/%00",
         "/site/nothing-here.html",
     ],

@@ -17,6 +17,7 @@ from pipeline.config import ChannelConfig
 from tests.helpers import LiveServer, wait_until
 
 KEY_PREFIX = "113703030000000000-2017-"
+COLUMN = "113703030000000000"  # the test agency's column: its code, the default path
 
 
 def website(folder: Path, **options: Any) -> dict[str, ChannelConfig]:
