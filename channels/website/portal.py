@@ -122,18 +122,16 @@ class Portal:
 
     def write_manifests(self) -> None:
         """The cross-agency search manifest and the sitemap index, from the columns'
-        own files (the newest year first, then the platform's order of agencies)."""
-        shards: list[tuple[str, str]] = []
-        maps: list[str] = []
-        for agency in self.agencies.all():
-            column = self.folder / agency.path
-            for shard in (p for p in (column / "search").glob("*.json") if p.stem.isdigit()):
-                shards.append((shard.stem, f"../{agency.path}/search/{shard.name}"))
-            found = sorted(column.glob("sitemaps/*.xml"))
-            maps += [f"{self.url}/{agency.path}/sitemaps/{p.name}" for p in found]
-        shards.sort(key=lambda s: s[0], reverse=True)
-        write_if_changed(self.folder / "search/index.json", pages.search_manifest([s for _, s in shards]))
-        write_if_changed(self.folder / "sitemap.xml", pages.sitemap_index(maps))
+        own files on disk (the newest year first)."""
+        shards = sorted(
+            (p for p in self.folder.glob("*/search/*.json") if p.stem.isdigit()),
+            key=lambda p: (-int(p.stem), p.parent.parent.name),
+        )
+        names = [f"../{p.parent.parent.name}/search/{p.name}" for p in shards]
+        write_if_changed(self.folder / "search/index.json", pages.search_manifest(names))
+        maps = sorted(self.folder.glob("*/sitemaps/*.xml"))
+        locations = [f"{self.url}/{p.parent.parent.name}/sitemaps/{p.name}" for p in maps]
+        write_if_changed(self.folder / "sitemap.xml", pages.sitemap_index(locations))
 
     def rebuild(self, progress: Callable[[str], None]) -> None:
         with self.lock():

@@ -117,7 +117,7 @@ def test_no_output_carries_a_data_link_and_titles_read_as_written(
     key = answer.json()["index_no"].replace("/", "-")
     settled(api, auth, "t-1")
 
-    page = api.get(f"/site/items/{key}.html")
+    page = api.get(f"/site/113703030000000000/items/{key}.html")
     assert page.status_code == 200
     assert_page(page.content, "website page")
 
@@ -167,7 +167,8 @@ def test_a_body_stored_under_an_older_rule_is_cleaned_by_every_output(
             assert run_delivery(services, delivery_id, channel) == "delivered", channel
         pushed = cms.documents[accepted.index_no]["document"]["body_html"]
     key = accepted.index_no.replace("/", "-")
-    assert_page((tmp_path / "data" / "site" / "items" / f"{key}.html").read_bytes(), "website page")
+    column = tmp_path / "data" / "site" / "113703030000000000"
+    assert_page((column / "items" / f"{key}.html").read_bytes(), "website page")
     assert_clean(pushed, "the CMS document")
     for fmt in ("rss", "atom"):
         feed = etree.parse(tmp_path / "data" / "site" / "feeds" / f"all.{fmt}").getroot()

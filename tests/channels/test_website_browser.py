@@ -14,7 +14,7 @@ from pipeline.app import create_app
 from pipeline.config import Settings
 from pipeline.schema import upgrade
 from pipeline.services import build_services
-from tests.channels.website_helpers import KEY_PREFIX, website
+from tests.channels.website_helpers import COLUMN, KEY_PREFIX, website
 from tests.conftest import unavailable
 from tests.helpers import LiveServer, free_port, make_item, wait_until
 
@@ -81,7 +81,7 @@ def cell(page: Any, label: str) -> str:
 
 def test_item_page_category_index_and_search_in_chromium(browser: Any, served: str, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 900})
-    page.goto(f"{served}/site/items/{KEY_PREFIX}00001.html")
+    page.goto(f"{served}/site/{COLUMN}/items/{KEY_PREFIX}00001.html")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.locator("h1").inner_text() == "2017年普通高中招生工作实施方案"
     assert cell(page, "索引号") == "113703030000000000/2017-00001"
@@ -100,14 +100,14 @@ def test_item_page_category_index_and_search_in_chromium(browser: Any, served: s
     page.screenshot(path=tmp_path / "item.png", full_page=True)
     assert not_blank(tmp_path / "item.png")
 
-    page.goto(f"{served}/site/category/政策法规/index.html")  # the large-text choice is remembered
+    page.goto(f"{served}/site/{COLUMN}/category/政策法规/index.html")  # the large-text choice is remembered
     assert page.get_by_label("大字号").is_checked()
     rows = page.locator("table.listing tbody tr")
     assert rows.count() == 2
     assert "校园安全专项检查情况通报" in rows.nth(0).inner_text()  # newest first
     page.get_by_role("link", name="2017年普通高中招生工作实施方案").click()
     assert page.locator("h1").inner_text() == "2017年普通高中招生工作实施方案"
-    page.goto(f"{served}/site/category/政策法规/index.html")
+    page.goto(f"{served}/site/{COLUMN}/category/政策法规/index.html")
     page.screenshot(path=tmp_path / "category.png", full_page=True)
     assert not_blank(tmp_path / "category.png")
 

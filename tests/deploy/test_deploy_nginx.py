@@ -64,9 +64,9 @@ def site(files: Path) -> None:
     """What the website channel writes: pages, a retracted page and its marker, a lock."""
     for relative, content in {
         "site/index.html": "<h1>政府信息公开</h1>",
-        "site/items/a-1.html": "<h1>一项公开信息</h1>",
-        "site/items/b-2.html": "<h1>该信息已撤回</h1>",
-        "site/withdrawn/b-2": '{"reason": "内容有误"}',
+        "site/jyj/items/a-1.html": "<h1>一项公开信息</h1>",
+        "site/jyj/items/b-2.html": "<h1>该信息已撤回</h1>",
+        "site/jyj/withdrawn/b-2": '{"reason": "内容有误"}',
         "site/assets/site.css": "body{}",
         "site/.site.lock": "locked",
         "feeds/all.atom": "<feed/>",
@@ -117,12 +117,12 @@ def test_the_request_limit_is_the_intakes() -> None:
 
 
 def test_pages_are_served_from_disk_with_validators(nginx: str) -> None:
-    page = httpx.get(f"{nginx}/site/items/a-1.html")
+    page = httpx.get(f"{nginx}/site/jyj/items/a-1.html")
     assert page.status_code == 200 and page.text == "<h1>一项公开信息</h1>"
     assert page.headers["cache-control"] == "no-cache"
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["x-content-type-options"] == "nosniff"
-    again = httpx.get(f"{nginx}/site/items/a-1.html", headers={"if-none-match": page.headers["etag"]})
+    again = httpx.get(f"{nginx}/site/jyj/items/a-1.html", headers={"if-none-match": page.headers["etag"]})
     assert again.status_code == 304
     assert httpx.get(f"{nginx}/site/").text == "<h1>政府信息公开</h1>"
     assert "max-age=3600" in httpx.get(f"{nginx}/site/assets/site.css").headers["cache-control"]
@@ -131,7 +131,7 @@ def test_pages_are_served_from_disk_with_validators(nginx: str) -> None:
 
 
 def test_a_retracted_page_answers_410_with_its_notice(nginx: str) -> None:
-    gone = httpx.get(f"{nginx}/site/items/b-2.html")
+    gone = httpx.get(f"{nginx}/site/jyj/items/b-2.html")
     assert gone.status_code == 410
     assert gone.text == "<h1>该信息已撤回</h1>"
     assert gone.headers["cache-control"] == "no-cache"
@@ -139,14 +139,16 @@ def test_a_retracted_page_answers_410_with_its_notice(nginx: str) -> None:
 
 def test_hidden_files_are_never_served(nginx: str) -> None:
     assert httpx.get(f"{nginx}/site/.site.lock").status_code == 404
-    assert httpx.get(f"{nginx}/_govpub_withdrawn/a-1.html").status_code == 404  # internal only
+    assert httpx.get(f"{nginx}/_govpub_withdrawn/jyj/items/a-1.html").status_code == 404  # internal only
 
 
 def test_what_is_not_on_disk_goes_to_govpub(nginx: str) -> None:
     health = httpx.get(f"{nginx}/healthz")
     assert health.json() == {"status": "ok"}
-    missing = httpx.get(f"{nginx}/site/items/none.html")
+    missing = httpx.get(f"{nginx}/site/jyj/items/none.html")
     assert missing.status_code == 404 and "nginx" not in missing.text  # govpub's answer, not nginx's
+    moved = httpx.get(f"{nginx}/site/items/a-1.html")  # an address of before platform mode
+    assert moved.status_code == 404 and "nginx" not in moved.text  # govpub decides (301 when it knows)
     refused = httpx.post(f"{nginx}/v1/items", json={})
     assert refused.status_code == 401  # the intake itself answered
 
