@@ -69,7 +69,8 @@ class TestStaticSiteContract(ChannelContract):
 
         def copies(item: Published) -> int:
             """Entries of the item in the search index (one per listed item)."""
-            shard = folder / f"search/{item.generated_on.year}.json"
+            column = folder / item.agency.code.lower()  # an agency's default path: its code
+            shard = column / f"search/{item.generated_on.year}.json"
             entries = json.loads(shard.read_text()) if shard.exists() else []
             return sum(1 for e in entries if e["n"] == item.index_no)
 
