@@ -83,7 +83,7 @@ class ArchiveChannel(Channel):
             packing=config.packing,
             tz=self.tz,
             site_name=settings.site_name,
-            url_of=lambda item: item_url(settings, item, agencies=env.agencies),
+            url_of=lambda item: item_url(settings, item, agencies=self.env.agencies),
         )
         folder = config.work_dir or Path(settings.data_dir) / "archive" / self.name
         if account and config.work_dir is None:
