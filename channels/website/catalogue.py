@@ -168,6 +168,16 @@ class Catalogue:
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(query.offset(offset).limit(limit))]
 
+    def search(self, text: str, limit: int) -> list[Entry]:
+        """Listed items whose title holds ``text`` (or whose 索引号 it is), newest first:
+        a walk of the listing index from the newest end that stops at ``limit``."""
+        wanted = or_(R.c.title.contains(text, autoescape=True), ITEMS.c.index_no == text)
+        query = (
+            self._live(IndexSpec("all"), *ENTRY_COLUMNS).where(wanted).order_by(*NEWEST_FIRST).limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(query)]
+
     def years(self) -> list[int]:
         """Every year (of 生成日期) with a listed item; walks the whole listing."""
         query = self._live(IndexSpec("all"), R.c.generated_on).distinct()

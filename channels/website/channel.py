@@ -52,6 +52,12 @@ class WebsiteChannel(Channel):
             return None
         return self.adapter.moved(relative)
 
+    def search(self, text: str, agency: str | None) -> bytes | None:
+        """The cross-agency search's page (``/site/search``); None without a static site."""
+        if not isinstance(self.adapter, StaticSite):
+            return None
+        return self.adapter.search(text, agency)
+
     def rebuild(
         self, agency: str | None = None, portal_only: bool = False, progress: Callable[[str], None] = print
     ) -> None:

@@ -61,6 +61,7 @@ class SiteInfo:
     # the platform's portal page, relative to the column's folder (None: this is the portal)
     portal: str | None = None
     latest: str | None = None  # the portal's district-wide latest list (portal only)
+    search: str = "search.html"  # the search page (the portal's is govpub serve's /site/search)
 
     def __post_init__(self) -> None:
         self.categories = [
@@ -159,9 +160,25 @@ class Renderer:
             "portal.html", "index.html", page_title=self.site.column, groups=groups, retired=retired
         )
 
+    def found(
+        self, query: str, agency: str, choices: list[tuple[str, str]], rows: list[dict[str, Any]]
+    ) -> bytes:
+        """The cross-agency search's answer page (``/site/search``, a page of govpub serve)."""
+        context = {
+            "query": query,
+            "agency": agency,
+            "choices": choices,
+            "entries": rows,
+            "limit": SEARCH_LIMIT,
+        }
+        return self._render("found.html", "search", page_title="信息检索", **context)
+
     def latest(self, rows: list[dict[str, Any]]) -> bytes:
         """The district-wide latest list: the newest items of every column."""
         return self._render("latest.html", "latest/index.html", page_title="最新信息", entries=rows)
+
+
+SEARCH_LIMIT = 50
 
 
 def _row(entry: Entry) -> dict[str, Any]:

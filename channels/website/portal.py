@@ -2,15 +2,19 @@
 
     index.html               every active agency's column, grouped by kind; retired ones apart
     latest/index.html        the district-wide latest list (newest items of every column)
-    search.html              the cross-agency search, over every column's per-year shards
-    search/index.json        its manifest: ``../{path}/search/{YYYY}.json`` of every column
     sitemap.xml              a sitemap index of every column's yearly sitemaps
     assets/                  style sheet and script
 
 Written under the lock of the top folder, after (never inside) a column's own work: a
-new item rewrites the latest list when it enters it, the manifests when its column
+new item rewrites the latest list when it enters it, the sitemap index when its column
 gained or lost a year, the front page when the registry changed. Nothing here grows
-with the number of items; the manifests and the front page grow with the agencies.
+with the number of items; the sitemap index and the front page grow with the agencies.
+
+The cross-agency search is not a file: ``/site/search?q=…&agency=CODE`` is answered by
+``govpub serve`` from the database (:meth:`Portal.search`), newest first, at most
+``pages.SEARCH_LIMIT`` items. A static index of every column would cost nothing to
+render but would send a browser every item of the platform (a million at 1 M items);
+each column keeps its own static search (``{path}/search.html``).
 """
 
 from __future__ import annotations
@@ -72,7 +76,6 @@ class Portal:
         version = self.agencies.version()
         for asset in ("site.css", "site.js"):
             write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
-        write_if_changed(self.folder / "search.html", self.render.search_page())
         groups = [
             (LABELS[kind], [_link(a) for a in members]) for kind, members in self.agencies.groups().items()
         ]
@@ -120,15 +123,17 @@ class Portal:
                 found.append(pk)
         return found
 
+    def search(self, text: str, agency: str | None) -> bytes:
+        """The cross-agency search's page: listed items of every column (or of ``agency``)
+        whose title holds ``text`` or whose 索引号 it is."""
+        found: list[Entry] = []
+        if text:
+            found = Catalogue(self.engine, self.channel, 0, [], agency).search(text, pages.SEARCH_LIMIT)
+        choices = [(a.code, a.name) for a in self.agencies.all(include_retired=False)]
+        return self.render.found(text, agency or "", choices, self._rows(found))
+
     def write_manifests(self) -> None:
-        """The cross-agency search manifest and the sitemap index, from the columns'
-        own files on disk (the newest year first)."""
-        shards = sorted(
-            (p for p in self.folder.glob("*/search/*.json") if p.stem.isdigit()),
-            key=lambda p: (-int(p.stem), p.parent.parent.name),
-        )
-        names = [f"../{p.parent.parent.name}/search/{p.name}" for p in shards]
-        write_if_changed(self.folder / "search/index.json", pages.search_manifest(names))
+        """The sitemap index, from the columns' own sitemaps on disk."""
         maps = sorted(self.folder.glob("*/sitemaps/*.xml"))
         locations = [f"{self.url}/{p.parent.parent.name}/sitemaps/{p.name}" for p in maps]
         write_if_changed(self.folder / "sitemap.xml", pages.sitemap_index(locations))
@@ -136,11 +141,11 @@ class Portal:
     def rebuild(self, progress: Callable[[str], None]) -> None:
         with self.lock():
             self.write_front()
-            progress("portal: front page, search page")
+            progress("portal: front page")
             self.write_latest(0, None)
             progress("portal: latest list")
             self.write_manifests()
-            progress("portal: search manifest and sitemap index")
+            progress("portal: sitemap index")
 
 
 def _link(agency: Agency) -> dict[str, str]:

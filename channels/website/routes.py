@@ -22,6 +22,7 @@ from channels.website.channel import WebsiteChannel
 from pipeline.services import Services
 
 router = APIRouter(include_in_schema=False)
+HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -64,10 +65,13 @@ def site_root_redirect() -> RedirectResponse:
 
 
 @router.api_route("/site/{path:path}", methods=["GET", "HEAD"])
-def site_file(request: Request, path: str) -> Response:
+def site_file(request: Request, path: str, q: str = "", agency: str = "") -> Response:
     channel = site_channel(request.app.state.services)
     if channel is None:
         return PlainTextResponse("no static website channel is configured", status_code=404)
+    if path == "search":  # the cross-agency search: the one page not in the folder
+        page = channel.search(q.strip()[:100], agency.strip()[:32] or None)
+        return Response(page, media_type=TYPES[".html"], headers=HEADERS)
     found = resolve(Path(str(channel.files_dir)), path)
     if found is None:
         moved_to = channel.moved(path.strip("/"))
@@ -81,5 +85,5 @@ def site_file(request: Request, path: str) -> Response:
         target,
         status_code=status,
         media_type=media_type or "application/octet-stream",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+        headers=HEADERS,
     )

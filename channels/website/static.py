@@ -23,6 +23,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -74,6 +75,7 @@ class StaticSite:
             taxonomy={},
             tz=self.tz,
             latest="latest/index.html",
+            search="search",
         )
         return Portal(
             channel=self.name,
@@ -131,7 +133,8 @@ class StaticSite:
         for former in reversed(agency.former_paths):
             old = self.folder / former
             if former not in RESERVED and (old / "index.html").exists():
-                old.rename(folder)
+                with suppress(OSError):  # another worker moved it first
+                    old.rename(folder)
                 return
 
     # -- the channel operations ----------------------------------------------------
@@ -194,6 +197,10 @@ class StaticSite:
         """Whether ``{column}/items/{key}.html`` is a retracted item's notice."""
         match = re.fullmatch(r"([a-z0-9][a-z0-9-]*)/items/([0-9A-Za-z-]+)\.html", relative)
         return match is not None and (self.folder / match[1] / layout.withdrawn_marker(match[2])).exists()
+
+    def search(self, text: str, agency: str | None) -> bytes:
+        """The page of ``/site/search``: the cross-agency search (:meth:`Portal.search`)."""
+        return self.portal.search(text, agency)
 
     def moved(self, relative: str) -> str | None:
         """Where a path that is not (or no longer) in the folder lives now: a column's
@@ -304,8 +311,9 @@ class StaticSite:
         for name in LEGACY_LISTINGS:
             if name != "search":
                 shutil.rmtree(self.folder / name, ignore_errors=True)
-        for stale in [*self.folder.glob("page-*.html"), *(self.folder / "search").glob("[0-9]*.json")]:
+        for stale in [*self.folder.glob("page-*.html"), self.folder / "search.html"]:
             remove(stale)
+        shutil.rmtree(self.folder / "search", ignore_errors=True)  # the portal's search is /site/search
         for kind in ("items", "withdrawn"):
             if (self.folder / kind).is_dir() and not any((self.folder / kind).iterdir()):
                 (self.folder / kind).rmdir()

@@ -111,7 +111,7 @@ def test_item_page_category_index_and_search_in_chromium(browser: Any, served: s
     page.screenshot(path=tmp_path / "category.png", full_page=True)
     assert not_blank(tmp_path / "category.png")
 
-    page.goto(f"{served}/site/search.html")
+    page.goto(f"{served}/site/{COLUMN}/search.html")
     page.get_by_label("关键词").fill("招聘")
     page.keyboard.press("Enter")
     page.locator("#search-results li").first.wait_for()

@@ -108,15 +108,17 @@ def test_each_agency_gets_its_own_column_and_the_portal_lists_them(
         for label, path in (("区政府", "qzf"), ("政府部门", A_PATH), ("街道", B_PATH)):
             assert label in portal and f'href="{path}/index.html"' in portal
         assert keys_in(site / "latest/index.html") == [b1, a2, a1]
-        shards = json.loads((site / "search/index.json").read_text())["shards"]
-        assert sorted(shards) == sorted(
-            [
-                f"../{A_PATH}/search/2026.json",
-                f"../{B_PATH}/search/2026.json",
-                f"../{A_PATH}/search/2025.json",
-            ]
-        )
-        assert shards[-1] == f"../{A_PATH}/search/2025.json"  # the newest year first
+        # the cross-agency search: served from the database, every column or one
+        everywhere = api.get("/site/search", params={"q": "测试公开信息"})
+        assert everywhere.status_code == 200 and everywhere.headers["x-content-type-options"] == "nosniff"
+        found = re.findall(r'href="([^"]*items/[^"]+)\.html"', everywhere.text)
+        assert found == [f"{B_PATH}/items/{b1}", f"{A_PATH}/items/{a2}", f"{A_PATH}/items/{a1}"]
+        only_b = api.get("/site/search", params={"q": "测试公开信息", "agency": B}).text
+        assert re.findall(r'items/([^"]+)\.html"', only_b) == [b1]
+        by_index_no = api.get("/site/search", params={"q": a1.replace(f"{A}-", f"{A}/")}).text
+        assert re.findall(r'items/([^"]+)\.html"', by_index_no) == [a1]
+        assert "没有找到信息" in api.get("/site/search", params={"q": "<script>"}).text
+        assert "<script>" not in api.get("/site/search", params={"q": "<script>"}).text.split("</head>")[1]
         sitemap = (site / "sitemap.xml").read_text()
         assert (
             f"/site/{A_PATH}/sitemaps/2025.xml" in sitemap and f"/site/{B_PATH}/sitemaps/2026.xml" in sitemap
