@@ -251,8 +251,11 @@ def upsert(conn: Connection, table: Table) -> Any:
 
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row went in."""
-    return bool(conn.execute(upsert(conn, table).values(**values).on_conflict_do_nothing()).rowcount == 1)
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row went in.
+    (SQLAlchemy 2.1 keeps an INSERT's rowcount only when asked: -1 on psycopg otherwise.)"""
+    statement = upsert(conn, table).values(**values).on_conflict_do_nothing()
+    result = conn.execute(statement, execution_options={"preserve_rowcount": True})
+    return bool(result.rowcount == 1)
 
 
 def make_engine(url: str) -> Engine:

@@ -10,10 +10,11 @@ key). Its reserved key ``use`` says whose options serve the agency:
 - ``"platform"``: the instance's own options (account ``""``);
 - ``"none"``: the instance does not serve the agency.
 
-An agency with no overlay gets its plug-in's ``agency_default`` (``"platform"`` unless
-the plug-in says ``"none"``). An instance with ``agencies = […]`` serves only those (and
-with ``include_children`` their descendants). The core reads overlays to make delivery
-rows; a channel reads them through ``ChannelEnv.options_for``.
+An agency with no overlay gets its plug-in's ``agency_default``: ``"platform"``, or
+``"none"``, or ``"head"`` (``"platform"`` for an agency without a parent or not
+registered, the head of the tree; ``"none"`` for the others). An instance with
+``agencies = […]`` serves only those (and with ``include_children`` their descendants).
+The core reads overlays to make delivery rows; a channel reads them through ``ChannelEnv.options_for``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _resolved(
     cfg = settings.channels[channel]
     declared = settings.agencies.get(agency)
     overlay = declared.channels.get(channel) if declared is not None else None
-    use = _use(agency, channel, overlay) if overlay is not None else _default(cfg.kind)
+    use = _use(agency, channel, overlay) if overlay is not None else _default(cfg.kind, registry, agency)
     if use == "none":
         return None
     if use == "platform":
@@ -82,15 +83,16 @@ def _resolved(
         found = registry.get(agency)
         parent = found.parent if found is not None else None
         if parent is None or parent in seen:
-            return _resolved_default(settings, channel)
+            return _resolved_default(settings, registry, channel, agency)
         return _resolved(settings, registry, channel, parent, seen | {agency})
     own = {k: v for k, v in (overlay or {}).items() if k != "use"}
     return Resolved(agency, merged(cfg.options, own), agency)
 
 
-def _resolved_default(settings: Settings, channel: str) -> Resolved | None:
+def _resolved_default(settings: Settings, registry: Registry, channel: str, agency: str) -> Resolved | None:
     cfg = settings.channels[channel]
-    return Resolved("", dict(cfg.options), None) if _default(cfg.kind) == "platform" else None
+    use = _default(cfg.kind, registry, agency)
+    return Resolved("", dict(cfg.options), None) if use == "platform" else None
 
 
 def _use(agency: str, channel: str, overlay: dict[str, Any]) -> str:
@@ -100,10 +102,14 @@ def _use(agency: str, channel: str, overlay: dict[str, Any]) -> str:
     return str(use)
 
 
-def _default(kind: str) -> str:
+def _default(kind: str, registry: Registry, agency: str) -> str:
     from pipeline.registry import plugin
 
-    return plugin(kind).agency_default
+    default = plugin(kind).agency_default
+    if default == "head":
+        found = registry.get(agency)
+        return "platform" if found is None or found.parent is None else "none"
+    return default
 
 
 def check_all(settings: Settings, registry: Registry) -> None:

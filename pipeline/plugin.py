@@ -177,6 +177,8 @@ class ChannelPlugin:
     item_fields: dict[str, ItemField] = field(default_factory=dict)
     # What an agency with no option overlay for an instance of this kind gets
     # (pipeline.overlays): the instance's own options ("platform"), or no delivery
-    # ("none": e.g. an agency without a WeChat account of its own is not sent to the
-    # district's).
-    agency_default: Literal["platform", "none"] = "platform"
+    # ("none": e.g. an agency without a receiver of its own), or the instance's own options
+    # for the head of the tree only ("head": an agency without a parent, or one not
+    # registered, e.g. the district's WeChat account serves the district government and no
+    # department that has no account of its own).
+    agency_default: Literal["platform", "none", "head"] = "platform"

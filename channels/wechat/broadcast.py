@@ -74,7 +74,9 @@ class Broadcaster:
         self.options = options
         self.tz = tz
 
-    def run(self, entries: list[BatchEntry], now: datetime) -> Answers:
+    def run(self, entries: list[BatchEntry], now: datetime, batch: set[int] | None = None) -> Answers:
+        """This account's share of a batch; ``batch`` is every delivery of the batch (other
+        accounts' too), so that only deliveries no batch took hold the gathering back."""
         answers: Answers = {}
         resumed: dict[int, tuple[Job, Members]] = {}
         fresh: list[BatchEntry] = []
@@ -86,7 +88,7 @@ class Broadcaster:
                 fresh.append(entry)
         for job, members in resumed.values():
             answers.update(self._advance(job, members, now))
-        answers.update(self._gather(fresh, now))
+        answers.update(self._gather(fresh, now, batch))
         return answers
 
     # -- windows ------------------------------------------------------------------
@@ -127,7 +129,7 @@ class Broadcaster:
         return result
 
     # -- gathering a send ---------------------------------------------------------
-    def _gather(self, entries: list[BatchEntry], now: datetime) -> Answers:
+    def _gather(self, entries: list[BatchEntry], now: datetime, batch: set[int] | None = None) -> Answers:
         if not entries:
             return {}
         entries = sorted(entries, key=lambda e: order_key(e.item.accepted_at, e.ctx.delivery_id))
@@ -141,7 +143,7 @@ class Broadcaster:
                 f"sent {schedule.hhmm(window.send_at, self.tz)}"
             )
             return {e.ctx.delivery_id: NotDue(why, window.cutoff) for e in entries}
-        if self._not_all_here(entries, now):
+        if self._not_all_here(entries, now, batch):
             return {e.ctx.delivery_id: NotDue("gathering: more of the send is due", now) for e in entries}
         tomorrow = schedule.next_gathering(now, self.options, self.tz, period_used=False)
         on_time = [e for e in entries if e.item.accepted_at < window.cutoff]
@@ -168,10 +170,10 @@ class Broadcaster:
             answers.update(self._prepare(window, chosen, now))
         return answers
 
-    def _not_all_here(self, entries: list[BatchEntry], now: datetime) -> bool:
+    def _not_all_here(self, entries: list[BatchEntry], now: datetime, batch: set[int] | None) -> bool:
         """Deliveries became due after this batch took its share (an operator's send-now
         order woke them): the send is gathered by the next batch, which takes them all."""
-        here = {e.ctx.delivery_id for e in entries}
+        here = {e.ctx.delivery_id for e in entries} | (batch or set())
         return any(d not in here for d in self.due_now(now))
 
     def _prepare(
@@ -347,6 +349,7 @@ def quota_status(records: Records, options: WeChatOptions, tz: str, now: datetim
     window = schedule.todays_send(now, options, tz)
     return {
         "channel": records.channel,
+        "account": records.account,
         "mode": options.mode,
         "account_type": options.account_type,
         "period": period,

@@ -12,8 +12,11 @@
   nothing) and wake the deliveries waiting for it, which then finish without a poll.
 
 The work is two small database writes, so the answer comes well within WeChat's 5 s.
-With several accounts, each gets ``/wechat/callback/{channel}``; ``/wechat/callback``
-serves the only (or first) WeChat channel.
+With several channels, each gets ``/wechat/callback/{channel}``; ``/wechat/callback``
+serves the only (or first) WeChat channel. In platform mode an agency's own account
+(:mod:`.accounts`) gets ``/wechat/callback/{channel}/{account path}`` (its agency's column
+path, or its code), checked with that account's token and key and recorded in that
+account's records; the URLs without a path serve the instance's own account.
 """
 
 from __future__ import annotations
@@ -42,19 +45,22 @@ MAX_SKEW = 300  # seconds between WeChat's timestamp and our clock
 CALLBACK_BODY_BYTES = 256 * 1024  # read before the signature can be checked: an event is a few KiB
 
 
-def _channel(services: Services, name: str | None) -> Any:
+def _channel(services: Services, name: str | None, path: str | None = None) -> Any:
+    """The account the URL names (a channel's own without ``path``), or None."""
     names = [n for n, cfg in services.settings.channels.items() if cfg.kind == "wechat"]
     if name is None and names:
         name = names[0]
     if name not in names:
         return None
-    return services.channel(str(name))
+    channel: Any = services.channel(str(name))
+    return channel.own if path is None else channel.account_by_path(path)
 
 
 @router.get("/wechat/callback")
 @router.get("/wechat/callback/{name}")
-def verify(request: Request, name: str | None = None) -> Response:
-    channel = _channel(request.app.state.services, name)
+@router.get("/wechat/callback/{name}/{path}")
+def verify(request: Request, name: str | None = None, path: str | None = None) -> Response:
+    channel = _channel(request.app.state.services, name, path)
     token = channel.opts.callback_token() if channel is not None else None
     if not token:
         return NOT_CONFIGURED
@@ -68,14 +74,15 @@ def verify(request: Request, name: str | None = None) -> Response:
 
 @router.post("/wechat/callback", max_body_size=CALLBACK_BODY_BYTES)
 @router.post("/wechat/callback/{name}", max_body_size=CALLBACK_BODY_BYTES)
-async def receive(request: Request, name: str | None = None) -> Response:
+@router.post("/wechat/callback/{name}/{path}", max_body_size=CALLBACK_BODY_BYTES)
+async def receive(request: Request, name: str | None = None, path: str | None = None) -> Response:
     body = await request.body()
-    return await run_in_threadpool(_receive, request, name, body)
+    return await run_in_threadpool(_receive, request, name, path, body)
 
 
-def _receive(request: Request, name: str | None, body: bytes) -> Response:
+def _receive(request: Request, name: str | None, path: str | None, body: bytes) -> Response:
     services: Services = request.app.state.services
-    channel = _channel(services, name)
+    channel = _channel(services, name, path)
     token = channel.opts.callback_token() if channel is not None else None
     if not token:
         return NOT_CONFIGURED
@@ -100,7 +107,7 @@ def _receive(request: Request, name: str | None, body: bytes) -> Response:
         log.warning("wechat callback refused", channel=channel.name, reason="signature")
         return FORBIDDEN
     handled = _record(request, services, channel, parse_message(xml))
-    log.info("wechat callback", channel=channel.name, handled=handled)
+    log.info("wechat callback", channel=channel.name, account=channel.code, handled=handled)
     return PlainTextResponse("success")
 
 
@@ -114,7 +121,8 @@ def _fresh(timestamp: str) -> bool:
 
 
 def _record(request: Request, services: Services, channel: Any, message: Any) -> str:
-    """Keep the job's result once and wake its deliveries; answers what was done."""
+    """Keep the job's result once (in the account's records) and wake its deliveries;
+    answers what was done."""
     now = services.clock()
     if isinstance(message, PublishJobFinishEvent):
         status, result = publish_result(dict(message.info or {}))

@@ -10,33 +10,32 @@ validated by :class:`~channels.wechat.options.WeChatOptions`.
 - broadcast mode: a batched channel; the runner hands every due delivery to
   :meth:`publish_batch`, which gathers the day's items into one mass send
   (:mod:`.broadcast`). New revisions and retractions go one by one in both modes.
+
+Platform mode: one channel serves several official accounts (:mod:`.accounts`): each
+delivery goes to the account that serves its item's agency, chosen at its first attempt
+and kept in its progress; a batch gathers one mass send per account in broadcast mode.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
-import redis
 from sqlalchemy import select
-from wechatpy.session import SessionStorage
-from wechatpy.session.memorystorage import MemoryStorage
-from wechatpy.session.redisstorage import RedisStorage
 
 from channels.wechat import schedule
+from channels.wechat.accounts import Account
 from channels.wechat.broadcast import Broadcaster, quota_status
 from channels.wechat.client import GovpubWeChatClient
-from channels.wechat.content import ArticleMaker
 from channels.wechat.errors import answer_of, translate
 from channels.wechat.options import check_options, parse_options
 from channels.wechat.overview import quota_facts
-from channels.wechat.plan import coming_send, ready_and_due
+from channels.wechat.plan import coming_send
 from channels.wechat.publish import Publisher
-from channels.wechat.records import Records
-from pipeline import db, outbound
+from pipeline import db
 from pipeline.channel import BatchEntry, Channel, ChannelEnv, DeliveryContext, Health, Ref
-from pipeline.errors import GovpubError
+from pipeline.errors import GovpubError, PermanentError
 from pipeline.model import Published
 from pipeline.urls import item_url
 
@@ -55,66 +54,140 @@ class WeChatChannel(Channel):
     def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
         super().__init__(name, options, env)
         self.opts = parse_options(name, options)
-        self.batched = self.opts.mode == "broadcast"
-        self.records = Records(env.engine, name)
+        self.own = Account(name, "", self.opts, env, self.page_url)
+        self._accounts: dict[str, Account] = {"": self.own}
+        self.batched = any(a.opts.mode == "broadcast" for a in self.accounts())
+        self.records = self.own.records
 
-    # -- parts, built on first use (in the worker process that uses them) ---------
-    @cached_property
+    # -- accounts -------------------------------------------------------------------
+    def accounts(self) -> list[Account]:
+        """The instance's own account, then every agency's own (its overlay gives an
+        ``appid`` of its own), by agency code."""
+        codes = sorted(getattr(self.env.settings, "agencies", {}) or {})
+        found = [self.own]
+        for code in codes:
+            account = self._account(code)
+            if account is not None and account.code == code:
+                found.append(account)
+        return found
+
+    def account(self, code: str) -> Account:
+        """The account ``code`` (``""``: the instance's own); PermanentError when it is not
+        (or no longer) configured on this channel."""
+        found = self._account(code)
+        if found is None or found.code != code:
+            raise PermanentError(
+                f"WeChat account {code!r} is not configured on channel {self.name} any more "
+                f"([agencies.{code}.channels.{self.name}] with an appid of its own): a delivery started "
+                "on it cannot move to another account; restore the account's options, or skip the delivery"
+            )
+        return found
+
+    def _account(self, code: str) -> Account | None:
+        if code in self._accounts:
+            return self._accounts[code]
+        resolved = self.env.options_for(self.name, code)
+        if resolved is None or resolved.account != code:
+            return None
+        account = Account(
+            self.name, code, parse_options(self.name, resolved.options), self.env, self.page_url
+        )
+        self._accounts[code] = account
+        return account
+
+    def account_by_path(self, path: str) -> Account | None:
+        """The account whose callback and console URLs carry ``path`` (its agency's column
+        path, or its code)."""
+        for account in self.accounts():
+            if account.code and path in (account.path, account.code):
+                return account
+        return None
+
+    def serving(self, agency_code: str) -> Account | None:
+        """The account that serves the agency now (None: none does)."""
+        resolved = self.env.options_for(self.name, agency_code)
+        return None if resolved is None else self._account(resolved.account)
+
+    def account_of(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Account:
+        """The account of this delivery: the one its first attempt recorded; else, for a
+        retraction or an update, the one the live article is on; else the one serving its
+        agency now, recorded in its progress before anything is sent."""
+        if "account" in ctx.progress:
+            return self.account(str(ctx.progress["account"]))
+        if previous is not None and "account" in previous:
+            account = self.account(str(previous["account"]))
+        else:
+            found = self.serving(item.agency.code)
+            if found is None:
+                raise PermanentError(
+                    f"channel {self.name} does not serve agency {item.agency.code} (any more): no WeChat "
+                    f"account of its own ([agencies.{item.agency.code}.channels.{self.name}]), none of its "
+                    "parent's, and it does not head the tree"
+                )
+            account = found
+        ctx.checkpoint(account=account.code, appid=account.opts.appid)
+        return account
+
+    # -- the platform account's parts (single-account callers and tests) --------------
+    @property
     def client(self) -> GovpubWeChatClient:
-        return GovpubWeChatClient(self.opts, self._token_store())
+        return self.own.client
 
-    def _token_store(self) -> SessionStorage:
-        """Redis when there is one (every worker shares the token), else this process."""
-        url = self.opts.redis_url or self.env.settings.redis
-        if not url:
-            return MemoryStorage()
-        return RedisStorage(redis.Redis.from_url(url, socket_timeout=10), prefix="wechatpy")
-
-    @cached_property
+    @property
     def publisher(self) -> Publisher:
-        policy = outbound.Policy.from_settings(self.env.settings.outbound)
-        maker = ArticleMaker(self.client, self.records, self.opts, policy)
-        return Publisher(self.client, self.records, maker, self.opts, self.page_url)
+        return self.own.publisher
 
-    @cached_property
+    @property
     def broadcaster(self) -> Broadcaster:
-        tz = self.env.settings.timezone
-        due = partial(ready_and_due, self.env, self.name)
-        return Broadcaster(self.name, self.publisher, self.records, self.publisher.maker, self.opts, tz, due)
+        return self.own.broadcaster
 
     def page_url(self, item: Published) -> str:
         return item_url(self.env.settings, item, agencies=self.env.agencies)
 
     # -- the channel contract -----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
-        return self.publisher.publish(item, ctx)
+        account = self.account_of(item, ctx)
+        return _tagged(account, account.publisher.publish(item, ctx))
 
     def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
         """WeChat cannot edit a published article: publish the new revision (without a
-        push), then delete the earlier article once the new one is live."""
-        return self.publisher.publish(item, ctx, replaces=previous)
+        push), then delete the earlier article once the new one is live (on the account
+        the earlier one is on)."""
+        account = self.account_of(item, ctx, previous)
+        return _tagged(account, account.publisher.publish(item, ctx, replaces=previous))
 
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
-        return self.publisher.retract(item, previous, reason, ctx)
+        account = self.account_of(item, ctx, previous)
+        return account.tag(account.publisher.retract(item, previous, reason, ctx))
 
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
-        """Retractions, new revisions and deliveries already on the publish path go one by
-        one; the rest are gathered into the mass send."""
+        """Retractions, new revisions, deliveries already on the publish path and those of
+        accounts in publish mode go one by one; the rest are gathered into their account's
+        mass send (one per account: an account out of quota holds back only its own)."""
         answers: dict[int, Ref | Exception | None] = {}
-        gathered: list[BatchEntry] = []
+        gathered: dict[str, list[BatchEntry]] = {}
         for entry in entries:
+            try:
+                account = self.account_of(entry.item, entry.ctx, entry.previous)
+            except Exception as exc:
+                answers[entry.ctx.delivery_id] = translate(exc)
+                continue
             single = entry.action == "retract" or entry.previous is not None
-            if single or entry.ctx.progress.get("via") == "publish":
-                answers[entry.ctx.delivery_id] = answer_of(partial(self._one, entry))
+            if single or entry.ctx.progress.get("via") == "publish" or account.opts.mode != "broadcast":
+                answers[entry.ctx.delivery_id] = answer_of(partial(self._one, account, entry))
             else:
-                gathered.append(entry)
-        answers.update(self.broadcaster.run(gathered, self.env.clock()))
+                gathered.setdefault(account.code, []).append(entry)
+        batch = {e.ctx.delivery_id for e in entries}
+        for code, group in gathered.items():
+            account = self.account(code)
+            sent = account.broadcaster.run(group, self.env.clock(), batch=batch)
+            answers.update({d: _tagged(account, a) for d, a in sent.items()})
         return answers
 
-    def _one(self, entry: BatchEntry) -> Ref | None:
+    def _one(self, account: Account, entry: BatchEntry) -> Ref | None:
         if entry.action == "retract":
-            return self.retract(entry.item, entry.previous, entry.reason, entry.ctx)
-        return self.publisher.publish(entry.item, entry.ctx, replaces=entry.previous)
+            return account.tag(account.publisher.retract(entry.item, entry.previous, entry.reason, entry.ctx))
+        return _tagged(account, account.publisher.publish(entry.item, entry.ctx, replaces=entry.previous))
 
     def confirmed_ref(self, progress: dict[str, Any], url: str, ident: str) -> Ref:
         """An article an operator found in the account's publish list (a lost submit
@@ -129,34 +202,45 @@ class WeChatChannel(Channel):
         }
 
     def health(self) -> Health:
-        try:
-            self.client.access_token  # noqa: B018 - fetching (or finding) the token is the check
-        except Exception as exc:
-            return Health(ok=False, detail=str(translate(exc)))
-        return Health(ok=True, detail=f"{self.opts.mode} mode, token available")
+        """Every account's token can be had (each fetched once, then shared)."""
+        bad = []
+        for account in self.accounts():
+            try:
+                account.client.access_token  # noqa: B018 - fetching (or finding) the token is the check
+            except Exception as exc:
+                bad.append(f"{account.label} ({account.opts.appid}): {translate(exc)}")
+        if bad:
+            return Health(ok=False, detail="; ".join(bad))
+        n = len(self.accounts())
+        return Health(
+            ok=True, detail=f"{self.opts.mode} mode, token available" + (f" ({n} accounts)" if n > 1 else "")
+        )
 
-    def coming_send(self) -> dict[str, Any]:
-        """Today's mass send as an operator checks it (:func:`.plan.coming_send`)."""
-        self._broadcast_only()
-        return coming_send(self, self.env.clock())
+    def coming_send(self, code: str = "") -> dict[str, Any]:
+        """Today's mass send of one account as an operator checks it (:func:`.plan.coming_send`)."""
+        account = self.account(code)
+        self._broadcast_only(account)
+        return coming_send(account, self.env.clock())
 
-    def send_now(self, operator: str) -> list[int]:
-        """An operator's order to send today's mass send now: gathered from what is ready,
-        without waiting for the cut-off or the send time. Returns the deliveries to run."""
-        self._broadcast_only()
+    def send_now(self, operator: str, code: str = "") -> list[int]:
+        """An operator's order to send an account's mass send now: gathered from what is
+        ready, without waiting for the cut-off or the send time. Returns the deliveries to run."""
+        account = self.account(code)
+        self._broadcast_only(account)
         now = self.env.clock()
-        closed = self.broadcaster.closed(now)
-        if closed is not None and not self._gathered_unsent(now):
+        closed = account.broadcaster.closed(now)
+        if closed is not None and not self._gathered_unsent(account, now):
             nxt, why = closed
             raise SendNowRefused(
                 f"{why}: nothing to send now (next mass send gathered {nxt.cutoff:%Y-%m-%d %H:%M})"
             )
-        window = self.broadcaster.window(now)
-        self.records.send_now(window.name, operator, now)
+        window = account.broadcaster.window(now)
+        account.records.send_now(window.name, operator, now)
         return self.env.wake(self._waiting_ids(), now)
 
-    def _gathered_unsent(self, now: datetime) -> bool:
-        job = self.records.window_job(schedule.todays_send(now, self.opts, self.env.settings.timezone).name)
+    def _gathered_unsent(self, account: Account, now: datetime) -> bool:
+        tz = self.env.settings.timezone
+        job = account.records.window_job(schedule.todays_send(now, account.opts, tz).name)
         return job is not None and job.sent_at is None
 
     def _waiting_ids(self) -> list[int]:
@@ -168,17 +252,36 @@ class WeChatChannel(Channel):
                 ).scalars()
             )
 
-    def _broadcast_only(self) -> None:
-        if self.opts.mode != "broadcast":
-            raise SendNowRefused(f"channel {self.name} is in {self.opts.mode} mode: it makes no mass sends")
+    def _broadcast_only(self, account: Account) -> None:
+        if account.opts.mode != "broadcast":
+            raise SendNowRefused(
+                f"channel {self.name}, account {account.label}, is in {account.opts.mode} mode: "
+                "it makes no mass sends"
+            )
 
-    def quota(self) -> dict[str, object]:
-        """Mass-send quota use of the current period (for the operator console)."""
-        return quota_status(self.records, self.opts, self.env.settings.timezone, self.env.clock())
+    def quota(self, code: str = "") -> dict[str, object]:
+        """Mass-send quota use of the current period of one account (the operator console)."""
+        account = self.account(code)
+        status = quota_status(account.records, account.opts, self.env.settings.timezone, self.env.clock())
+        return {**status, "account": account.code, "appid": account.opts.appid, "label": account.label}
+
+    def quotas(self) -> list[dict[str, object]]:
+        """Every account's quota use."""
+        return [self.quota(a.code) for a in self.accounts()]
 
     def overview_facts(self) -> dict[str, str]:
         """How it sends, the quota and the next broadcast window (the operations overview)."""
         return quota_facts(self.quota(), self.env.clock(), self.env.settings.timezone)
+
+
+def _tagged(account: Account, answer: Any) -> Any:
+    """A Ref (or an Unconfirmed's ref) names the account; errors pass as they are."""
+    if isinstance(answer, dict):
+        return account.tag(answer)
+    ref = getattr(answer, "ref", None)
+    if isinstance(ref, dict):
+        answer.ref = account.tag(ref)
+    return answer
 
 
 def quota_use(services: Any, name: str) -> dict[str, object]:

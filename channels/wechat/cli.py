@@ -73,7 +73,7 @@ def _broadcast_channel(services: Services, name: str | None) -> Any:
     names = sorted(
         n
         for n, cfg in services.settings.channels.items()
-        if cfg.kind == "wechat" and (cfg.options or {}).get("mode") == "broadcast"
+        if cfg.kind == "wechat" and n in services.settings.enabled_channels() and services.channel(n).batched
     )
     if name is None and len(names) == 1:
         name = names[0]
@@ -86,30 +86,46 @@ def _broadcast_channel(services: Services, name: str | None) -> Any:
 
 @wechat.command("broadcast")
 @click.option("--channel", "name", help="The WeChat channel (default: the only one in broadcast mode).")
+@click.option(
+    "--account",
+    "path",
+    default=None,
+    help="An agency's own account on the channel (its column path or code; default: the channel's own).",
+)
 @click.option("--preview", "mode", flag_value="preview", default=True, help="Show the coming send (default).")
 @click.option("--now", "mode", flag_value="now", help="Send today's mass send now, with what is ready.")
 @click.option("--operator", default="cli", show_default=True, help="Who ordered it (for the record).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @pass_services
-def broadcast(services: Services, name: str | None, mode: str, operator: str, as_json: bool) -> None:
-    """Today's mass send (群发): what goes, in which order, when; or send it now."""
+def broadcast(
+    services: Services, name: str | None, path: str | None, mode: str, operator: str, as_json: bool
+) -> None:
+    """Today's mass send (群发) of one account: what goes, in which order, when; or send it now."""
     from channels.wechat.channel import SendNowRefused
 
     channel = _broadcast_channel(services, name)
-    if mode == "now":
-        try:
-            woken = channel.send_now(f"cli:{operator}")
-        except SendNowRefused as exc:
-            raise click.ClickException(str(exc)) from exc
-        _enqueue(services, [(d, channel.name) for d in woken])
-        click.echo(f"send-now ordered for {channel.name}: {len(woken)} deliveries woken")
-    view = channel.coming_send()
+    account = channel.own if path is None else channel.account_by_path(path)
+    if account is None:
+        known = [a.path for a in channel.accounts() if a.code]
+        raise click.ClickException(
+            f"channel {channel.name} has no account {path}: {known or 'none but its own'}"
+        )
+    try:
+        if mode == "now":
+            woken = channel.send_now(f"cli:{operator}", account.code)
+            _enqueue(services, [(d, channel.name) for d in woken])
+            click.echo(
+                f"send-now ordered for {channel.name} ({account.label}): {len(woken)} deliveries woken"
+            )
+        view = channel.coming_send(account.code)
+    except SendNowRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(_dump(view) if as_json else _describe(view))
 
 
 def _describe(view: dict[str, Any]) -> str:
     lines = [
-        f"{view['channel']}: the {view['window']} mass send — {view['state']}",
+        f"{view['channel']} ({view['account_label']}): the {view['window']} mass send — {view['state']}",
         f"  gathered {view['cutoff']}, "
         + (
             f"previewed {view['preview_at']} to {', '.join(view['preview_to'])}, "
@@ -145,20 +161,34 @@ def _dump(value: Any) -> str:
 @click.command("wechat")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8090, show_default=True, type=int)
-@click.option("--appid", default="wxsandbox0000001", show_default=True)
+@click.option(
+    "--appid",
+    "appids",
+    multiple=True,
+    default=("wxsandbox0000001",),
+    show_default=True,
+    help="An account's appid; repeat it for several accounts (platform mode), each with its own "
+    "tokens, quotas and record.",
+)
 @click.option("--secret", envvar="GOVPUB_WECHAT_SECRET", default="sandbox-secret", show_default=True)
 @click.option("--account-type", type=click.Choice(["subscription", "service"]), default="subscription")
-@click.option("--callback-url", default="", help="Where to POST PUBLISHJOBFINISH/MASSSENDJOBFINISH events.")
+@click.option(
+    "--callback-url",
+    "callback_urls",
+    multiple=True,
+    help="Where to POST PUBLISHJOBFINISH/MASSSENDJOBFINISH events; repeated, the n-th is the n-th "
+    "appid's (govpub: /wechat/callback/CHANNEL/ACCOUNT-PATH).",
+)
 @click.option("--callback-token", default="", help="The token the callback is signed with.")
 @click.option("--encoding-aes-key", default="", help="Safe mode: encrypt callbacks with this key.")
 @click.option("--publish-delay", default=1.0, show_default=True, type=float, help="Seconds until a result.")
 def sandbox(
     host: str,
     port: int,
-    appid: str,
+    appids: tuple[str, ...],
     secret: str,
     account_type: str,
-    callback_url: str,
+    callback_urls: tuple[str, ...],
     callback_token: str,
     encoding_aes_key: str,
     publish_delay: float,
@@ -167,14 +197,26 @@ def sandbox(
     from channels.wechat.sandbox import serve
     from channels.wechat.sandbox_account import Config
 
-    config = Config(
-        appid=appid,
-        secret=secret,
-        account_type=account_type,
-        callback_url=callback_url,
-        callback_token=callback_token,
-        encoding_aes_key=encoding_aes_key,
-        publish_delay=publish_delay,
+    if len(set(appids)) != len(appids):
+        raise click.BadParameter("an appid given twice", param_hint="--appid")
+    if len(callback_urls) > len(appids):
+        raise click.BadParameter(
+            f"{len(callback_urls)} callback URLs for {len(appids)} appids", param_hint="--callback-url"
+        )
+    configs = [
+        Config(
+            appid=appid,
+            secret=secret,
+            account_type=account_type,
+            callback_url=callback_urls[n] if n < len(callback_urls) else "",
+            callback_token=callback_token,
+            encoding_aes_key=encoding_aes_key,
+            publish_delay=publish_delay,
+            original_id=f"gh_sandbox{n + 1:05d}",
+        )
+        for n, appid in enumerate(appids)
+    ]
+    click.echo(
+        f"WeChat sandbox on http://{host}:{port}/cgi-bin/ (appid {', '.join(appids)}); control at /sandbox/"
     )
-    click.echo(f"WeChat sandbox on http://{host}:{port}/cgi-bin/ (appid {appid}); control at /sandbox/")
-    serve(host, port, config)
+    serve(host, port, configs[0], configs[1:])

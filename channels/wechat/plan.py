@@ -63,21 +63,41 @@ def ready_and_due(env: ChannelEnv, name: str, now: datetime) -> list[int]:
         return list(conn.execute(select(D.c.id).where(D.c.id.in_(due), ~_page_missing(deps))).scalars())
 
 
+def _ours(channel: Any, progress: dict[str, Any], agency_code: str | None) -> bool:
+    """Whether a delivery is the account's: the one its first attempt recorded, else the
+    one serving its agency now."""
+    code = getattr(channel, "code", "")
+    if "account" in progress:
+        return bool(progress["account"] == code)
+    resolved = channel.env.options_for(channel.name, agency_code or "")
+    return resolved is not None and resolved.account == code
+
+
 def _waiting(channel: Any) -> list[dict[str, Any]]:
-    """Publications of the channel not yet in a send, oldest first, each with whether
+    """Publications of the account not yet in a send, oldest first, each with whether
     its website page (the channel's dependencies) is there."""
     env, name = channel.env, channel.name
     deps = env.depends_on(name)
     missing = _page_missing(deps) if deps else false()
     with env.engine.connect() as conn:
         rows = conn.execute(
-            select(D.c.id, D.c.progress, R.c.accepted_at, R.c.document, missing.label("page_missing"))
+            select(
+                D.c.id,
+                D.c.progress,
+                D.c.agency_code,
+                R.c.accepted_at,
+                R.c.document,
+                missing.label("page_missing"),
+            )
             .join(R, R.c.pk == D.c.revision_pk)
             .where(D.c.channel == name, D.c.action == "publish", D.c.state.in_(OPEN_STATES))
         ).all()
     found = []
     for row in rows:
-        if (row.progress or {}).get("via") == "publish" or channel.records.job_of(row.id) is not None:
+        progress = row.progress or {}
+        if progress.get("via") == "publish" or not _ours(channel, progress, row.agency_code):
+            continue
+        if channel.records.job_of(row.id) is not None:
             continue
         found.append(
             {
@@ -112,6 +132,9 @@ def coming_send(channel: Any, now: datetime) -> dict[str, Any]:
     window = broadcaster.window(now)
     view: dict[str, Any] = {
         "channel": channel.name,
+        "account": getattr(channel, "code", ""),
+        "account_path": getattr(channel, "path", ""),
+        "account_label": getattr(channel, "label", channel.name),
         "window": window.name,
         "cutoff": schedule.hhmm(window.cutoff, tz),
         "preview_at": schedule.hhmm(window.preview_at, tz) if window.preview_at else None,

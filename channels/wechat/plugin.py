@@ -36,6 +36,9 @@ plugin = ChannelPlugin(
     cli=lazy("channels.wechat.cli:wechat"),
     sandbox=lazy("channels.wechat.cli:sandbox"),
     demo=_demo,
+    # an agency without an account of its own (and no use = "parent"/"platform") gets no
+    # WeChat delivery: only the head of the tree publishes on the instance's own account
+    agency_default="head",
     item_fields={
         "wechat_title": ItemField(
             ShortText,

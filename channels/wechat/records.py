@@ -1,5 +1,5 @@
-"""What the WeChat channel has done, read and written for one channel instance (the
-tables and what each row means: :mod:`channels.wechat.tables`)."""
+"""What the WeChat channel has done, read and written for one official account of one
+channel instance (the tables and what each row means: :mod:`channels.wechat.tables`)."""
 
 from __future__ import annotations
 
@@ -37,18 +37,22 @@ class Outcome:
 
 
 class Records:
-    """The channel's records, scoped to one channel name."""
+    """The records of one account (``""``: the instance's own) of one channel."""
 
-    def __init__(self, engine: Engine, channel: str) -> None:
+    def __init__(self, engine: Engine, channel: str, account: str = "") -> None:
         self.engine = engine
         self.channel = channel
+        self.account = account
 
     # -- uploads ------------------------------------------------------------------
     def media(self, kind: str, sha256: str) -> tuple[str, str] | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(media.c.media_id, media.c.url).where(
-                    media.c.channel == self.channel, media.c.kind == kind, media.c.sha256 == sha256
+                    media.c.channel == self.channel,
+                    media.c.account == self.account,
+                    media.c.kind == kind,
+                    media.c.sha256 == sha256,
                 )
             ).first()
         return (row.media_id or "", row.url or "") if row else None
@@ -56,6 +60,7 @@ class Records:
     def remember_media(self, kind: str, sha256: str, media_id: str, url: str, now: datetime) -> None:
         values = {
             "channel": self.channel,
+            "account": self.account,
             "kind": kind,
             "sha256": sha256,
             "media_id": media_id,
@@ -72,7 +77,11 @@ class Records:
             row = conn.execute(
                 select(jobs, articles.c.idx, articles.c.delivery_id)
                 .join(articles, articles.c.job_pk == jobs.c.pk)
-                .where(articles.c.delivery_id == delivery_id, jobs.c.channel == self.channel)
+                .where(
+                    articles.c.delivery_id == delivery_id,
+                    jobs.c.channel == self.channel,
+                    jobs.c.account == self.account,
+                )
                 .where(jobs.c.abandoned_at.is_(None))
                 .order_by(jobs.c.pk.desc())
                 .limit(1)
@@ -83,7 +92,10 @@ class Records:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs).where(
-                    jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.job_id == msg_id
+                    jobs.c.channel == self.channel,
+                    jobs.c.account == self.account,
+                    jobs.c.kind == "broadcast",
+                    jobs.c.job_id == msg_id,
                 )
             ).first()
         return _job(row) if row else None
@@ -91,7 +103,10 @@ class Records:
     def window_job(self, window: str, abandoned_too: bool = False) -> Job | None:
         """The mass send prepared for a window (an abandoned one only if asked), if any."""
         query = select(jobs).where(
-            jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.window == window
+            jobs.c.channel == self.channel,
+            jobs.c.account == self.account,
+            jobs.c.kind == "broadcast",
+            jobs.c.window == window,
         )
         if not abandoned_too:
             query = query.where(jobs.c.abandoned_at.is_(None))
@@ -114,6 +129,7 @@ class Records:
         msgid = f"gp{installation_id(self.engine)}{window.replace('-', '')}-{secrets.token_hex(6)}"
         values = {
             "channel": self.channel,
+            "account": self.account,
             "kind": "broadcast",
             "clientmsgid": msgid,
             "media_id": media_id,
@@ -176,7 +192,13 @@ class Records:
 
     def send_now(self, window: str, by: str, now: datetime) -> bool:
         """An operator's order to send this window's mass send now; False if one was given."""
-        values = {"channel": self.channel, "window": window, "send_now_at": now, "send_now_by": by}
+        values = {
+            "channel": self.channel,
+            "account": self.account,
+            "window": window,
+            "send_now_at": now,
+            "send_now_by": by,
+        }
         with self.engine.begin() as conn:
             return insert_ignore(conn, windows, values)
 
@@ -184,7 +206,9 @@ class Records:
         with self.engine.connect() as conn:
             found = conn.execute(
                 select(windows.c.send_now_at).where(
-                    windows.c.channel == self.channel, windows.c.window == window
+                    windows.c.channel == self.channel,
+                    windows.c.account == self.account,
+                    windows.c.window == window,
                 )
             ).scalar()
         return found if isinstance(found, datetime) else None
@@ -192,12 +216,21 @@ class Records:
     def record_publish(
         self, publish_id: str, media_id: str, delivery_id: int, item_key: str, now: datetime
     ) -> None:
-        values = {"channel": self.channel, "kind": "publish", "job_id": publish_id, "media_id": media_id}
+        values = {
+            "channel": self.channel,
+            "account": self.account,
+            "kind": "publish",
+            "job_id": publish_id,
+            "media_id": media_id,
+        }
         with self.engine.begin() as conn:
             insert_ignore(conn, jobs, {**values, "created_at": now, "sent_at": now})
             pk = conn.execute(
                 select(jobs.c.pk).where(
-                    jobs.c.channel == self.channel, jobs.c.kind == "publish", jobs.c.job_id == publish_id
+                    jobs.c.channel == self.channel,
+                    jobs.c.account == self.account,
+                    jobs.c.kind == "publish",
+                    jobs.c.job_id == publish_id,
                 )
             ).scalar_one()
             article = {"job_pk": pk, "idx": 1, "delivery_id": delivery_id, "item_key": item_key}
@@ -209,7 +242,11 @@ class Records:
         query = (
             select(jobs, articles.c.idx, articles.c.delivery_id)
             .join(articles, articles.c.job_pk == jobs.c.pk)
-            .where(articles.c.item_key == item_key, jobs.c.channel == self.channel)
+            .where(
+                articles.c.item_key == item_key,
+                jobs.c.channel == self.channel,
+                jobs.c.account == self.account,
+            )
             .where(jobs.c.job_id.is_not(None))
         )
         if undelivered:
@@ -225,7 +262,12 @@ class Records:
                 conn.execute(
                     select(articles.c.delivery_id)
                     .join(jobs, articles.c.job_pk == jobs.c.pk)
-                    .where(jobs.c.channel == self.channel, jobs.c.kind == kind, jobs.c.job_id == job_id)
+                    .where(
+                        jobs.c.channel == self.channel,
+                        jobs.c.account == self.account,
+                        jobs.c.kind == kind,
+                        jobs.c.job_id == job_id,
+                    )
                 ).scalars()
             )
 
@@ -234,7 +276,10 @@ class Records:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(outcomes.c.status, outcomes.c.result).where(
-                    outcomes.c.channel == self.channel, outcomes.c.kind == kind, outcomes.c.job_id == job_id
+                    outcomes.c.channel == self.channel,
+                    outcomes.c.account == self.account,
+                    outcomes.c.kind == kind,
+                    outcomes.c.job_id == job_id,
                 )
             ).first()
         return Outcome(row.status, dict(row.result or {})) if row else None
@@ -245,6 +290,7 @@ class Records:
         """Keep the first final result of a job; False when one was already kept."""
         values = {
             "channel": self.channel,
+            "account": self.account,
             "kind": kind,
             "job_id": job_id,
             "status": status,
@@ -259,7 +305,10 @@ class Records:
     def sends(self, period: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
         """Mass sends that went out (the quota use), oldest first."""
         query = select(jobs).where(
-            jobs.c.channel == self.channel, jobs.c.kind == "broadcast", jobs.c.sent_at.is_not(None)
+            jobs.c.channel == self.channel,
+            jobs.c.account == self.account,
+            jobs.c.kind == "broadcast",
+            jobs.c.sent_at.is_not(None),
         )
         if period is not None:
             query = query.where(jobs.c.period == period)

@@ -1,10 +1,16 @@
 """``govpub sandbox wechat``: a WeChat official-account API on loopback.
 
 Point a ``wechat`` channel's ``api_base_url`` at ``http://127.0.0.1:PORT/cgi-bin/``.
+One sandbox may serve several accounts (``--appid`` repeated; platform mode), each with
+its own tokens, quotas, drafts, publications and record: a token request names its
+appid, an API call is the account whose token it carries, and a control path takes
+``?appid=`` (default: the first account).
 The API paths answer as WeChat does (:mod:`.wechat_account`); the control paths
 under ``/sandbox/`` are for tests and demos:
 
-    GET  /sandbox/record         everything received, published, sent, deleted (JSON)
+    GET  /sandbox/record         everything received, published, sent, deleted (JSON), of
+                                 the account ``?appid=`` names (default: the first)
+    GET  /sandbox/accounts       the appids served
     POST /sandbox/faults         {"path": "freepublish/submit" | "*", "errcode": -1 | 45009 | …,
                                   "errmsg": …, "answer": {more fields, e.g. "msg_id"},
                                   "http_status": 503, "delay": 2.0,
@@ -34,6 +40,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Sequence
 from email.parser import BytesParser
 from email.policy import HTTP
 from html import escape
@@ -75,9 +82,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the record is the log
         return
 
+    routed: Account | None = None
+
     @property
     def account(self) -> Account:
-        return self.server.account
+        """The account this request is for (see :meth:`SandboxServer.by_token`)."""
+        return self.routed or self.server.account
 
     # -- plumbing -----------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str = "application/json; charset=utf-8") -> None:
@@ -99,7 +109,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if url.path == "/sandbox/record":
+        self.routed = self.server.by_appid(query.get("appid", "")) or self.server.by_token(
+            query.get("access_token", "")
+        )
+        if url.path.startswith(("/s/", "/mmbiz/")):
+            self.routed = self.server.holding(url.path)
+        if url.path == "/sandbox/accounts":
+            self._json(sorted(self.server.accounts))
+        elif url.path == "/sandbox/record":
             self._json(self.account.snapshot())
         elif url.path == "/sandbox/picture.png":
             self._send(200, self.server.picture, "image/png")
@@ -118,12 +135,16 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         raw = self._body()
+        self.routed = self.server.by_appid(query.get("appid", "")) or self.server.by_token(
+            query.get("access_token", "")
+        )
         if url.path.startswith("/sandbox/"):
             self._control(url.path.removeprefix("/sandbox/"), json.loads(raw or b"{}"))
             return
         path = url.path.removeprefix("/cgi-bin/")
         if path == "stable_token":
             body = json.loads(raw or b"{}")
+            self.routed = self.server.by_appid(str(body.get("appid", ""))) or self.routed
             self._api(
                 path,
                 lambda: self.account.fetch_token(
@@ -266,11 +287,38 @@ def _default_errmsg(code: int) -> str:
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, config: Config | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, config: Config | None = None, others: Sequence[Config] = ()
+    ) -> None:
         super().__init__((host, port), Handler)
-        self.account = Account(config=config or Config())
-        self.account.base_url = f"http://{host}:{self.server_address[1]}"
+        base = f"http://{host}:{self.server_address[1]}"
+        self.account = Account(config=config or Config(), base_url=base)
+        self.accounts = {self.account.config.appid: self.account}
+        for other in others:
+            if other.appid in self.accounts:
+                raise ValueError(f"appid {other.appid} given twice")
+            self.accounts[other.appid] = Account(config=other, base_url=base)
         self.picture = picture()
+
+    def by_appid(self, appid: str) -> Account | None:
+        return self.accounts.get(appid)
+
+    def by_token(self, token: str) -> Account | None:
+        """The account that issued ``token`` (an unknown one: the first, which says 40014)."""
+        if token:
+            for account in self.accounts.values():
+                with account.lock:
+                    if token in account.tokens:
+                        return account
+        return None
+
+    def holding(self, path: str) -> Account | None:
+        """The account an article (``/s/ID``) or an uploaded file (``/mmbiz/NAME``) is on."""
+        key = path.split("/", 2)[2] if path.count("/") >= 2 else ""
+        for account in self.accounts.values():
+            if key in account.articles or key in account.files:
+                return account
+        return None
 
     @property
     def base_url(self) -> str:
@@ -281,12 +329,15 @@ class SandboxServer(ThreadingHTTPServer):
         return self.account.base_url + "/cgi-bin/"
 
 
-def start(host: str = "127.0.0.1", port: int = 0, config: Config | None = None) -> SandboxServer:
-    """A sandbox serving in a background thread (tests, the demo); ``shutdown()`` ends it."""
-    server = SandboxServer(host, port, config)
+def start(
+    host: str = "127.0.0.1", port: int = 0, config: Config | None = None, others: Sequence[Config] = ()
+) -> SandboxServer:
+    """A sandbox serving in a background thread (tests, the demo); ``shutdown()`` ends it.
+    ``others``: more accounts beside ``config``'s."""
+    server = SandboxServer(host, port, config, others)
     return in_background(server, "wechat-sandbox")
 
 
-def serve(host: str, port: int, config: Config) -> None:
+def serve(host: str, port: int, config: Config, others: Sequence[Config] = ()) -> None:
     """``govpub sandbox wechat``: serve until interrupted."""
-    until_interrupted(SandboxServer(host, port, config))
+    until_interrupted(SandboxServer(host, port, config, others))

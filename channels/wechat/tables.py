@@ -16,6 +16,12 @@ own ``metadata`` (its plug-in's ``tables``), made by the revisions in
 - ``wechat_outcomes``: final results, from the callback or a poll, keyed by job id;
   the first writer wins, so a replayed callback event is handled once.
 - ``wechat_media``: uploaded images and covers by content hash, uploaded once.
+
+Every table but the articles' (which hang off a job) names the ``account`` as well as
+the channel: one WeChat channel serves several official accounts in platform mode
+(``""`` the instance's own account; else the code of the agency that owns it). A
+``publish_id`` or ``msg_id`` is unique only within its account, a media id is good only
+on the account that uploaded it, and quotas and windows are the account's.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ jobs = Table(
     metadata,
     Column("pk", Id, primary_key=True, autoincrement=True),
     Column("channel", String(64), nullable=False),
+    Column("account", String(32), nullable=False, server_default=""),
     Column("kind", String(16), nullable=False),
     Column("job_id", String(64)),
     Column("clientmsgid", String(64)),
@@ -53,7 +60,7 @@ jobs = Table(
     Column("send_at", UTCDateTime),  # when it is due to go out
     Column("abandoned_at", UTCDateTime),  # never sent (no quota left): gathered again later
     Column("note", Text),
-    UniqueConstraint("channel", "kind", "job_id", name="uq_wechat_jobs_job"),
+    UniqueConstraint("channel", "account", "kind", "job_id", name="uq_wechat_jobs_account_job"),
     UniqueConstraint("channel", "clientmsgid", name="uq_wechat_jobs_clientmsgid"),
     Index("ix_wechat_jobs_period", "channel", "kind", "period"),
 )
@@ -71,6 +78,7 @@ outcomes = Table(
     "wechat_outcomes",
     metadata,
     Column("channel", String(64), primary_key=True),
+    Column("account", String(32), primary_key=True, server_default=""),
     Column("kind", String(16), primary_key=True),
     Column("job_id", String(64), primary_key=True),
     Column("status", String(32), nullable=False),
@@ -94,6 +102,7 @@ windows = Table(
     "wechat_windows",
     metadata,
     Column("channel", String(64), primary_key=True),
+    Column("account", String(32), primary_key=True, server_default=""),
     Column("window", String(10), primary_key=True),
     Column("send_now_at", UTCDateTime, nullable=False),
     Column("send_now_by", String(128), nullable=False),
@@ -103,6 +112,7 @@ media = Table(
     "wechat_media",
     metadata,
     Column("channel", String(64), primary_key=True),
+    Column("account", String(32), primary_key=True, server_default=""),
     Column("kind", String(16), primary_key=True),
     Column("sha256", String(64), primary_key=True),
     Column("media_id", String(128)),

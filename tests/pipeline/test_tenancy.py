@@ -142,6 +142,26 @@ def test_the_plugin_default_serves_agencies_without_an_overlay(
     assert resolve(settings, agencies, "memory", GOV) is not None  # use = "platform"
 
 
+def test_the_head_default_serves_only_the_head_of_the_tree(
+    overlaid: tuple[Any, Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeChat's default: the instance's own account is the district's; a department with no
+    account of its own gets none, unless its overlay (or its parent's) says so."""
+    settings, agencies = overlaid
+    declared = registry.plugin("memory")
+    monkeypatch.setattr(registry, "plugin", lambda kind: dataclasses.replace(declared, agency_default="head"))
+    settings.agencies.pop(GOV)  # no overlay: the head gets the instance's own options
+    platform = Resolved("", settings.channels["memory"].options, None)
+    assert resolve(settings, agencies, "memory", GOV) == platform
+    assert resolve(settings, agencies, "memory", "UNLISTED") == platform  # an installation of before
+    settings.agencies.pop(A)
+    assert resolve(settings, agencies, "memory", A) is None  # a department without an account
+    assert resolve(settings, agencies, "memory", A_CHILD) is None  # use = "parent": its parent has none
+    settings.agencies[A] = AgencyConfig(channels={"memory": {"use": "parent"}})
+    assert resolve(settings, agencies, "memory", A) == platform  # its parent heads the tree
+    assert resolve(settings, agencies, "memory", A_CHILD) == platform
+
+
 def test_no_delivery_for_an_instance_that_does_not_serve_the_agency(services: Services) -> None:
     register(services)
     services.settings.channels["other"] = ChannelConfig(kind="memory")
