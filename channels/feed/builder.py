@@ -67,8 +67,8 @@ class FeedBuilder:
 
     def info(self, scope: Scope, entries: list[Entry], updated: datetime) -> FeedInfo:
         label = {"all": "", "category": scope.value}.get(scope.kind)
-        if label is None:  # an agency: named as its newest item names it
-            label = entries[0].item.agency.name if entries else scope.value
+        if label is None:  # an agency: as the registry names it, else as its newest item does
+            label = scope.label or (entries[0].item.agency.name if entries else scope.value)
         title = f"{self.title} · {label}" if label else self.title
         return FeedInfo(
             name=scope.name,

@@ -1,6 +1,11 @@
 """The ``feed`` channel: RSS 2.0 and Atom 1.0 of the newest items, in all, per 主题分类
 and (when the installation serves several agencies) per 发布机构.
 
+Per-agency feeds follow the agency registry (platform mode): every registered agency has
+one (a new agency's appears with it, empty until its first item; a retired agency keeps
+its own), at ``/feeds/agency-{column path}.rss``; ``auto`` turns them on once two
+agencies are registered (or items of two exist).
+
 Configuration (``[channels.feed]``, see docs/channels/feed.md): ``kind = "feed"``,
 options checked by :class:`~channels.feed.options.FeedOptions`.
 
@@ -105,22 +110,27 @@ class FeedChannel(Channel):
     # -- which feeds ----------------------------------------------------------------
     def per_agency(self) -> bool:
         mode = self.opts.agency_feeds
-        return mode == "always" or (mode == "auto" and self.catalogue.several_agencies())
+        if mode != "auto":
+            return mode == "always"
+        return len(self.env.agencies.all()) > 1 or self.catalogue.several_agencies()
 
     def scopes_of(self, item: Published) -> list[Scope]:
-        return scopes.of_item(item.category, item.agency.code, self.per_agency())
+        return scopes.of_item(item.category, item.agency.code, self.per_agency(), self.env.agencies)
 
     def _with_previous(self, found: list[Scope], previous: Ref | None) -> list[Scope]:
         """Also the feeds the previous revision was in (it may have had another category)."""
         names = (previous or {}).get("feeds") or []
-        earlier = [scopes.parse(n, self.settings.taxonomy) for n in names]
+        earlier = [scopes.parse(n, self.settings.taxonomy, self.env.agencies) for n in names]
         return list(dict.fromkeys([*found, *(s for s in earlier if s is not None)]))
 
     def all_scopes(self) -> list[Scope]:
-        """Every feed there is: all, each category of the taxonomy, each agency."""
+        """Every feed there is: all, each category of the taxonomy, each registered agency
+        (retired ones too) and each agency with items the registry does not know."""
         found = [scopes.ALL, *(Scope("category", c) for c in self.settings.taxonomy)]
         if self.per_agency():
-            found += [Scope("agency", code) for code in self.catalogue.agencies()]
+            registered = [a.code for a in self.env.agencies.all()]
+            unknown = [c for c in self.catalogue.agencies() if c not in set(registered)]
+            found += [scopes.agency(code, self.env.agencies) for code in [*registered, *unknown]]
         return found
 
     def rebuild(self) -> list[str]:
@@ -172,18 +182,22 @@ class FeedChannel(Channel):
             topics = [feed_url(self.settings, s.name, fmt) for s in touched for fmt in FORMATS]
             ping(self.http, self.opts.websub_hub, topics, now)
 
+    def _has_feed(self, scope: Scope) -> bool:
+        """A registered agency has its feed from the start; another, once it has items."""
+        return bool(scope.path) or self.catalogue.agency_exists(scope.value)
+
     # -- serving ------------------------------------------------------------------------
     def served(self, name: str, fmt: str) -> Served | None:
         """A feed file for ``govpub serve``; a feed nobody has written yet (an empty
         category, a fresh installation) is generated on first request."""
-        scope = scopes.parse(name, self.settings.taxonomy)
+        scope = scopes.parse(name, self.settings.taxonomy, self.env.agencies)
         if scope is None or fmt not in FORMATS:
             return None
         path = self.builder.path(scope, fmt)
         found = self.files.read(path)
         if found is not None:
             return found
-        if scope.kind == "agency" and not (self.per_agency() and self.catalogue.agency_exists(scope.value)):
+        if scope.kind == "agency" and not (self.per_agency() and self._has_feed(scope)):
             return None
         self.builder.regenerate([scope], self.links)
         return self.files.read(path)

@@ -314,6 +314,56 @@ def test_agency_feeds_appear_when_a_second_agency_publishes(feeds: Feeds) -> Non
     assert [e.title for e in education.entries] == ["测试公开信息 1"]
 
 
+def test_agency_feeds_follow_the_registry(feeds: Feeds, services: Services) -> None:
+    """Platform mode: every registered agency has its feed, named by its column path (its
+    code and former paths name it too); a new agency's appears at once, a retired one's stays."""
+    from pipeline.agencies import Agency, add, edit, retire
+
+    now = datetime.now(SHANGHAI)
+    add(services.engine, Agency("11370303004300000X", "张店区人民政府", kind="government", path="zdq"), now)
+    add(
+        services.engine,
+        Agency("113703030000000000", "张店区教育局", parent="11370303004300000X", path="jyj"),
+        now,
+    )
+    services.registry.forget()
+    feeds.submit(1)
+    feeds.settled(1)
+    education = feeds.parsed("agency-jyj", "atom")
+    assert [e.title for e in education.entries] == ["测试公开信息 1"]
+    assert education.feed.title == "政府信息公开 · 张店区教育局"
+    by_code = feeds.get("agency-113703030000000000", "atom")  # the URL of before the registry
+    assert by_code.status_code == 200 and by_code.content == feeds.get("agency-jyj", "atom").content
+    district = feeds.parsed("agency-zdq", "rss")  # registered, nothing published yet: an empty feed
+    assert district.entries == [] and district.feed.title == "政府信息公开 · 张店区人民政府"
+    # a new agency: its feed is there without a configuration change
+    add(
+        services.engine,
+        Agency("11370303MB0000001A", "马尚街道", parent="11370303004300000X", path="msjd"),
+        now,
+    )
+    services.registry.forget()
+    assert feeds.parsed("agency-msjd", "atom").entries == []
+    assert feeds.get("agency-nope", "atom").status_code == 404
+    # a column that moves: the feed follows, the old name still answers
+    edit(services.engine, "113703030000000000", now, path="edu")
+    services.registry.forget()
+    feeds.submit(2)
+    feeds.settled(2)
+    moved = feeds.parsed("agency-edu", "atom")
+    assert [e.title for e in moved.entries] == ["测试公开信息 2", "测试公开信息 1"]
+    assert feeds.get("agency-jyj", "atom").content == feeds.get("agency-edu", "atom").content
+    # retired: no new items, its feed stays
+    retire(services.engine, "113703030000000000", now)
+    services.registry.forget()
+    assert [e.title for e in feeds.parsed("agency-edu", "rss").entries] == [
+        "测试公开信息 2",
+        "测试公开信息 1",
+    ]
+    rebuilt = services.channel("feed").rebuild()  # type: ignore[attr-defined]
+    assert {"agency-zdq", "agency-edu", "agency-msjd"} <= set(rebuilt)
+
+
 @pytest.mark.parametrize(
     "name", ["nope.atom", "all.html", "all", "category-不存在.rss", "agency-..%2F..%2Fetc.rss", ".lock"]
 )
