@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from channels.wechat.sandbox import SandboxServer, start
 from channels.wechat.sandbox_account import Config
@@ -24,10 +25,12 @@ from channels.wechat.tables import jobs, outcomes
 from pipeline import db
 from pipeline.agencies import sync_toml
 from pipeline.config import AgencyConfig, ChannelConfig
+from pipeline.console.tables import audit_log, console_user_agencies
 from pipeline.localcluster import LocalCluster
 from tests.channels.wechat.cluster import FAST, govpub_cli, submit
 from tests.channels.wechat.conftest import CALLBACK_TOKEN, CALLBACK_TOKEN_ENV, Driver
 from tests.helpers import wait_until
+from tests.pipeline.console_support import add_user, login
 
 DISTRICT = "11370303004300000X"
 JYJ = "113703030000000000"
@@ -193,6 +196,7 @@ def test_a_used_quota_on_one_account_does_not_hold_back_another(
     platform: Callable[..., tuple[LocalCluster, str, str]], three: SandboxServer
 ) -> None:
     cluster, site, wechat = platform({"mode": "broadcast", "broadcast_time": "23:59:59"})
+    add_user(cluster.services, "root", "admin")
     ids = appids(three)
     control(three, ids[JYJ], "faults", path="message/mass/sendall", errcode=45028)  # 教育局: no quota left
     cluster.worker(f"govpub.{site},govpub.{wechat}", concurrency=2)
@@ -205,10 +209,25 @@ def test_a_used_quota_on_one_account_does_not_hold_back_another(
         120,
         f"the day's sends gathering\n{cluster.logs()}",
     )
-    for path in ("jyj", "wsj"):
-        done = govpub_cli(cluster, "wechat", "broadcast", "--now", "--channel", wechat, "--account", path)
-        assert done.returncode == 0, done.stderr
-        assert NAMES[JYJ if path == "jyj" else WSJ] in done.stdout
+    done = govpub_cli(cluster, "wechat", "broadcast", "--now", "--channel", wechat, "--account", "jyj")
+    assert done.returncode == 0, done.stderr
+    assert NAMES[JYJ] in done.stdout
+    # 卫健局's operator sends its account's send from the console, and sees no other account
+    for user, code in (("wsj-op", WSJ), ("jyj-op", JYJ)):
+        scope(cluster, user, code)
+    _, url = cluster.serve()
+    with httpx.Client(base_url=url) as console:
+        csrf = login(console, "wsj-op")  # type: ignore[arg-type]
+        page = console.get(f"/console/wechat/{wechat}/wsj")
+        assert page.status_code == 200 and NAMES[WSJ] in page.text and NAMES[JYJ] not in page.text
+        for elsewhere in (f"/console/wechat/{wechat}/jyj", f"/console/wechat/{wechat}"):
+            assert console.get(elsewhere).status_code == 404, elsewhere
+        refused = console.post(f"/console/wechat/{wechat}/jyj/send-now", data={"csrf": csrf})
+        assert refused.status_code == 303 and "没有群发模式的微信渠道" in unquote(refused.headers["location"])
+        sent = console.post(
+            f"/console/wechat/{wechat}/wsj/send-now", data={"csrf": csrf}, follow_redirects=True
+        )
+        assert sent.status_code == 200 and "已下令立即群发" in sent.text
 
     def settled() -> list[Any] | None:
         rows = wechat_rows(cluster, wechat)
@@ -231,6 +250,20 @@ def test_a_used_quota_on_one_account_does_not_hold_back_another(
     assert own["mass_sends"] == [] and [p["title"] for p in own["published"]] == [f"{NAMES[TOWN]}公开信息 5"]
     quota = {q["account"]: q for q in cluster.services.channel(wechat).quotas()}  # type: ignore[attr-defined]
     assert (quota[WSJ]["used"], quota[JYJ]["used"], quota[""]["used"]) == (1, 0, 0)
+    with httpx.Client(base_url=url) as console:  # the platform's administrator sees every account
+        login(console, "root")  # type: ignore[arg-type]
+        page = console.get(f"/console/wechat/{wechat}").text
+        assert all(NAMES[code] in page for code in (JYJ, WSJ)) and "平台账号" in page
+    with cluster.services.engine.connect() as conn:
+        actions = conn.execute(select(audit_log.c.username, audit_log.c.detail)).all()
+    assert ("wsj-op", f"{wechat} {WSJ}") in [tuple(a) for a in actions]
+
+
+def scope(cluster: LocalCluster, user: str, code: str) -> None:
+    """An operator scoped to one agency (what ``govpub users add --agency`` writes)."""
+    add_user(cluster.services, user, "operator")
+    with cluster.services.engine.begin() as conn:
+        conn.execute(insert(console_user_agencies).values(username=user, agency_code=code))
 
 
 def test_a_delivery_stays_on_the_account_its_first_attempt_chose(
