@@ -12,8 +12,9 @@ key). Its reserved key ``use`` says whose options serve the agency:
 
 An agency with no overlay gets its plug-in's ``agency_default``: ``"platform"``, or
 ``"none"``, or ``"head"`` (``"platform"`` for an agency without a parent or not
-registered, the head of the tree; ``"none"`` for the others). An instance with
-``agencies = […]`` serves only those (and with ``include_children`` their descendants).
+registered, the head of the tree, and for every agency an instance with ``agencies``
+lists; ``"none"`` for the others). An instance with ``agencies = […]`` serves only those
+(and with ``include_children`` their descendants).
 The core reads overlays to make delivery rows; a channel reads them through ``ChannelEnv.options_for``.
 """
 
@@ -74,7 +75,11 @@ def _resolved(
     cfg = settings.channels[channel]
     declared = settings.agencies.get(agency)
     overlay = declared.channels.get(channel) if declared is not None else None
-    use = _use(agency, channel, overlay) if overlay is not None else _default(cfg.kind, registry, agency)
+    use = (
+        _use(agency, channel, overlay)
+        if overlay is not None
+        else _default(cfg.kind, registry, agency, cfg.agencies is not None)
+    )
     if use == "none":
         return None
     if use == "platform":
@@ -91,7 +96,7 @@ def _resolved(
 
 def _resolved_default(settings: Settings, registry: Registry, channel: str, agency: str) -> Resolved | None:
     cfg = settings.channels[channel]
-    use = _default(cfg.kind, registry, agency)
+    use = _default(cfg.kind, registry, agency, cfg.agencies is not None)
     return Resolved("", dict(cfg.options), None) if use == "platform" else None
 
 
@@ -102,10 +107,12 @@ def _use(agency: str, channel: str, overlay: dict[str, Any]) -> str:
     return str(use)
 
 
-def _default(kind: str, registry: Registry, agency: str) -> str:
+def _default(kind: str, registry: Registry, agency: str, listed: bool = False) -> str:
     from pipeline.registry import plugin
 
     default = plugin(kind).agency_default
+    if default == "head" and listed:  # an instance for some agencies: its options are theirs
+        return "platform"
     if default == "head":
         found = registry.get(agency)
         return "platform" if found is None or found.parent is None else "none"

@@ -227,7 +227,13 @@ CLI_PROBES: dict[str, Callable[[Platform, str], list[str]]] = {
 }
 # Routes whose parameter names no item or delivery: a channel's own page, probed by
 # test_a_channel_page_is_for_users_reaching_every_agency_it_serves below.
-CHANNEL_ROUTES = {("GET", "/console/wechat/{name}"), ("POST", "/console/wechat/{name}/send-now")}
+# A WeChat account's page and order (tests/channels/wechat/test_accounts.py probes them).
+CHANNEL_ROUTES = {
+    ("GET", "/console/wechat/{name}"),
+    ("POST", "/console/wechat/{name}/send-now"),
+    ("GET", "/console/wechat/{name}/{path}"),
+    ("POST", "/console/wechat/{name}/{path}/send-now"),
+}
 # The platform summary is for platform users only (tests/pipeline/test_report_agencies.py).
 PLATFORM_ONLY = {("GET", "/console/platform/{year}")}
 NEEDS_DOUBT = {"confirm", "resubmit"}

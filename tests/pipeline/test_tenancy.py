@@ -155,11 +155,16 @@ def test_the_head_default_serves_only_the_head_of_the_tree(
     assert resolve(settings, agencies, "memory", GOV) == platform
     assert resolve(settings, agencies, "memory", "UNLISTED") == platform  # an installation of before
     settings.agencies.pop(A)
+    settings.agencies.pop(A_CHILD)
     assert resolve(settings, agencies, "memory", A) is None  # a department without an account
-    assert resolve(settings, agencies, "memory", A_CHILD) is None  # use = "parent": its parent has none
+    assert resolve(settings, agencies, "memory", A_CHILD) is None
     settings.agencies[A] = AgencyConfig(channels={"memory": {"use": "parent"}})
     assert resolve(settings, agencies, "memory", A) == platform  # its parent heads the tree
-    assert resolve(settings, agencies, "memory", A_CHILD) == platform
+    assert resolve(settings, agencies, "memory", A_CHILD) is None  # no overlay, not a head
+    settings.agencies[A_CHILD] = AgencyConfig(channels={"memory": {"use": "parent"}})
+    assert resolve(settings, agencies, "memory", A_CHILD) == platform  # parent of parent
+    # an instance for some agencies serves them with its own options (a per-agency account)
+    assert resolve(settings, agencies, "own-receiver", A_CHILD) == Resolved("", {}, None)
 
 
 def test_no_delivery_for_an_instance_that_does_not_serve_the_agency(services: Services) -> None:
