@@ -110,3 +110,33 @@ def test_govpub_sandbox_wechat_serves_on_its_port(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/cgi-bin/token", params=params).json()["errcode"] == 40125
     finally:
         kill(proc)
+
+
+def test_govpub_sandbox_wechat_serves_several_accounts_apart(tmp_path: Path) -> None:
+    """``--appid`` repeated: one port, each account with its own tokens, quota and record."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["--port", str(port), "--appid", "wxdistrict0001", "--appid", "wxeducation01"]
+    proc = govpub("sandbox", "wechat", *args, env={}, cwd=tmp_path)
+    try:
+        accounts = wait_until(lambda: httpx.get(f"{base}/sandbox/accounts").json(), 30, "sandbox")
+        assert accounts == ["wxdistrict0001", "wxeducation01"]
+        tokens = {}
+        for appid in accounts:
+            params = {"grant_type": "client_credential", "appid": appid, "secret": SECRET}
+            tokens[appid] = httpx.get(f"{base}/cgi-bin/token", params=params).json()["access_token"]
+        body = {"filter": {"is_to_all": True}, "msgtype": "mpnews", "mpnews": {"media_id": "none"}}
+        for appid in accounts:  # each account's quota: the first send of each is refused for its draft
+            answer = httpx.post(
+                f"{base}/cgi-bin/message/mass/sendall", params={"access_token": tokens[appid]}, json=body
+            ).json()
+            assert answer["errcode"] == 40007
+        seen = {a: httpx.get(f"{base}/sandbox/record", params={"appid": a}).json() for a in accounts}
+        assert [len(seen[a]["token_fetches"]) for a in accounts] == [1, 1]
+        assert [[c["token"] for c in seen[a]["calls"]] for a in accounts] == [[tokens[a]] for a in accounts]
+        refused = httpx.post(
+            f"{base}/cgi-bin/draft/get", params={"access_token": "nope"}, json={"media_id": "x"}
+        )
+        assert refused.json()["errcode"] == 40014  # a token no account issued
+    finally:
+        kill(proc)
