@@ -52,6 +52,7 @@ class Portal:
     latest_size: int
     lock_timeout: float
     _seen_version: int = -1
+    _linked: frozenset[str] = frozenset()  # the columns the front page links to
 
     def lock(self) -> AbstractContextManager[None]:
         return folder_lock(self.folder, self.lock_timeout)
@@ -61,10 +62,11 @@ class Portal:
         return found.path if found is not None else code.lower()
 
     # -- after one item ------------------------------------------------------------
-    def after_item(self, item_pk: int, new: Entry | None, shards_changed: bool) -> None:
-        """What one item's render changes here (the caller holds no column lock)."""
+    def after_item(self, column: str, item_pk: int, new: Entry | None, shards_changed: bool) -> None:
+        """What one item's render in ``column`` (its path) changes here (the caller holds
+        no column lock): the front page when the registry changed or the column is new."""
         with self.lock():
-            if self.agencies.version() != self._seen_version:
+            if self.agencies.version() != self._seen_version or column not in self._linked:
                 self.write_front()
             self.write_latest(item_pk, new)
             if shards_changed:
@@ -76,12 +78,14 @@ class Portal:
         version = self.agencies.version()
         for asset in ("site.css", "site.js"):
             write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
+        built = {a.path for a in self.agencies.all() if (self.folder / a.path / "index.html").exists()}
         groups = [
-            (LABELS[kind], [_link(a) for a in members]) for kind, members in self.agencies.groups().items()
+            (LABELS[kind], [_link(a, built) for a in members])
+            for kind, members in self.agencies.groups().items()
         ]
-        retired = [_link(a) for a in self.agencies.all() if not a.active]
+        retired = [_link(a, built) for a in self.agencies.all() if not a.active]
         write_if_changed(self.folder / "index.html", self.render.portal(groups, retired))
-        self._seen_version = version
+        self._seen_version, self._linked = version, frozenset(built)
 
     def write_latest(self, item_pk: int, new: Entry | None) -> bool:
         """The newest ``latest_size`` items of every column (the item being rendered,
@@ -148,8 +152,9 @@ class Portal:
             progress("portal: sitemap index")
 
 
-def _link(agency: Agency) -> dict[str, str]:
-    return {"title": agency.column_title, "path": f"{agency.path}/index.html"}
+def _link(agency: Agency, built: set[str]) -> dict[str, str]:
+    """A column on the front page; one with nothing published yet is named, not linked."""
+    return {"title": agency.column_title, "path": f"{agency.path}/index.html" if agency.path in built else ""}
 
 
 def reserved(agency: Agency) -> bool:

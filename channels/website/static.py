@@ -159,7 +159,7 @@ class StaticSite:
         new = _entry(row.pk, item)
         with column.lock():
             shards_changed = column.reindex(row.pk, old, new)
-        self.portal.after_item(row.pk, new, shards_changed)
+        self.portal.after_item(agency.path, row.pk, new, shards_changed)
         return {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",
@@ -186,7 +186,7 @@ class StaticSite:
         old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.latest_stored(engine, row.pk)
         with column.lock():
             shards_changed = column.reindex(row.pk, old, None)
-        self.portal.after_item(row.pk, None, shards_changed)
+        self.portal.after_item(agency.path, row.pk, None, shards_changed)
         return {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",

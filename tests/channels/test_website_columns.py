@@ -105,8 +105,10 @@ def test_each_agency_gets_its_own_column_and_the_portal_lists_them(
 
         # the portal: columns by kind, the latest list of all, the cross-agency search
         portal = (site / "index.html").read_text("utf-8")
-        for label, path in (("区政府", "qzf"), ("政府部门", A_PATH), ("街道", B_PATH)):
+        for label, path in (("政府部门", A_PATH), ("街道", B_PATH)):
             assert label in portal and f'href="{path}/index.html"' in portal
+        assert "区政府" in portal and "张店区人民政府信息公开（暂无信息）" in portal  # nothing published yet
+        assert 'href="qzf/' not in portal
         assert keys_in(site / "latest/index.html") == [b1, a2, a1]
         # the cross-agency search: served from the database, every column or one
         everywhere = api.get("/site/search", params={"q": "测试公开信息"})
