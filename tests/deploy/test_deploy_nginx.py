@@ -149,6 +149,8 @@ def test_what_is_not_on_disk_goes_to_govpub(nginx: str) -> None:
     assert missing.status_code == 404 and "nginx" not in missing.text  # govpub's answer, not nginx's
     moved = httpx.get(f"{nginx}/site/items/a-1.html")  # an address of before platform mode
     assert moved.status_code == 404 and "nginx" not in moved.text  # govpub decides (301 when it knows)
+    search = httpx.get(f"{nginx}/site/search", params={"q": "公开"})  # the cross-agency search
+    assert "nginx" not in search.text and "no static website channel" in search.text  # govpub's page
     refused = httpx.post(f"{nginx}/v1/items", json={})
     assert refused.status_code == 401  # the intake itself answered
 
