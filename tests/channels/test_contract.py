@@ -29,6 +29,7 @@ from pipeline.channel import DeliveryContext
 from pipeline.model import Published
 from pipeline.services import Services
 from pipeline.urls import item_url
+from tests.channels import notice_contract
 from tests.channels.archive_support import receiver_options
 from tests.channels.website_helpers import cms_options, running_cms
 
@@ -233,6 +234,7 @@ CONTRACTS: list[type[ChannelContract]] = [
     TestFeedContract,
     TestWeChatContract,
     TestPerItemArchiveContract,
+    notice_contract.TestNoticeContract,
 ]
 
 
