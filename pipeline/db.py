@@ -207,6 +207,8 @@ deliveries = Table(
     Index("ix_deliveries_agency_id", "agency_code", "id"),
     Index("ix_deliveries_agency_state_id", "agency_code", "state", "id"),
     Index("ix_deliveries_agency_delivered", "agency_code", "delivered_at"),
+    # a scoped console user's overview: its agencies' deliveries of the year per channel and state
+    Index("ix_deliveries_agency_created", "agency_code", "created_at", "channel", "state"),
 )
 
 delivery_events = Table(

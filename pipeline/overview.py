@@ -121,14 +121,17 @@ def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
 
 
 def build_overview(services: Services, dispatcher: Any = None, reach: Reach = Reach.PLATFORM) -> Overview:
-    """Every agency's figures, or those within ``reach`` (a scoped console user: the
-    channels' own facts, which describe the platform's instance, are left out)."""
+    """Every agency's figures, or those within ``reach`` (a scoped console user: only
+    the channel instances serving its agencies, without their own facts, which describe
+    the platform's instance)."""
     settings, now = services.settings, services.clock()
     mine = reach.deliveries_where()
     source, depths = queue_depths(services, dispatcher)
+    shown = settings.channels if reach.agencies is None else _serving(services, reach.agencies)
     channels = {
         name: ChannelOverview(name, cfg.kind, cfg.enabled, queue_depth=depths.get(name))
         for name, cfg in settings.channels.items()
+        if name in shown
     }
     with services.engine.connect() as conn:
         for name, periods in period_counts(conn, now, settings.timezone, mine).items():
@@ -147,6 +150,11 @@ def build_overview(services: Services, dispatcher: Any = None, reach: Reach = Re
             ch.facts = channel_facts(services, name) if reach.platform else {}
             ch.pages = console_links(services, name) if reach.platform else []
     return Overview(now, settings.timezone, source, list(channels.values()))
+
+
+def _serving(services: Services, agencies: frozenset[str]) -> set[str]:
+    """The channel instances serving any of these agencies."""
+    return {name for code in agencies for name in services.channels_for(code, None)}
 
 
 def period_counts(

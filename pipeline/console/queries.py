@@ -50,6 +50,16 @@ class DeliveryFilter:
         return {k: v for k, v in pairs.items() if v}
 
 
+def newest_first(reach: Reach, agency: Any, key: Any) -> list[Any]:
+    """The order of a list: ``key`` descending. For one agency, (agency, key) descending,
+    the same rows in the same order, so PostgreSQL walks the (agency_code, key) index
+    rather than every agency's newer rows (an agency whose rows are old, e.g. those of
+    the upgraded first agency, would cost a scan of everyone else's)."""
+    if reach.agencies is not None and len(reach.agencies) == 1:
+        return [agency.desc(), key.desc()]
+    return [key.desc()]
+
+
 def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time(), ZoneInfo(timezone))
 
@@ -84,7 +94,7 @@ def list_deliveries(
         )
         .select_from(D.join(It, It.c.pk == D.c.item_pk).join(R, R.c.pk == D.c.revision_pk))
         .where(reach.deliveries_where())
-        .order_by(D.c.id.desc())
+        .order_by(*newest_first(reach, D.c.agency_code, D.c.id))
         .limit(PAGE + 1)
     )
     if f.channel:
@@ -139,7 +149,7 @@ def search_items(
         )
         .select_from(It.join(R, (R.c.item_pk == It.c.pk) & (R.c.revision == It.c.latest_revision)))
         .where(reach.items_where())
-        .order_by(It.c.pk.desc())
+        .order_by(*newest_first(reach, It.c.agency_code, It.c.pk))
         .limit(PAGE + 1)
     )
     if INDEX_NO.fullmatch(q):  # a whole 索引号: one step in its unique index
