@@ -100,7 +100,9 @@ class NoticeChannel(Channel):
         new = boards.Record(item.key, item.index_no, item.title, item.revision, state, ())
         jobs: dict[str, str] = dict(ctx.progress.get("print_jobs", {}))
         for name, place in places.items():
-            boards.post(place.folder, name, boards.record(place.folder, item.key), new, pdf, ctx.now)
+            held = boards.record(place.folder, item.key)
+            if not _shows(held, new, place):  # a redelivery leaves what it posted as it is
+                boards.post(place.folder, name, held, new, pdf, ctx.now)
             if place.printer:
                 job_key = f"{name}:r{item.revision}:{state}"
                 if job_key not in jobs:
@@ -154,6 +156,16 @@ class NoticeChannel(Channel):
         if withdrawn:
             ref["withdrawn"] = True
         return ref
+
+
+def _shows(held: boards.Record | None, new: boards.Record, place: Place) -> bool:
+    """Whether the place already shows this revision in this state (the PDF is written
+    before the record, so a record that says so has its whole file)."""
+    return (
+        held is not None
+        and (held.revision, held.state) == (new.revision, new.state)
+        and boards.pdf_path(place.folder, new.key).is_file()
+    )
 
 
 def _existing(folder: Path) -> Path:

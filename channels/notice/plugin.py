@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pipeline.plugin import ChannelPlugin, ReportRole, lazy
 
-
 plugin = ChannelPlugin(
     kind="notice",
     label="张贴公告",

@@ -109,3 +109,8 @@ def qr_of(url: str) -> list[list[bool]]:
     import segno
 
     return [[bool(v) for v in row] for row in segno.make(url, error="m", micro=False).matrix]
+
+
+def squeezed(text: str) -> str:
+    """``text`` as :func:`pdf_text` gives it back (no spaces)."""
+    return "".join(text.split())
