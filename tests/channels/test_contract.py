@@ -31,6 +31,7 @@ from pipeline.services import Services
 from pipeline.urls import item_url
 from tests.channels import notice_contract
 from tests.channels.archive_support import receiver_options
+from tests.channels.email.support import EmailContract
 from tests.channels.website_helpers import cms_options, running_cms
 
 
@@ -227,6 +228,11 @@ class TestPerItemArchiveContract(ChannelContract):
         assert all(verify(p).ok for p in packages)
 
 
+class TestEmailContract(EmailContract):
+    """The e-mail channel (tests/channels/email/support.py): a newsroom address on the
+    mail sandbox; a second publish of a delivery sends the same Message-ID at most once."""
+
+
 CONTRACTS: list[type[ChannelContract]] = [
     TestMemoryContract,
     TestStaticSiteContract,
@@ -235,6 +241,7 @@ CONTRACTS: list[type[ChannelContract]] = [
     TestWeChatContract,
     TestPerItemArchiveContract,
     notice_contract.TestNoticeContract,
+    TestEmailContract,
 ]
 
 
