@@ -93,11 +93,11 @@ def command_names(args: list[str]) -> set[str]:
 
 def test_channel_commands_and_sandboxes_come_from_the_installed_plugins() -> None:
     core = {"beat", "db", "demo", "health", "report", "retract", "sandbox", "serve", "sources"}
-    assert command_names([]) >= core | {"archive", "feeds", "notice", "site", "wechat"}
-    assert command_names(["sandbox"]) == {"archive", "cms", "notice", "websub", "wechat"}
+    assert command_names([]) >= core | {"archive", "email", "feeds", "notice", "site", "wechat"}
+    assert command_names(["sandbox"]) == {"archive", "cms", "email", "notice", "websub", "wechat"}
     with registry.without(["archive", "wechat"]):
         assert command_names([]) >= core | {"feeds", "site"}
         assert not command_names([]) & {"archive", "wechat"}
-        assert command_names(["sandbox"]) == {"cms", "notice", "websub"}
+        assert command_names(["sandbox"]) == {"cms", "email", "notice", "websub"}
         gone = CliRunner().invoke(main, ["archive", "list"])
         assert gone.exit_code == 2 and "No such command 'archive'" in gone.output
