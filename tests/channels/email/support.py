@@ -33,7 +33,8 @@ def messages(relay: MailSandbox, to: str | None = None, index_no: str | None = N
     return [
         m
         for m in relay.box.snapshot()
-        if (to is None or to in m["to"]) and (index_no is None or m["headers"].get("X-Govpub-Index-No") == index_no)
+        if (to is None or to in m["to"])
+        and (index_no is None or m["headers"].get("X-Govpub-Index-No") == index_no)
     ]
 
 
