@@ -4,7 +4,14 @@ under 其他渠道 in the annual report."""
 
 from __future__ import annotations
 
-from pipeline.plugin import ChannelPlugin, ReportRole, lazy
+from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole, lazy
+
+
+def _demo(setup: DemoSetup) -> DemoPart:
+    from channels.notice.demo import part
+
+    return part(setup)
+
 
 plugin = ChannelPlugin(
     kind="notice",
@@ -13,4 +20,5 @@ plugin = ChannelPlugin(
     channel=lazy("channels.notice.channel:NoticeChannel"),
     cli=lazy("channels.notice.cli:notice"),
     sandbox=lazy("channels.notice.sandbox:command"),
+    demo=_demo,
 )
