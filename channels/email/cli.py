@@ -56,17 +56,16 @@ def bounce(services: Services, message: Path) -> None:
     """Apply a bounce (a delivery status notification saved as MESSAGE): a permanent
     failure stops messages to that address on every e-mail instance."""
     from channels.email.bounces import parse
-    from channels.email.subscribers import Subscribers
+    from channels.email.subscribers import bounced_everywhere
 
     found = parse(message.read_bytes())
     if not found:
         raise click.ClickException(
             f"{message}: no failed recipient in it (not a delivery status notification?)"
         )
-    names = [n for n, cfg in services.settings.channels.items() if cfg.kind == "email"]
     for b in found:
         if b.permanent:
-            stopped = sum(Subscribers(services.engine, n).bounced(b.address, services.clock()) for n in names)
+            stopped = bounced_everywhere(services.engine, b.address, services.clock())
             click.echo(f"{b.address}: {b.status} permanent; {stopped} subscription(s) stopped")
         else:
             click.echo(f"{b.address}: {b.status} transient; nothing changed")

@@ -15,6 +15,7 @@ import json
 import socket
 import ssl
 import threading
+import warnings
 from dataclasses import asdict, dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +30,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from channels.kit.sandbox import in_background, replan, use_up
 
 from .certs import self_signed
+
+# SMTPS is TLS from the first byte, which aiosmtpd's check (STARTTLS only) does not see
+warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning, "aiosmtpd")
 
 USERNAME = "sandbox"
 PASSWORD = "sandbox-password"
@@ -168,7 +172,7 @@ def start(folder: Path, *, security: str = "starttls", smtp_port: int = 0, http_
     port = smtp_port or free_port()
     smtp_kwargs: dict[str, Any] = dict(
         authenticator=_authenticator(box),
-        auth_required=True,
+        auth_required=security != "none",  # plain: offered, not required (loopback only)
         auth_require_tls=security == "starttls",  # SMTPS: TLS from the start
     )
     if security == "starttls":

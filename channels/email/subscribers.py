@@ -177,6 +177,18 @@ def export(engine: Engine, address: str) -> list[dict[str, Any]]:
     ]
 
 
+def bounced_everywhere(engine: Engine, address: str, now: datetime) -> int:
+    """A bounce report: the address fails for good, on every instance."""
+    t = email_subscribers
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(t)
+            .where(t.c.address == address.strip().lower(), t.c.state != "bounced")
+            .values(state="bounced", bounced_at=now)
+        )
+    return int(result.rowcount)
+
+
 def erase(engine: Engine, address: str) -> tuple[int, int]:
     """Forget ``address``: its subscriptions and the log of what was sent to it."""
     with engine.begin() as conn:

@@ -25,7 +25,7 @@ def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def options(relay: MailSandbox, **more: Any) -> dict[str, Any]:
-    return relay.options(sender=SENDER, newsrooms=[DESK], **more)
+    return relay.options(**{"sender": SENDER, "newsrooms": [DESK], **more})
 
 
 def messages(relay: MailSandbox, to: str | None = None, index_no: str | None = None) -> list[dict[str, Any]]:
