@@ -33,6 +33,7 @@ from tests.channels import notice_contract
 from tests.channels.archive_support import receiver_options
 from tests.channels.email.support import EmailContract
 from tests.channels.website_helpers import cms_options, running_cms
+from tests.channels.weibo.support import TestWeiboContract
 
 
 def setup(services: Services, name: str, copies: object, **wanted: bool) -> ContractSetup:
@@ -242,6 +243,7 @@ CONTRACTS: list[type[ChannelContract]] = [
     TestPerItemArchiveContract,
     notice_contract.TestNoticeContract,
     TestEmailContract,
+    TestWeiboContract,
 ]
 
 
