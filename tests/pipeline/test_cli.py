@@ -93,9 +93,9 @@ def command_names(args: list[str]) -> set[str]:
 
 def test_channel_commands_and_sandboxes_come_from_the_installed_plugins() -> None:
     core = {"beat", "db", "demo", "health", "report", "retract", "sandbox", "serve", "sources"}
-    assert command_names([]) >= core | {"archive", "email", "feeds", "notice", "site", "wechat"}
-    assert command_names(["sandbox"]) == {"archive", "cms", "email", "notice", "websub", "wechat"}
-    with registry.without(["archive", "wechat"]):
+    assert command_names([]) >= core | {"archive", "email", "feeds", "notice", "site", "wechat", "weibo"}
+    assert command_names(["sandbox"]) == {"archive", "cms", "email", "notice", "websub", "wechat", "weibo"}
+    with registry.without(["archive", "wechat", "weibo"]):
         assert command_names([]) >= core | {"feeds", "site"}
         assert not command_names([]) & {"archive", "wechat"}
         assert command_names(["sandbox"]) == {"cms", "email", "notice", "websub"}

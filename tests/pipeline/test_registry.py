@@ -49,8 +49,8 @@ def test_listing_the_plugins_imports_no_channel_module() -> None:
 
 def test_an_unknown_kind_names_the_installed_ones() -> None:
     with pytest.raises(ConfigError) as refused:
-        registry.plugin("weibo")
-    assert "weibo" in str(refused.value) and str(sorted(registry.kinds())) in str(refused.value)
+        registry.plugin("telegraph")
+    assert "telegraph" in str(refused.value) and str(sorted(registry.kinds())) in str(refused.value)
 
 
 def test_a_kind_left_out_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
