@@ -134,8 +134,22 @@ def search_items(
     engine: Engine, q: str, reach: Reach, before: int | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Items within ``reach`` whose 索引号 starts with ``q`` or whose latest title
-    contains it, newest first."""
+    contains it, newest first.
+
+    The platform's search joins the latest revisions; a scoped user's reads each of its
+    items' latest revision by its key instead (a join would walk every agency's newer
+    revisions to meet the old items of an agency whose pks are low)."""
     pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    latest = (R.c.item_pk == It.c.pk) & (R.c.revision == It.c.latest_revision)
+    title: Any
+    accepted_at: Any
+    if reach.platform:
+        title, accepted_at = R.c.title, R.c.accepted_at
+        rows_from: Any = It.join(R, latest)
+    else:
+        title = select(R.c.title).where(latest).scalar_subquery()
+        accepted_at = select(R.c.accepted_at).where(latest).scalar_subquery()
+        rows_from = It
     query = (
         select(
             It.c.pk,
@@ -144,10 +158,10 @@ def search_items(
             It.c.index_no,
             It.c.retracted_at,
             It.c.agency_code,
-            R.c.title,
-            R.c.accepted_at,
+            title.label("title"),
+            accepted_at.label("accepted_at"),
         )
-        .select_from(It.join(R, (R.c.item_pk == It.c.pk) & (R.c.revision == It.c.latest_revision)))
+        .select_from(rows_from)
         .where(reach.items_where())
         .order_by(*newest_first(reach, It.c.agency_code, It.c.pk))
         .limit(PAGE + 1)
@@ -159,7 +173,7 @@ def search_items(
             or_(
                 It.c.item_id == q,
                 It.c.index_no.like(pattern + "%", escape="\\"),
-                R.c.title.like("%" + pattern + "%", escape="\\"),
+                title.like("%" + pattern + "%", escape="\\"),
             )
         )
     if before:
