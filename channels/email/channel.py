@@ -1,6 +1,6 @@
 """The e-mail channel. Per item: each newsroom address (the whole item) and each
 subscriber who chose one message per item (title, summary, link, unsubscribe). A
-batched instance (a ``digest_time``) also holds an item's delivery until the day's
+batched instance (``digest``, the default) also holds an item's delivery until the day's
 digest has gone to the subscribers who chose it.
 
 Idempotent per delivery: every message has a Message-ID made of the delivery and the
@@ -52,7 +52,7 @@ class EmailChannel(Channel):
     def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
         super().__init__(name, options, env)
         self.opts = parse_options(name, options)
-        self.batched = self.opts.subscriptions and self.opts.digest_time is not None
+        self.batched = self.opts.subscriptions and self.opts.digest
         self.subscribers = Subscribers(env.engine, name)
         self.log = SendLog(env.engine, name)
         self._agency_opts: dict[str, EmailOptions] = {}
@@ -129,9 +129,7 @@ class EmailChannel(Channel):
                 answers[ctx.delivery_id] = ref
                 continue
             if "digest_at" not in ctx.progress:
-                ctx.checkpoint(
-                    digest_at=digest.window_after(ctx.now, self.opts.digest_time or "08:00", tz).isoformat()
-                )
+                ctx.checkpoint(digest_at=digest.window_after(ctx.now, self.opts.digest_time, tz).isoformat())
             window = datetime.fromisoformat(ctx.progress["digest_at"])
             if now < window:
                 answers[ctx.delivery_id] = NotDue(

@@ -24,9 +24,8 @@ def part(setup: DemoSetup) -> DemoPart:
     password = write_atomic(setup.folder / "email-smtp-password", PASSWORD.encode())
     key = write_atomic(setup.folder / "email-signing-key", secrets.token_urlsafe(32).encode())
     options = relay.options(
-        password_env=None,
+        password_env=None,  # left out: the password is in the file
         password_file=str(password),
-        signing_key_env=None,
         signing_key_file=str(key),
         sender="gongkai@zhangdian.example.gov.cn",
         newsrooms=NEWSROOMS,

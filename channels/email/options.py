@@ -39,7 +39,8 @@ class EmailOptions(BaseModel):
     sender_name: str = "政府信息公开"
     newsrooms: list[str] = Field(default_factory=list)  # newsroom addresses: each item as it goes live
     subscriptions: bool = True  # citizens may subscribe on /subscribe/NAME
-    digest_time: str | None = "08:00"  # local time of the daily digest; None: one message per item only
+    digest: bool = True  # subscribers may choose a daily digest (false: one message per item only)
+    digest_time: str = "08:00"  # local time of the daily digest
     signing_key_env: str | None = "GOVPUB_EMAIL_SIGNING_KEY"  # signs confirmation/unsubscribe links
     signing_key_file: Path | None = None
     confirm_within_hours: int = Field(default=72, ge=1, le=24 * 30)
@@ -62,8 +63,8 @@ class EmailOptions(BaseModel):
 
     @field_validator("digest_time")
     @classmethod
-    def _digest_time(cls, value: str | None) -> str | None:
-        if value is not None and not HHMM.match(value):
+    def _digest_time(cls, value: str) -> str:
+        if not HHMM.match(value):
             raise ValueError("HH:MM, e.g. 08:00")
         return value
 

@@ -66,7 +66,7 @@ def form(request: Request, name: str, scope: str = "all") -> HTMLResponse:
     )
     digest = (
         '<label><input type="radio" name="mode" value="digest"> '
-        f"每日摘要（每天 {escape(channel.opts.digest_time or '')} 一封）</label>"
+        f"每日摘要（每天 {escape(channel.opts.digest_time)} 一封）</label>"
         if channel.batched
         else ""
     )

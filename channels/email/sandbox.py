@@ -143,8 +143,9 @@ class MailSandbox:
         return f"http://127.0.0.1:{self.http_port}"
 
     def options(self, **more: Any) -> dict[str, Any]:
-        """Channel options pointing at this relay (the password in GOVPUB_EMAIL_SMTP_PASSWORD)."""
-        return {
+        """Channel options pointing at this relay (the password in GOVPUB_EMAIL_SMTP_PASSWORD
+        unless ``password_file`` is given); a None in ``more`` leaves that option out."""
+        found = {
             "smtp_host": "127.0.0.1",
             "smtp_port": self.smtp_port,
             "security": self.security,
@@ -153,6 +154,7 @@ class MailSandbox:
             "password_env": "GOVPUB_EMAIL_SMTP_PASSWORD",
             **more,
         }
+        return {key: value for key, value in found.items() if value is not None}
 
     def control(self, **changes: Any) -> None:
         self.box.plan = replan(self.box.plan, changes, self.box.lock)

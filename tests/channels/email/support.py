@@ -63,7 +63,7 @@ class EmailContract(ChannelContract):
         self, tmp_path: Path, db_url: str, relay: MailSandbox, monkeypatch: pytest.MonkeyPatch
     ) -> Iterator[ContractSetup]:
         secrets_in_env(monkeypatch)
-        channels = {"mail": {"kind": "email", "options": options(relay, digest_time=None)}}
+        channels = {"mail": {"kind": "email", "options": options(relay, digest=False)}}
         with installation(tmp_path, channels, database_url=db_url) as services:
             yield ContractSetup(
                 channel=services.channel("mail"),

@@ -78,7 +78,7 @@ def test_smtps_and_plain_loopback(tmp_path: Path, security: str, monkeypatch: py
     secrets_in_env(monkeypatch)
     server = start(tmp_path / "relay", security=security)
     try:
-        opts = options(server, security=security, digest_time=None)
+        opts = options(server, security=security, digest=False)
         with installation(tmp_path, {"mail": {"kind": "email", "options": opts}}) as services:
             channel = services.channel("mail")
             channel.publish(item(services, 1), ctx(services))
@@ -204,7 +204,7 @@ def test_a_retraction_notice_answers_the_original_message(mail: Mail, relay: Mai
 
 
 def test_the_daily_digest_waits_for_its_window_and_goes_once(mail: Mail, relay: MailSandbox) -> None:
-    services, channel = mail(newsrooms=[DESK], digest_time="08:00")
+    services, channel = mail(newsrooms=[DESK], digest=True)
     assert channel.batched
     confirmed(channel, "daily@example.cn", mode="digest")
     confirmed(channel, "each@example.cn")
@@ -240,7 +240,7 @@ def test_the_daily_digest_waits_for_its_window_and_goes_once(mail: Mail, relay: 
 def test_without_digest_subscribers_a_batched_instance_delivers_at_once(
     mail: Mail, relay: MailSandbox
 ) -> None:
-    services, channel = mail(digest_time="08:00")
+    services, channel = mail(digest=True)
     [answer] = channel.publish_batch([BatchEntry(item=item(services, 1), ctx=ctx(services))]).values()
     assert isinstance(answer, dict) and answer["sent"] == 1 and "digest" not in answer
 

@@ -86,7 +86,7 @@ def test_a_confirmation_link_expires(mail: Mail, relay: MailSandbox) -> None:
 
 
 def test_bad_input_is_refused_and_nothing_is_sent(mail: Mail, relay: MailSandbox) -> None:
-    services, _ = mail(digest_time=None)
+    services, _ = mail(digest=False)
     with client(services) as web:
         assert web.post("/subscribe/mail", data={"address": "not-an-address"}).status_code == 422
         assert (
