@@ -309,3 +309,28 @@ def test_a_bounce_report_stops_a_subscriber(mail: Mail, tmp_path: Path) -> None:
         "gone@example.cn: 5.1.1 permanent" in out.output and "full@example.cn: 4.2.2 transient" in out.output
     )
     assert [s.address for s in channel.subscribers.confirmed("item")] == ["full@example.cn"]
+
+
+def test_an_agency_overlay_sends_to_its_own_newsroom(
+    tmp_path: Path, relay: MailSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from channels.testing import installation
+    from pipeline import agencies
+    from pipeline.config import AgencyConfig
+    from tests.channels.email.support import options, secrets_in_env
+
+    secrets_in_env(monkeypatch)
+    a, b = "113703030000000000", "113703030000000099"
+    declared = {b: AgencyConfig(channels={"mail": {"newsrooms": ["health@paper.example.cn"]}})}
+    channels = {"mail": {"kind": "email", "options": options(relay, digest=False)}}
+    with installation(tmp_path, channels, agencies=declared) as services:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        agencies.add(services.engine, agencies.Agency(a, "张店区教育局", path="jyj"), now)
+        agencies.add(services.engine, agencies.Agency(b, "张店区卫健局", path="wjj"), now)
+        channel = services.channel("mail")
+        channel.publish(accept_item(services, 1, agency={"code": a, "name": "张店区教育局"}), ctx(services))
+        channel.publish(accept_item(services, 2, agency={"code": b, "name": "张店区卫健局"}), ctx(services))
+    got = [(m["to"][0], m["subject"]) for m in relay.box.snapshot()]
+    assert got == [(DESK, "测试公开信息 1"), ("health@paper.example.cn", "测试公开信息 2")]
