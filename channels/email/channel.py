@@ -106,6 +106,22 @@ class EmailChannel(Channel):
             return Health(False, str(exc))
         return Health(code == 250, f"mail relay {self.opts.smtp_host}:{self.opts.smtp_port} answered {code}")
 
+    def overview_facts(self) -> dict[str, str]:
+        """Who receives what, and when the next digest goes (the operations overview)."""
+        tally = self.subscribers.tally()
+        facts = {"新闻单位邮箱": f"{len(self.opts.newsrooms)} 个"}
+        if self.opts.subscriptions:
+            confirmed = {mode: tally.get(("confirmed", mode), 0) for mode in ("item", "digest")}
+            facts["订阅者"] = (
+                f"逐条 {confirmed['item']}，每日摘要 {confirmed['digest']}；"
+                f"待确认 {sum(n for (state, _), n in tally.items() if state == 'pending')}，"
+                f"退信停发 {sum(n for (state, _), n in tally.items() if state == 'bounced')}"
+            )
+        if self.batched:
+            window = digest.window_after(self.env.clock(), self.opts.digest_time, self.env.settings.timezone)
+            facts["下次摘要"] = window.strftime("%Y-%m-%d %H:%M")
+        return facts
+
     # -- batched: the daily digest --------------------------------------------------
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Answer]:
         answers: dict[int, Answer] = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline.model import Published
@@ -137,6 +137,17 @@ class Subscribers:
             if in_scope(row.scope, item) and row.address not in chosen:
                 chosen[row.address] = _row(row)
         return list(chosen.values())
+
+    def tally(self) -> dict[tuple[str, str], int]:
+        """(state, mode) → how many subscriptions, for the operations overview."""
+        t = email_subscribers
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.state, t.c.mode, func.count())
+                .where(t.c.channel == self.channel)
+                .group_by(t.c.state, t.c.mode)
+            ).all()
+        return {(state, mode): int(n) for state, mode, n in rows}
 
     def confirmed(self, mode: str) -> list[Subscriber]:
         t = email_subscribers

@@ -334,3 +334,17 @@ def test_an_agency_overlay_sends_to_its_own_newsroom(
         channel.publish(accept_item(services, 2, agency={"code": b, "name": "张店区卫健局"}), ctx(services))
     got = [(m["to"][0], m["subject"]) for m in relay.box.snapshot()]
     assert got == [(DESK, "测试公开信息 1"), ("health@paper.example.cn", "测试公开信息 2")]
+
+
+def test_the_overview_counts_subscribers_by_mode_and_state(mail: Mail) -> None:
+    from pipeline.channel import HasOverviewFacts
+
+    services, channel = mail()
+    confirmed(channel, "a@example.cn")
+    confirmed(channel, "b@example.cn", mode="digest")
+    channel.subscribers.subscribe("c@example.cn", "all", "item", services.clock())
+    channel.subscribers.bounced("a@example.cn", services.clock())
+    assert isinstance(channel, HasOverviewFacts)
+    facts = channel.overview_facts()
+    assert facts["订阅者"] == "逐条 0，每日摘要 1；待确认 1，退信停发 1"
+    assert facts["新闻单位邮箱"] == "1 个" and facts["下次摘要"].endswith("08:00")

@@ -8,7 +8,7 @@ message. The channel's name (so its queue) is unique per test: others share the 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -105,5 +105,61 @@ def test_items_reach_newsroom_and_subscriber_through_workers(
             original = next(m for m in messages(relay, DESK) if m["subject"] == "测试公开信息 1")
             assert notices[0]["headers"]["In-Reply-To"] == original["message_id"]
             wait_until(lambda: len(messages(relay, READER)) == 3, 60, "the subscriber's 撤回 notice")
+    finally:
+        cluster.stop()
+
+
+def test_the_daily_digest_goes_at_its_time_through_beat_and_workers(
+    tmp_path: Path, pg_url: str, redis_url: str, relay: MailSandbox
+) -> None:
+    """The scheduled send: deliveries wait (NotDue) until ``digest_time``; the beat
+    wakes them then and one digest per subscriber holds both items."""
+    name = f"mail_{secrets.token_hex(4)}"
+    (tmp_path / "password").write_text(PASSWORD)
+    (tmp_path / "key").write_text("worker-test-signing-key")
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    at = (local + timedelta(minutes=1 if local.second < 40 else 2)).strftime("%H:%M")
+    opts = options(
+        relay,
+        password_env=None,
+        password_file=str(tmp_path / "password"),
+        signing_key_file=str(tmp_path / "key"),
+        digest_time=at,
+    )
+    channels = {name: {"kind": "email", "options": opts}}
+    cluster = LocalCluster.create(tmp_path / "cluster", pg_url, redis_url, channels, **FAST)
+    try:
+        subscribers = Subscribers(cluster.services.engine, name)
+        sub = subscribers.subscribe("daily@example.cn", "all", "digest", cluster.services.clock())
+        subscribers.confirm(sub.id, cluster.services.clock())
+        cluster.worker(f"govpub.{name}", concurrency=1)
+        cluster.beat()
+        token = cluster.services.store.add_source("test")
+        with TestClient(create_app(cluster.settings, cluster.services)) as api:
+            answer = api.post(
+                "/v1/items:batch",
+                json={"items": [make_item(n) for n in (1, 2)]},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 200, answer.text
+        wait_until(lambda: len(messages(relay, DESK)) == 2, 60, f"the newsroom's messages\n{cluster.logs()}")
+        waiting = wait_until(
+            lambda: cluster.services.store.counts().get(name) == {"waiting": 2},
+            60,
+            f"waiting\n{cluster.logs()}",
+        )
+        assert waiting and messages(relay, "daily@example.cn") == []  # not before its time
+        wait_until(
+            lambda: cluster.services.store.counts().get(name) == {"delivered": 2},
+            200,
+            f"the digest at {at}\n{cluster.logs()}",
+        )
+        [digest] = messages(relay, "daily@example.cn")
+        assert (
+            "（2 条）" in digest["subject"]
+            and "测试公开信息 1" in digest["text"]
+            and "测试公开信息 2" in digest["text"]
+        )
+        assert datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") >= at
     finally:
         cluster.stop()
