@@ -124,7 +124,7 @@ def _catalogue(pdf: Any, rows: list[tuple[str, str]]) -> None:
 def _body(pdf: Any, paragraphs: list[str]) -> None:
     pdf.set_font(size=12.5)
     for text in paragraphs:
-        pdf.multi_cell(0, 8, "\u3000\u3000" + text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 8, "\u3000\u3000" + text, new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
         pdf.ln(1.5)
 
 
