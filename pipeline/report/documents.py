@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 
 from pipeline.report import labels as L
-from pipeline.report.counts import D, R, delivered
+from pipeline.report.counts import ITEMS, D, R, delivered
 from pipeline.report.figures import LastYear
 from pipeline.report.model import DocumentRow
 from pipeline.report.scope import ChannelRoles, Role, Scope, as_int
@@ -49,8 +49,9 @@ def year_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> dict[str
     joins of grouped subqueries: PostgreSQL guessed one row for those and re-ran the
     groupings in nested loops, minutes at a million delivery events."""
     documents = select(R.c.item_pk).where(R.c.genre.in_(GENRES)).distinct()
-    if scope.agency is not None:
-        documents = documents.where(R.c.agency_code == scope.agency)
+    if scope.agency is not None:  # its items by their agency index, their revisions by item
+        agency_items = select(ITEMS.c.pk).where(ITEMS.c.agency_code == scope.agency)
+        documents = documents.where(R.c.item_pk.in_(agency_items))
     docs = documents.subquery("documents")
     w = D.alias("w")
     first_at = (
