@@ -193,7 +193,9 @@ class EmailChannel(Channel):
                     sub,
                 )
             )
-        by_address = {o.address: o for o in out}  # one digest per address and day
+        # One digest per address and day (its Message-ID): an entry that becomes ready for a
+        # day whose digest already went to someone (a retried entry) is not sent to them again.
+        by_address = {o.address: o for o in out}
         self._send(opts, list(by_address.values()), "digest", None, now=now)
 
     # -- sending --------------------------------------------------------------------
