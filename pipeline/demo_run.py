@@ -36,6 +36,17 @@ def wait_delivered(client: GovpubClient, deadline_seconds: float = 120.0) -> dic
         time.sleep(0.2)
 
 
+def register_agencies(services: Any, items: list[dict[str, Any]]) -> None:
+    """The agencies the demo items publish for, registered unless they are (the demo
+    source is then bound to them)."""
+    from pipeline.agencies import Agency, add
+
+    for code, name in {i["agency"]["code"]: i["agency"]["name"] for i in items}.items():
+        if services.registry.get(code) is None:
+            add(services.engine, Agency(code, name), services.clock())
+            services.registry.forget()
+
+
 def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threading.Thread, str, str]:
     """Serve in a thread; returns the server, its thread, the demo source's token and
     the password of the console account ``demo`` (the platform admin, re-keyed at each run)."""
@@ -46,6 +57,7 @@ def start_embedded(settings: Settings, port: int) -> tuple[uvicorn.Server, threa
 
     services = build_services(settings)
     prepare_database(services)
+    register_agencies(services, demo_items())
     token = services.store.add_source("demo")
     password = Accounts(services.engine, services.clock).add("demo", "admin")
     app = create_app(settings, services)

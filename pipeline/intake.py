@@ -1,7 +1,10 @@
 """The intake API: approved items in, answered once they are safely stored.
 
 An item is refused (422, every problem listed, nothing stored) unless its
-approval record is complete and its category is in the taxonomy. Accepted
+approval record is complete and its category is in its agency's taxonomy; before
+that, its agency must be registered, active and bound to the source
+(:mod:`pipeline.intake_agency`). A source reads and retracts only its own items of
+its agencies: anything else answers as an item that does not exist. Accepted
 items and their delivery rows are committed before the answer; the queue is
 told afterwards and a lost message is recovered by the sweeper.
 """
@@ -16,11 +19,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from pipeline import registry, retraction
-from pipeline.auth import SourceRoute, require_same_source, source_of
+from pipeline.auth import SourceRoute, authenticate, require_same_source, source_of
 from pipeline.errors import Forbidden, IntakeError, ValidationFailed
+from pipeline.intake_agency import AgencyChecked, checked_agency
 from pipeline.model import ItemIn, problems
 from pipeline.services import Services
 from pipeline.store import Accepted
+from pipeline.tenancy import Reach, source_reach
 from pipeline.text import Str
 
 log = structlog.get_logger("govpub.intake")
@@ -35,6 +40,9 @@ class Receipt(BaseModel):
     index_no: str
     status: str = Field(description="accepted (new revision) or existing (same resubmission)")
     location: str
+    warnings: list[str] = Field(
+        default_factory=list, description="accepted with a change (the registry's agency name)"
+    )
 
 
 class BatchIn(BaseModel):
@@ -69,11 +77,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "malformed request",
         401: "no or unknown token",
-        403: "another source's item",
+        403: "another source's items, or an agency not bound to the source (agency_not_bound)",
         404: "no such item",
         409: "conflicting or stale revision, or an index_no another item holds",
         413: "body too large",
-        422: "invalid or unapproved item",
+        422: "invalid or unapproved item; unknown_agency, agency_retired, index_no_agency",
     }.items()
 }
 
@@ -83,31 +91,43 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def checked(services: Services, source: str, item: ItemIn) -> ItemIn:
-    """The item with its source set from the token, or the reasons it is refused."""
+def reach_of(services: Services, source: str) -> Reach:
+    with services.engine.connect() as conn:
+        return source_reach(conn, source)
+
+
+def checked(services: Services, source: str, item: ItemIn, reach: Reach) -> AgencyChecked:
+    """The item with its source set from the token (and its agency's registered name),
+    or the reasons it is refused."""
     if item.source and item.source != source:
         raise Forbidden(f"token of source {source!r} cannot submit items of {item.source!r}")
-    item = item.model_copy(update={"source": source})
-    settings = services.settings
-    found = problems(item, settings.taxonomy, services.channel_names(), services.clock(), settings.timezone)
+    found_agency = checked_agency(services.registry, reach, item.model_copy(update={"source": source}))
+    item, settings = found_agency.item, services.settings
+    taxonomy = found_agency.agency.taxonomy_or(settings.taxonomy)
+    found = problems(item, taxonomy, services.channel_names(), services.clock(), settings.timezone)
     if found:
         raise ValidationFailed("item refused", found)
-    return item
+    return found_agency
 
 
-def store_and_enqueue(request: Request, items: list[ItemIn]) -> list[tuple[int, Receipt] | IntakeError]:
+def store_and_enqueue(
+    request: Request, items: list[AgencyChecked]
+) -> list[tuple[int, Receipt] | IntakeError]:
     """Commit the items (one transaction), then tell the queue once for all of them."""
     services = services_of(request)
     accepted = services.store.accept_many(
-        [(i, services.channels_for(i.agency.code, i.channels)) for i in items]
+        [(c.item, services.channels_for(c.item.agency.code, c.item.channels)) for c in items]
     )
     work = [w for a in accepted if not isinstance(a, IntakeError) for w in a.work]
     if work:
         request.app.state.enqueue(work)
-    return [a if isinstance(a, IntakeError) else receipt(i, a) for i, a in zip(items, accepted, strict=True)]
+    return [
+        a if isinstance(a, IntakeError) else receipt(c.item, a, c.warnings)
+        for c, a in zip(items, accepted, strict=True)
+    ]
 
 
-def receipt(item: ItemIn, accepted: Accepted) -> tuple[int, Receipt]:
+def receipt(item: ItemIn, accepted: Accepted, warnings: tuple[str, ...] = ()) -> tuple[int, Receipt]:
     answer = Receipt(
         source=item.source,
         id=item.id,
@@ -115,6 +135,7 @@ def receipt(item: ItemIn, accepted: Accepted) -> tuple[int, Receipt]:
         index_no=accepted.index_no,
         status="accepted" if accepted.created else "existing",
         location=f"/v1/items/{item.source}/{item.id}",
+        warnings=list(warnings),
     )
     return (202 if accepted.created else 200), answer
 
@@ -127,7 +148,8 @@ def receipt(item: ItemIn, accepted: Accepted) -> tuple[int, Receipt]:
 )
 def post_item(request: Request, item: ItemIn, source: Source) -> JSONResponse:
     """Submit one approved item (or a new revision of one)."""
-    (answer,) = store_and_enqueue(request, [checked(services_of(request), source, item)])
+    services = services_of(request)
+    (answer,) = store_and_enqueue(request, [checked(services, source, item, reach_of(services, source))])
     if isinstance(answer, IntakeError):
         raise answer
     status, body = answer
@@ -143,10 +165,11 @@ def post_batch(request: Request, batch: BatchIn, source: Source) -> list[BatchAn
         detail = f"items: {len(batch.items)} items; at most {limit} in one batch (batch_max_items)"
         raise ValidationFailed("batch refused", [detail])
     answers: list[BatchAnswer | None] = []
-    valid: list[tuple[int, ItemIn]] = []
+    valid: list[tuple[int, AgencyChecked]] = []
+    reach = reach_of(services, source)
     for raw in batch.items:
         try:
-            valid.append((len(answers), checked(services, source, ItemIn.model_validate(raw))))
+            valid.append((len(answers), checked(services, source, ItemIn.model_validate(raw), reach)))
             answers.append(None)
         except ValidationError as exc:
             answers.append(refusal(ValidationFailed("item refused", validation_details(exc))))
@@ -167,9 +190,11 @@ def refusal(exc: IntakeError) -> BatchAnswer:
 
 @router.get("/items/{source}/{item_id}", responses=ERRORS)
 def get_item(request: Request, source: str, item_id: str, caller: Source) -> dict[str, Any]:
-    """The item's latest revision and the state of each of its deliveries."""
+    """The item's latest revision and the state of each of its deliveries (404 for an
+    item of an agency the source is no longer bound to, as for one that does not exist)."""
     require_same_source(caller, source)
-    status = services_of(request).store.item_status(source, item_id)
+    services = services_of(request)
+    status = services.store.item_status(source, item_id, reach_of(services, caller))
     return {**status, "deliveries": [source_view(d) for d in status["deliveries"]]}
 
 
@@ -202,14 +227,21 @@ def retract_item(
 ) -> dict[str, Any]:
     """Retract (撤回) an item everywhere, with a reason kept in the record."""
     require_same_source(caller, source)
-    work = retraction.retract(services_of(request), request.app.state.enqueue, source, item_id, body.reason)
+    services = services_of(request)
+    reach = reach_of(services, caller)
+    work = retraction.retract(services, request.app.state.enqueue, source, item_id, body.reason, reach=reach)
     return {"source": source, "id": item_id, "status": "retracted", "channels": len(work)}
 
 
-@router.get("/status", tags=["operations"])
+@router.get("/status", tags=["operations"], responses={401: ERRORS[401]})
 def status(request: Request) -> dict[str, dict[str, int]]:
-    """Delivery counts: ``{channel: {state: count}}``."""
-    return services_of(request).store.counts()
+    """Delivery counts: ``{channel: {state: count}}``; with a source's token, of the
+    items of its agencies only (without one: the installation's, as ``/`` and
+    ``/metrics`` show them)."""
+    services = services_of(request)
+    if "authorization" not in request.headers:
+        return services.store.counts()
+    return services.store.counts(reach_of(services, authenticate(request)))
 
 
 def validation_details(exc: Any) -> list[str]:

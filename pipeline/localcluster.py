@@ -15,12 +15,14 @@ import sys
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import tomli_w
 
+from pipeline.agencies import sync_toml
 from pipeline.config import ChannelConfig, Settings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
@@ -57,6 +59,10 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, timeo
             proc.wait(timeout)
 
 
+# the demo items' agency: a cluster declares it unless the caller gives ``agencies``
+DEMO_AGENCY, DEMO_AGENCY_NAME = "113703030000000000", "张店区教育局"
+
+
 def write_config(path: Path, settings: dict[str, Any], channels: dict[str, dict[str, Any]]) -> Path:
     path.write_text(tomli_w.dumps({**settings, "channels": channels}), encoding="utf-8")
     return path
@@ -80,6 +86,7 @@ class LocalCluster:
         **settings: Any,
     ) -> LocalCluster:
         values = {"database_url": database_url, "data_dir": str(root / "data"), **settings}
+        values.setdefault("agencies", {DEMO_AGENCY: {"name": DEMO_AGENCY_NAME}})
         if broker_url:
             values["broker_url"] = broker_url
         root.mkdir(parents=True, exist_ok=True)
@@ -87,6 +94,7 @@ class LocalCluster:
         configs = {name: ChannelConfig(**cfg) for name, cfg in channels.items()}
         services = build_services(Settings(**values, channels=configs))
         upgrade(services.engine)
+        sync_toml(services.engine, services.settings, datetime.now(UTC))  # as serve will
         env = {"GOVPUB_CONFIG": str(config), "GOVPUB_LOG_FORMAT": "json"}
         return cls(root=root, config=config, services=services, env=env)
 

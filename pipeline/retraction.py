@@ -15,6 +15,7 @@ from datetime import datetime
 from pipeline.errors import ValidationFailed
 from pipeline.services import Services
 from pipeline.store import Work
+from pipeline.tenancy import Reach
 from pipeline.text import text_problem
 
 REASON_LENGTH = (2, 500)
@@ -39,15 +40,18 @@ def retract(
     item_id: str,
     reason: str,
     now: datetime | None = None,
+    reach: Reach = Reach.PLATFORM,
 ) -> list[Work]:
     """Withdraw the item everywhere; returns the retraction deliveries queued (none
-    when it was retracted already). Raises NotFound / Forbidden / ValidationFailed."""
+    when it was retracted already). Raises NotFound (none, or out of ``reach``) /
+    ValidationFailed."""
     work = services.store.retract(
         source,
         item_id,
         checked_reason(reason),
         now or services.clock(),
         keep=services.record_keeping_channels(),
+        reach=reach,
     )
     if work:
         enqueue(work)

@@ -23,7 +23,6 @@ from pipeline import db, deliveries
 from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
-    Forbidden,
     IndexNoTaken,
     IntakeError,
     NotFound,
@@ -33,6 +32,7 @@ from pipeline.errors import (
 from pipeline.model import ItemIn, Published, StoredAttachment, content_hash
 from pipeline.sanitize import sanitize_html
 from pipeline.states import ACTIVE_STATES
+from pipeline.tenancy import Reach
 
 log = structlog.get_logger("govpub.store")
 Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
@@ -85,8 +85,12 @@ class Store:
         self.kinds = dict(kinds or {})
 
     # -- sources -----------------------------------------------------------------
-    def add_source(self, name: str) -> str:
-        """Create an upstream source and return its new token (stored only hashed)."""
+    def add_source(self, name: str, agencies: Collection[str] | None = None) -> str:
+        """Create an upstream source (or give it a new token) and return the token (stored
+        only hashed). ``agencies`` are bound to it (checked by the caller); None binds a
+        new source to every active agency (a single-agency installation's, or the
+        upgrade's rule for a source with no items; ``govpub sources add`` asks for
+        ``--agency`` once several are registered) and leaves an existing one's as they are."""
         token = "gp_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             existing = conn.execute(select(db.sources.c.name).where(db.sources.c.name == name))
@@ -100,6 +104,11 @@ class Store:
                 conn.execute(
                     insert(db.sources).values(name=name, token_hash=hash_token(token), created_at=utcnow())
                 )
+                if agencies is None:
+                    active = select(db.agencies.c.code).where(db.agencies.c.retired_at.is_(None))
+                    agencies = list(conn.execute(active).scalars())
+            for code in agencies or ():
+                insert_ignore(conn, db.source_agencies, {"source": name, "agency_code": code})
         return token
 
     def revoke_source(self, name: str) -> bool:
@@ -389,14 +398,16 @@ class Store:
         reason: str,
         now: datetime | None = None,
         keep: Collection[str] = (),
+        reach: Reach = Reach.PLATFORM,
     ) -> list[Work]:
         """Withdraw an item everywhere: cancel what waits, queue a retraction per channel
         that received (or may be receiving) it. Retracting twice changes nothing.
         Channels in ``keep`` keep records (archives): what waits for them is not
-        cancelled, and they get the retraction too."""
+        cancelled, and they get the retraction too. An item out of ``reach`` is NotFound,
+        as one that does not exist."""
         now = now or utcnow()
         with self.engine.begin() as conn:
-            head = self._head(conn, source, item_id, for_update=True)
+            head = self._head(conn, source, item_id, reach, for_update=True)
             if head.retracted_at is not None:
                 return []
             conn.execute(
@@ -428,22 +439,24 @@ class Store:
             ).scalar_one()
         )
 
-    def _head(self, conn: Connection, source: str, item_id: str, for_update: bool = False) -> Any:
-        query = select(db.items).where(db.items.c.item_id == item_id)
+    @staticmethod
+    def _head(conn: Connection, source: str, item_id: str, reach: Reach, for_update: bool = False) -> Any:
+        """The item's row; NotFound alike when there is none and when it is out of
+        ``reach`` (one query either way: no answer or timing tells them apart)."""
+        query = select(db.items).where(
+            db.items.c.source == source, db.items.c.item_id == item_id, reach.items_where()
+        )
         if for_update:
             query = query.with_for_update()
-        rows = conn.execute(query).all()
-        mine = [r for r in rows if r.source == source]
-        if mine:
-            return mine[0]
-        if rows:
-            raise Forbidden(f"item {item_id!r} belongs to another source")
-        raise NotFound(f"no item {source}/{item_id}")
+        head = conn.execute(query).first()
+        if head is None:
+            raise NotFound(f"no item {source}/{item_id}")
+        return head
 
     # -- reading -----------------------------------------------------------------
-    def item_status(self, source: str, item_id: str) -> dict[str, Any]:
+    def item_status(self, source: str, item_id: str, reach: Reach = Reach.PLATFORM) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            head = self._head(conn, source, item_id)
+            head = self._head(conn, source, item_id, reach)
             rev = conn.execute(
                 select(db.revisions.c.document).where(
                     db.revisions.c.item_pk == head.pk,
@@ -460,14 +473,14 @@ class Store:
             "deliveries": [delivery_json(r) for r in rows],
         }
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """``{channel: {state: count}}`` over every delivery."""
+    def counts(self, reach: Reach = Reach.PLATFORM) -> dict[str, dict[str, int]]:
+        """``{channel: {state: count}}`` over every delivery within ``reach``."""
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(db.deliveries.c.channel, db.deliveries.c.state, func.count()).group_by(
-                    db.deliveries.c.channel, db.deliveries.c.state
-                )
+                select(db.deliveries.c.channel, db.deliveries.c.state, func.count())
+                .where(reach.deliveries_where())
+                .group_by(db.deliveries.c.channel, db.deliveries.c.state)
             ).all()
         for channel, state, count in rows:
             out.setdefault(channel, {})[state] = count

@@ -20,6 +20,7 @@ from pipeline.app import create_app
 from pipeline.config import ChannelConfig, Settings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 from tests.netguard import ConnectGuard, FakeDNS
 from tests.skips import pytest_make_collect_report, pytest_runtest_makereport
 
@@ -88,6 +89,7 @@ def settings_for(tmp_path: Path) -> Any:
         overrides.setdefault("sweep_interval_seconds", 0.1)
         overrides.setdefault("requeue_after_seconds", 2.0)
         overrides.setdefault("channels", {"memory": ChannelConfig(kind="memory")})
+        overrides.setdefault("agencies_refresh_seconds", 0)  # a test's registrations count at once
         return Settings(**overrides)
 
     return build
@@ -103,6 +105,7 @@ def settings(settings_for: Any, db_url: str) -> Settings:
 def services(settings: Settings) -> Iterator[Services]:
     built = build_services(settings)
     upgrade(built.engine)
+    register_agencies(built.engine, {TEST_AGENCY: TEST_AGENCY_NAME})  # the one of make_item
     yield built
     built.engine.dispose()
 
@@ -116,6 +119,7 @@ def api(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def token(services: Services) -> str:
+    """Source ``test``, bound to every agency registered when it is made."""
     return services.store.add_source("test")
 
 

@@ -17,12 +17,15 @@ from pipeline.localcluster import stop_process as kill
 
 __all__ = [
     "BASE_ITEM",
+    "TEST_AGENCY",
+    "TEST_AGENCY_NAME",
     "LiveServer",
     "api_routes",
     "free_port",
     "govpub",
     "kill",
     "make_item",
+    "register_agencies",
     "wait_until",
 ]
 
@@ -32,6 +35,26 @@ T = TypeVar("T")
 BASE_ITEM: dict[str, Any] = json.loads(
     (ROOT / "pipeline" / "demo" / "items.jsonl").read_text("utf-8").splitlines()[0]
 )
+
+
+TEST_AGENCY, TEST_AGENCY_NAME = BASE_ITEM["agency"]["code"], BASE_ITEM["agency"]["name"]
+
+
+def register_agencies(engine: Any, agencies: dict[str, str]) -> None:
+    """Register ``{code: name}`` agencies not registered yet (the intake takes items
+    of registered agencies only); paths default to the code."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from pipeline import db
+    from pipeline.agencies import Agency, add
+
+    with engine.connect() as conn:
+        known = set(conn.execute(select(db.agencies.c.code)).scalars())
+    for code, name in agencies.items():
+        if code not in known:
+            add(engine, Agency(code, name), datetime.now(UTC))
 
 
 def make_item(n: int | str = 1, **changes: Any) -> dict[str, Any]:
