@@ -87,10 +87,10 @@ class Store:
     # -- sources -----------------------------------------------------------------
     def add_source(self, name: str, agencies: Collection[str] | None = None) -> str:
         """Create an upstream source (or give it a new token) and return the token (stored
-        only hashed). ``agencies`` are bound to it (checked by the caller); None binds a
-        new source to every active agency (a single-agency installation's, or the
-        upgrade's rule for a source with no items; ``govpub sources add`` asks for
-        ``--agency`` once several are registered) and leaves an existing one's as they are."""
+        only hashed). ``agencies`` (checked by the caller) are bound to it, added to those
+        it has; None binds a new source to every active agency (the upgrade's rule for a
+        source with no items; ``govpub sources add`` asks for ``--agency`` once several
+        are registered)."""
         token = "gp_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             existing = conn.execute(select(db.sources.c.name).where(db.sources.c.name == name))

@@ -43,7 +43,8 @@ def sources() -> None:
 def sources_add(services: Services, name: str, codes: tuple[str, ...]) -> None:
     """Create (or re-key) a source bound to --agency CODE…; prints its token once, alone
     on the last line. Without --agency: the only active agency (a single-agency
-    installation); re-keying keeps the bindings it has and adds those given."""
+    installation; with none registered yet, bound to none); re-keying keeps the bindings
+    it has and adds those given."""
     from pipeline import bindings
 
     registry = services.registry
@@ -56,20 +57,21 @@ def sources_add(services: Services, name: str, codes: tuple[str, ...]) -> None:
         existing = bindings.exists(conn, name)
     if not wanted and not existing:
         active = [a.code for a in registry.all(include_retired=False)]
-        if len(active) != 1:
+        if len(active) > 1:
             raise click.ClickException(
-                f"name the agencies source {name} submits for: --agency CODE (registered: "
-                f"{', '.join(active) or 'none; govpub agencies add CODE --name NAME first'})"
+                f"name the agencies source {name} submits for: --agency CODE "
+                f"(registered: {', '.join(active)})"
             )
         wanted = active
     token = services.store.add_source(name, wanted)
     with services.engine.connect() as conn:
         now_bound = bindings.bound(conn, name)
     verb = "re-keyed" if existing else "created"
-    click.echo(
-        f"source {name} {verb}, bound to {', '.join(sorted(now_bound))}; its token (shown only now):",
-        err=True,
+    where = ", ".join(sorted(now_bound)) or (
+        "no agency (it can submit nothing until govpub agencies add CODE --name NAME; "
+        f"govpub sources bind {name} --agency CODE)"
     )
+    click.echo(f"source {name} {verb}, bound to {where}; its token (shown only now):", err=True)
     click.echo(token)
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.app import create_app
 from pipeline.services import Services
-from tests.helpers import LiveServer, make_item
+from tests.helpers import LiveServer, make_item, register_agencies
 
 AGENCY = "113703030000000000"
 
@@ -35,7 +35,11 @@ def test_an_explicit_next_serial_is_stepped_over(api: TestClient, auth: dict[str
     assert [a.json()["index_no"] for a in answers] == [number(1), number(3), number(4), number(5)]
 
 
-def test_a_taken_explicit_number_is_409_for_that_item_alone(api: TestClient, auth: dict[str, str]) -> None:
+def test_a_taken_explicit_number_is_409_for_that_item_alone(
+    api: TestClient, services: Services, auth: dict[str, str]
+) -> None:
+    register_agencies(services.engine, {"113703030000000099": "张店区财政局"})
+    auth = {"authorization": f"Bearer {services.store.add_source('test', ['113703030000000099'])}"}
     assert api.post("/v1/items", json=make_item(1), headers=auth).json()["index_no"] == number(1)
     batch = [
         make_item(2),

@@ -131,8 +131,11 @@ def test_a_source_cannot_touch_another_sources_item(
     assert api.post("/v1/items", json=make_item(1), headers=auth).status_code == 202
     other = {"authorization": f"Bearer {services.store.add_source('other')}"}
     assert api.get("/v1/items/test/t-1", headers=other).status_code == 403
+    # its own path: test's t-1 is not other's t-1, answered as an id nobody used (no oracle)
     gone = api.request("DELETE", "/v1/items/other/t-1", json={"reason": "错误"}, headers=other)
-    assert gone.status_code == 403
+    never = api.request("DELETE", "/v1/items/other/t-9", json={"reason": "错误"}, headers=other)
+    assert gone.status_code == never.status_code == 404
+    assert gone.json()["error"] == never.json()["error"] == "not_found"
     gone = api.request("DELETE", "/v1/items/test/t-1", json={"reason": "错误"}, headers=other)
     assert gone.status_code == 403
 

@@ -19,7 +19,7 @@ from pipeline.app import create_app
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from pipeline.text import follows_rule
-from tests.helpers import api_routes, make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, api_routes, make_item, register_agencies
 from tests.pipeline.test_intake import stored
 
 
@@ -130,6 +130,7 @@ def test_a_retraction_reason_follows_the_text_rule(api: TestClient, auth: dict[s
 def test_batch_max_items_is_the_setting(settings_for: Any, auth_for: Any) -> None:
     services = build_services(settings_for(batch_max_items=3))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     with TestClient(create_app(services.settings, services)) as api:
         headers = auth_for(services)
         over = api.post("/v1/items:batch", json={"items": [make_item(n) for n in range(4)]}, headers=headers)

@@ -72,7 +72,7 @@ def test_reach_filters_reads_and_refuses_the_rest(services: Services) -> None:
 
 def test_source_and_user_reach(services: Services) -> None:
     register(services)
-    services.store.add_source("edu")
+    services.store.add_source("edu", agencies=[])
     with services.engine.begin() as conn:
         conn.execute(insert(db.source_agencies).values(source="edu", agency_code=A))
         for name, role, platform in (
