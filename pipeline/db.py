@@ -128,7 +128,12 @@ items = Table(
     Column("source", String(64), nullable=False),
     Column("item_id", String(128), nullable=False),
     Column("index_no", String(64), nullable=False, unique=True),
-    Column("agency_code", String(32), nullable=False),
+    Column(
+        "agency_code",
+        String(32),
+        ForeignKey("agencies.code", name="fk_items_agency_code_agencies"),
+        nullable=False,
+    ),
     Column("latest_revision", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("retracted_at", UTCDateTime),

@@ -11,7 +11,8 @@ while all revisions sat in one chain are recorded anew first (:mod:`pipeline.leg
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -86,7 +87,7 @@ def upgrade(
     agency_paths: Mapping[str, str] | None = None,
 ) -> None:
     cfg = alembic_config(engine, channel_kinds, agency_paths)
-    with engine.begin() as conn:
+    with engine.connect() as conn, sqlite_keys_checked_at_the_end(conn), conn.begin():
         cfg.attributes["connection"] = conn
         script = ScriptDirectory.from_config(cfg)
         legacy_chain.adopt(conn, script)
@@ -94,6 +95,28 @@ def upgrade(
         command.upgrade(cfg, target)
         if absent:
             conn.execute(legacy_chain.VERSIONS.insert(), [{"version_num": rev} for rev in absent])
+        if conn.dialect.name == "sqlite":
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"the upgrade would break foreign keys: {broken[:5]}")
+
+
+@contextmanager
+def sqlite_keys_checked_at_the_end(conn: Connection) -> Iterator[None]:
+    """SQLite enforces foreign keys at each statement, so a batch copy of a table other
+    tables refer to (drop, then rename the copy) fails half-way; as SQLite documents, run
+    the migrations with enforcement off (it cannot change inside a transaction) and check
+    every key before the commit (``upgrade``)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection  # autocommit: the pragma outside any transaction
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def set_aside_absent(conn: Connection, script: ScriptDirectory) -> list[str]:

@@ -18,7 +18,7 @@ from pipeline import db, registry
 from pipeline.cli.main import main
 from pipeline.console.tables import console_users
 from pipeline.db import make_engine
-from pipeline.schema import alembic_config, pending, target_metadata, upgrade
+from pipeline.schema import alembic_config, pending, sqlite_keys_checked_at_the_end, target_metadata, upgrade
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 CODE = "113703030000000000"
@@ -155,7 +155,7 @@ def test_the_downgrade_takes_it_back(db_url: str) -> None:
     numbers = old_installation(engine, items=2)
     upgrade(engine)
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with engine.connect() as conn, sqlite_keys_checked_at_the_end(conn), conn.begin():  # as upgrade()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0010_delivery_kind")
     found = inspect(engine)
