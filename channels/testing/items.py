@@ -42,6 +42,17 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
+def register_example_agency(services: Services, code: str | None = None, name: str | None = None) -> None:
+    """The agency of the example items (or ``code``) in the registry, as the intake
+    requires of every item's agency; nothing when it is there already."""
+    from pipeline.agencies import Agency, add
+
+    code, name = code or EXAMPLE["agency"]["code"], name or EXAMPLE["agency"]["name"]
+    if services.registry.get(code) is None:
+        add(services.engine, Agency(code, name), services.clock())
+        services.registry.forget()
+
+
 def example_item(n: int | str = 1, **changes: Any) -> dict[str, Any]:
     """A complete, approved item as a source submits it (id ``t-{n}``); ``changes``
     replace top-level fields."""
@@ -62,5 +73,6 @@ def accept_item(
     """Item ``n`` stored as source ``source`` (delivery rows for the channels ``wanted``
     names), read back as a channel receives it."""
     raw = example_item(n, **changes)
+    register_example_agency(services, raw["agency"]["code"], raw["agency"]["name"])
     services.store.accept(ItemIn.model_validate({**raw, "source": source}), wanted or {})
     return Published.model_validate(services.store.item_status(source, raw["id"])["item"])

@@ -84,11 +84,12 @@ def run(kind: str, folder: Path) -> dict[str, Any]:
     from pipeline.config import load_settings
     from pipeline.schema import upgrade
     from pipeline.services import build_services
-    from tests.helpers import wait_until
+    from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies, wait_until
 
     settings = load_settings()
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     with TestClient(create_app(settings, services)) as api:
         auth = {"authorization": f"Bearer {services.store.add_source('test')}"}
         answer = api.post("/v1/items", json=example_item(1), headers=auth)

@@ -20,7 +20,7 @@ from pipeline.model import ItemIn
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from pipeline.store import Accepted
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 MARCH_10 = datetime(2017, 3, 10, 2, 0, tzinfo=UTC)
 MARCH_20 = datetime(2017, 3, 20, 2, 0, tzinfo=UTC)
@@ -60,6 +60,7 @@ def archive_services(settings_for: Any, tmp_path: Path) -> Iterator[Callable[...
         config = ChannelConfig(kind="archive", options=receiver_options(tmp_path / "drop", **options))
         services = build_services(settings_for(channels={"district": config}, **extra))
         upgrade(services.engine)
+        register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
         services.clock = Clock(MARCH_20)
         made.append(services)
         return services
@@ -102,6 +103,7 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serv
     monkeypatch.setenv("GOVPUB_CONFIG", str(config))
     services = build_services(load_settings())
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     yield services
     services.engine.dispose()
 

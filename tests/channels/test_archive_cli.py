@@ -18,7 +18,7 @@ from pipeline.runner import run_batch
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.channels.archive_support import MARCH_10, accept, configured, deliveries, receiver_options
-from tests.helpers import make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies, wait_until
 
 __all__ = ["configured"]  # the fixture, imported for pytest
 
@@ -77,6 +77,7 @@ def test_an_item_from_the_intake_reaches_a_per_item_receiver(settings_for: Any, 
     settings = settings_for(channels={"library": ChannelConfig(kind="archive", options=options)})
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     token = services.store.add_source("test")
     with TestClient(create_app(settings, services)) as api:
         answer = api.post(

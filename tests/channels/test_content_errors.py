@@ -19,7 +19,7 @@ from pipeline.model import ItemIn
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.channels.archive_support import receiver_options
-from tests.helpers import make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies, wait_until
 
 WAITING = ("pending", "queued", "sending", "retrying")
 
@@ -56,6 +56,7 @@ def test_an_unwritable_item_is_dead_at_once_where_it_cannot_be_written(
     }
     services = build_services(settings_for(database_url=db_url, channels=channels, max_attempts=8))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     index_no = stored_with_control_characters(services)
 
     def settled() -> dict[str, Any] | None:

@@ -17,7 +17,15 @@ from pipeline.app import create_app
 from pipeline.config import ChannelConfig
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
-from tests.helpers import LiveServer, free_port, make_item, wait_until
+from tests.helpers import (
+    TEST_AGENCY,
+    TEST_AGENCY_NAME,
+    LiveServer,
+    free_port,
+    make_item,
+    register_agencies,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -40,6 +48,7 @@ def served(settings_for: Any, db_url: str, hub: HubServer) -> Iterator[tuple[Liv
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     token = services.store.add_source("test")
     with LiveServer(create_app(settings, services), port=port) as server:
         yield server, services, token

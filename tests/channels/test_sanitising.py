@@ -29,7 +29,7 @@ from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.channels.archive_support import unpack
 from tests.channels.website_helpers import cms_options, running_cms, settled
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -157,6 +157,7 @@ def test_a_body_stored_under_an_older_rule_is_cleaned_by_every_output(
         }
         services = build_services(settings_for(channels=channels))
         upgrade(services.engine)
+        register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
         item = ItemIn.model_validate({**make_item(1, title=TITLE), "source": "test"})
         accepted = services.store.accept(item, services.channels_for(item.agency.code, item.channels))
         with services.engine.begin() as conn:

@@ -16,7 +16,15 @@ from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.channels.website_helpers import COLUMN, KEY_PREFIX, website
 from tests.conftest import unavailable
-from tests.helpers import LiveServer, free_port, make_item, wait_until
+from tests.helpers import (
+    TEST_AGENCY,
+    TEST_AGENCY_NAME,
+    LiveServer,
+    free_port,
+    make_item,
+    register_agencies,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +65,7 @@ def served(tmp_path: Path, settings_for: Any) -> Iterator[str]:
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     auth = {"authorization": f"Bearer {services.store.add_source('test')}"}
     with LiveServer(create_app(settings, services), port=port) as server:
         for item in ITEMS:

@@ -15,7 +15,7 @@ from pipeline.model import ItemIn
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.channels.website_helpers import COLUMN, snapshot, website
-from tests.helpers import ROOT, make_item
+from tests.helpers import ROOT, TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 WORKER = """
 import sys
@@ -32,6 +32,7 @@ def test_two_processes_render_one_site_consistently(settings_for: Any, tmp_path:
     settings: Settings = settings_for(channels=website(site, page_size=3))
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     ids = []
     for n in range(1, 21):
         raw = make_item(n, source="test", generated_on=f"2017-{1 + n % 12:02d}-{1 + n:02d}")

@@ -16,7 +16,7 @@ from pipeline.registry import kinds as known_kinds
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.deploy.files import ROOT, production_config
-from tests.helpers import free_port
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, free_port, register_agencies
 
 
 def govpub_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -76,6 +76,7 @@ def test_db_check_fails_until_the_migrations_ran(tmp_path: Path) -> None:
     assert before.returncode == 1 and "govpub db upgrade" in before.stderr
     services = build_services(Settings(database_url=env["GOVPUB_DATABASE_URL"], data_dir=tmp_path))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     services.engine.dispose()
     assert govpub_cli("db", "check", env=env).returncode == 0
 

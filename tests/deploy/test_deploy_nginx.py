@@ -23,7 +23,15 @@ from pipeline.console.tables import console_login_throttle
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from tests.deploy.files import NGINX_CONF, SITE_DIR
-from tests.helpers import LiveServer, free_port, kill, wait_until
+from tests.helpers import (
+    TEST_AGENCY,
+    TEST_AGENCY_NAME,
+    LiveServer,
+    free_port,
+    kill,
+    register_agencies,
+    wait_until,
+)
 from tests.pipeline.console_support import form_value
 
 UPSTREAM = "server govpub:8000;"
@@ -81,6 +89,7 @@ def nginx(tmp_path: Path, settings_for: Any) -> Iterator[str]:
     settings = settings_for(trusted_proxies=[PROXY])
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     files = tmp_path / "public"
     site(files)
     with LiveServer(create_app(settings, services)) as backend:

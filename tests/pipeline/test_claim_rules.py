@@ -30,7 +30,7 @@ from pipeline.model import ItemIn
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from pipeline.states import CLAIMABLE_STATES, DeliveryState
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 D, E = db.deliveries, db.delivery_events
 CHANNELS = {"a": ChannelConfig(kind="memory"), "b": ChannelConfig(kind="memory", depends_on=["a"])}
@@ -175,6 +175,7 @@ def slow(table: Table) -> Claimer:
 def table(settings_for: Any, db_url: str) -> Iterator[Table]:
     services = build_services(settings_for(database_url=db_url, channels=CHANNELS))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     yield Table(services)
     services.engine.dispose()
 

@@ -17,7 +17,7 @@ from pipeline.config import ChannelConfig, Settings
 from pipeline.console.auth import Accounts, load_secret_key
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
-from tests.helpers import make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies, wait_until
 from tests.pipeline.console_support import CONSOLE_URLS, PASSWORD, add_user, form_value, login, post
 
 
@@ -29,6 +29,7 @@ def failing(settings_for: Any) -> Iterator[Services]:
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     add_user(services, "ops", "operator")
     add_user(services, "audit", "auditor")
     yield services

@@ -23,7 +23,7 @@ from pipeline.config import ChannelConfig, ConsoleSettings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.conftest import unavailable
-from tests.helpers import LiveServer, make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, LiveServer, make_item, register_agencies, wait_until
 from tests.pipeline.console_support import CONSOLE_URLS, PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
@@ -68,6 +68,7 @@ def live(settings_for: Any, tmp_path: Path) -> Iterator[Live]:
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     add_user(services, "ops", "operator")
     add_user(services, "audit", "auditor")
     server = LiveServer(create_app(settings, services)).__enter__()

@@ -21,7 +21,16 @@ from pipeline.config import ChannelConfig
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.conftest import REDIS, unavailable
-from tests.helpers import free_port, govpub, kill, make_item, wait_until
+from tests.helpers import (
+    TEST_AGENCY,
+    TEST_AGENCY_NAME,
+    free_port,
+    govpub,
+    kill,
+    make_item,
+    register_agencies,
+    wait_until,
+)
 from tests.pipeline.console_support import form_value
 from tests.pipeline.test_console_pages import Parked
 
@@ -97,6 +106,7 @@ def broker_services(settings_for: Any) -> Iterator[tuple[Services, str]]:
         unavailable("Redis", exc)
     services = build_services(settings_for(broker_url=url, channels={channel: ChannelConfig(kind="memory")}))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     yield services, channel
     redis.Redis.from_url(url).delete(f"govpub.{channel}")
     services.engine.dispose()
@@ -120,6 +130,7 @@ def test_queue_depth_comes_from_redis(broker_services: tuple[Services, str]) -> 
 def test_readyz_is_503_when_the_broker_does_not_answer(settings_for: Any) -> None:
     services = build_services(settings_for(broker_url=f"redis://127.0.0.1:{free_port()}/0"))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     with TestClient(create_app(services.settings, services, dispatcher=Parked())) as client:
         answer = client.get("/readyz")
         assert answer.status_code == 503

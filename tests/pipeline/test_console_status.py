@@ -16,13 +16,14 @@ from pipeline.app import create_app
 from pipeline.cli.main import main
 from pipeline.schema import upgrade
 from pipeline.services import build_services
-from tests.helpers import LiveServer, make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, LiveServer, make_item, register_agencies, wait_until
 from tests.pipeline.test_console_pages import Parked
 
 
 def test_status_shows_the_overview_and_watch_refreshes_it(settings_for: Any, tmp_path: Path) -> None:
     services = build_services(settings_for())
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     token = services.store.add_source("test")
     headers = {"authorization": f"Bearer {token}"}
     with LiveServer(create_app(services.settings, services, dispatcher=Parked())) as server:

@@ -10,7 +10,7 @@ from pipeline.model import ItemIn
 from pipeline.runner import run_delivery
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 
 def setup(settings_for: Any, **options: Any) -> Services:
@@ -18,6 +18,7 @@ def setup(settings_for: Any, **options: Any) -> Services:
         settings_for(channels={"memory": ChannelConfig(kind="memory", options=options)}, max_attempts=3)
     )
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     return services
 
 
@@ -137,6 +138,7 @@ def test_a_backlogged_channel_never_starves_another_channels_retries(settings_fo
     channels = {"backed": ChannelConfig(kind="memory"), "other": ChannelConfig(kind="memory")}
     services = build_services(settings_for(channels=channels))
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
 
     def submit(n: int, channel: str) -> list[tuple[int, str]]:
         item = ItemIn.model_validate({**make_item(n), "source": "test"})

@@ -131,6 +131,7 @@ def test_batch_max_items_is_the_setting(settings_for: Any, auth_for: Any) -> Non
     services = build_services(settings_for(batch_max_items=3))
     upgrade(services.engine)
     register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     with TestClient(create_app(services.settings, services)) as api:
         headers = auth_for(services)
         over = api.post("/v1/items:batch", json={"items": [make_item(n) for n in range(4)]}, headers=headers)

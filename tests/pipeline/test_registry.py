@@ -24,6 +24,7 @@ from pipeline.plugin import ChannelPlugin
 from pipeline.schema import upgrade
 from pipeline.services import build_services
 from pipeline.urls import pages_root
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 
 
 def test_every_entry_point_is_a_plugin_whose_class_has_its_kind() -> None:
@@ -113,6 +114,7 @@ def served(settings: Any) -> tuple[int, int, str]:
     """``/site``'s and ``/feeds/all.rss``'s status, and the home page, of an app built now."""
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     with TestClient(create_app(settings, services), follow_redirects=False) as client:
         site = client.get("/site").status_code
         feed = client.get("/feeds/all.rss").status_code

@@ -16,7 +16,7 @@ from pipeline.report.figures import parse_figures
 from pipeline.runner import run_delivery
 from pipeline.schema import upgrade
 from pipeline.services import build_services
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 from tests.pipeline.report_support import (
     AGENCY,
     ARCHIVED_ITEMS,
@@ -36,6 +36,7 @@ from tests.pipeline.report_support import (
 def engine(db_url: str) -> Any:
     built = make_engine(db_url)
     upgrade(built)
+    register_agencies(built, {TEST_AGENCY: TEST_AGENCY_NAME})
     yield built
     built.dispose()
 
@@ -153,6 +154,7 @@ def test_the_real_runner_retrying_and_a_redelivered_task_count_once(settings_for
         )
     )
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     moment = local(2017, 6, 1, 9)
     services.clock = lambda: moment
     item = ItemIn.model_validate({**make_item(1), "source": "test"})

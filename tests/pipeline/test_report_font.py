@@ -20,6 +20,7 @@ from pipeline.cli.main import main
 from pipeline.db import make_engine
 from pipeline.report.chart import CJK_FAMILIES, NO_CJK_FONT, NO_CJK_FONT_ZH, cjk_font
 from pipeline.schema import upgrade
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 from tests.pipeline.report_support import AGENCY, KnownYear, LogWriter
 
 BUNDLED = os.path.join(matplotlib.get_data_path(), "fonts")
@@ -50,6 +51,7 @@ def installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     url = f"sqlite:///{tmp_path / 'govpub.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    register_agencies(engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     KnownYear(LogWriter(engine))
     engine.dispose()
     (tmp_path / "govpub.toml").write_text('[channels.site]\nkind = "website"\n', "utf-8")

@@ -31,6 +31,7 @@ from pipeline.report.render_text import render_text
 from pipeline.report.xlsx import render_xlsx
 from pipeline.schema import upgrade
 from pipeline.services import build_services
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 from tests.pipeline.console_support import add_user, login
 from tests.pipeline.report_support import AGENCY, CHANNELS, KnownYear, LogWriter, local
 from tests.pipeline.test_report_figures import BALANCED
@@ -44,6 +45,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> AnnualReport:
     url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'govpub.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    register_agencies(engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     writer = LogWriter(engine)
     late = writer.item(formed=local(2017, 1, 3).date(), title=HOSTILE_TITLE)
     writer.deliver(late, "site", local(2017, 6, 1))
@@ -145,6 +147,7 @@ def test_the_cli_prints_the_counts_and_writes_every_format(
     url = f"sqlite:///{tmp_path / 'govpub.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    register_agencies(engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     KnownYear(LogWriter(engine), website="website")  # an unconfigured name is stored as its kind
     engine.dispose()
     kinds = {"wx": {"kind": "wechat"}, "dag": {"kind": "archive"}, "lib": {"kind": "archive"}}
@@ -193,6 +196,7 @@ def test_the_api_answers_the_same_data(settings_for: Any, db_url: str, tmp_path:
     settings: Settings = settings_for(database_url=db_url, channels=CHANNELS)
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     KnownYear(LogWriter(services.engine))
     client = TestClient(create_app(settings, services))
     add_user(services, "audit", "auditor")

@@ -18,6 +18,7 @@ from pipeline.app import create_app
 from pipeline.cli.main import main
 from pipeline.schema import upgrade
 from pipeline.services import build_services
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 from tests.pipeline.report_support import CHANNELS, LogWriter, local
 
 FORMED = [date(2018, 3, 1), date(2017, 12, 31), date(2999, 12, 31), date(1949, 10, 1)]
@@ -30,6 +31,7 @@ def test_a_year_whose_only_website_item_is_formed_later(
     settings = settings_for(database_url=db_url, channels=CHANNELS)
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     writer = LogWriter(services.engine)
     pk = writer.item(formed=formed, accepted=local(2017, 6, 1, 9))
     for channel in ("site", "wx", "dag"):

@@ -24,7 +24,7 @@ from pipeline.plugin import ReportRole
 from pipeline.report import build_report
 from pipeline.schema import upgrade
 from pipeline.services import build_services
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 from tests.pipeline.report_support import (
     ARCHIVED_ITEMS,
     CHANNELS,
@@ -41,6 +41,7 @@ def test_intake_stores_the_configured_kind(settings_for: Any, db_url: str) -> No
         settings_for(database_url=db_url, channels={"noticeboard-a": ChannelConfig(kind="memory")})
     )
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     item = ItemIn.model_validate({**make_item(1), "source": "test"})
     services.store.accept(item, services.channels_for(item.agency.code, None))
     with services.engine.connect() as conn:
@@ -55,6 +56,7 @@ def test_the_cli_and_the_api_give_the_same_report_whatever_the_configuration(
     settings = settings_for(database_url=db_url, channels=CHANNELS)
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     KnownYear(LogWriter(services.engine))
     with TestClient(create_app(settings, services)) as client:
         answer = client.get("/v1/reports/2017")
@@ -91,6 +93,7 @@ def test_a_kind_no_plugin_declares_counts_as_another_channel(settings_for: Any, 
     settings = settings_for(database_url=db_url, channels=CHANNELS)
     services = build_services(settings)
     upgrade(services.engine)
+    register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     writer = LogWriter(services.engine)
     pk = writer.item(accepted=local(2017, 6, 1, 9))
     writer.deliver(pk, "dag", local(2017, 6, 1, 10))

@@ -14,6 +14,7 @@ from pipeline.db import make_engine
 from pipeline.report import build_report
 from pipeline.report.workdays import WorkdayCalendar
 from pipeline.schema import upgrade
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, register_agencies
 from tests.pipeline.report_support import CHANNELS, LogWriter, local
 
 
@@ -43,6 +44,7 @@ def test_years_without_an_official_calendar_assume_weekdays_and_say_so() -> None
 def test_timeliness_across_the_spring_festival(settings_for: Any, db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
+    register_agencies(engine, {TEST_AGENCY: TEST_AGENCY_NAME})
     writer = LogWriter(engine)
     on_time = writer.item(formed=date(2017, 1, 20), title="节前形成、第20个工作日公开")
     late = writer.item(formed=date(2017, 1, 20), title="节前形成、第21个工作日公开")

@@ -27,7 +27,7 @@ from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.channels.wechat.cluster import FAST
 from tests.conftest import REDIS, fresh_pg_database, unavailable
-from tests.helpers import make_item
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, make_item, register_agencies
 
 SECRET = "sandbox-secret"
 CALLBACK_TOKEN = "cbtoken"
@@ -125,6 +125,7 @@ def build_driver(settings_for: Callable[..., Settings], tmp_path: Path) -> Itera
         settings = settings_for(channels=channels, **overrides)
         services = build_services(settings)
         upgrade(services.engine)
+        register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME})
         made.append(services)
         return Driver(services, now or datetime.now(UTC))
 
