@@ -14,6 +14,8 @@ from tests.attacks.serving import serve_for
 from tests.helpers import make_item
 
 AGENCIES = ["113703030000000000", "113703030000000077"]
+# both declared, so the sources (bound to every agency when made) reach both
+DECLARED = {code: {"name": "张店区教育局", "path": f"a{code[-2:]}"} for code in AGENCIES}
 
 
 def item_of(agency: str, n: int | str, **changes: Any) -> dict[str, Any]:
@@ -22,7 +24,7 @@ def item_of(agency: str, n: int | str, **changes: Any) -> dict[str, Any]:
 
 def test_squatted_serials_never_fail_automatic_items(tmp_path: Path, db_url: str) -> None:
     with (
-        serve_for(tmp_path / "govpub", db_url) as served,
+        serve_for(tmp_path / "govpub", db_url, agencies=DECLARED) as served,
         httpx.Client(base_url=served.url, timeout=60) as http,
     ):
         squatter = served.auth(served.cluster.services.store.add_source("squatter"))
