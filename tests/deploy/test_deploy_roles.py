@@ -27,7 +27,7 @@ import redis
 import tomli_w
 
 from tests.deploy.files import Role, compose_roles, production_config
-from tests.helpers import free_port, kill, make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, free_port, kill, make_item, wait_until
 
 REDIS_DB = 11
 # Environment variables whose compose values name the containers' world.
@@ -173,7 +173,11 @@ def test_the_compose_roles_deliver_items_submitted_over_http(installation: Insta
     for role in (serve, beat, *workers):
         installation.wait(lambda r=role: installation.healthy(r, port), 90, f"{role.service} healthy")
 
-    sources_add = installation.run(serve, ["govpub", "sources", "add", "upstream-oa"])
+    agency = ["govpub", "agencies", "add", TEST_AGENCY, "--name", TEST_AGENCY_NAME]
+    assert installation.run(serve, agency).returncode == 0  # the items' agency, as an operator registers it
+    sources_add = installation.run(
+        serve, ["govpub", "sources", "add", "upstream-oa", "--agency", TEST_AGENCY]
+    )
     assert sources_add.returncode == 0, sources_add.stderr
     auth = {"authorization": f"Bearer {sources_add.stdout.strip().splitlines()[-1]}"}
     answer = httpx.post(

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert
 
 from pipeline import db
 from pipeline.config import ChannelConfig
+from tests.helpers import register_agencies
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AGENCY = "113703030000000000"
@@ -183,6 +184,8 @@ class LogWriter:
             (db.deliveries, "deliveries"),
             (db.delivery_events, "events"),
         ]
+        codes = {row["agency_code"] for row in self.rows["items"]}
+        register_agencies(self.engine, {c: "张店区教育局" if c == AGENCY else f"单位{c}" for c in codes})
         with self.engine.begin() as conn:
             for table, key in tables:
                 if self.rows[key]:

@@ -23,13 +23,18 @@ from pipeline.demo_setup import MARKER, demo_settings
 from pipeline.localcluster import write_config
 from pipeline.plugin import ReportRole
 from pipeline.store import utcnow
-from tests.helpers import free_port, govpub, kill, make_item, wait_until
+from tests.helpers import TEST_AGENCY, TEST_AGENCY_NAME, free_port, govpub, kill, make_item, wait_until
 
 
 def test_serve_killed_and_restarted_delivers_every_item(tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "govpub.toml",
-        {"lease_seconds": 3.0, "embedded_workers": 1, "sweep_interval_seconds": 0.2},
+        {
+            "lease_seconds": 3.0,
+            "embedded_workers": 1,
+            "sweep_interval_seconds": 0.2,
+            "agencies": {TEST_AGENCY: {"name": TEST_AGENCY_NAME}},  # the one agency: sources add binds it
+        },
         {"memory": {"kind": "memory", "options": {"delay_seconds": 0.3}}},
     )
     env = {"GOVPUB_CONFIG": str(config)}
