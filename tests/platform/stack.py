@@ -92,7 +92,8 @@ class PlatformStack:
         tenant = self.tenants[key]
         changes.setdefault("agency", {"code": tenant.code, "name": tenant.name})
         changes.setdefault("title", f"{tenant.name}公开信息 {n}")
-        return make_item(f"{key}-{n}", **changes)
+        changes.setdefault("id", f"{key}-{n}")
+        return make_item(n, **changes)
 
     def submit(self, key: str, *items: dict[str, Any]) -> list[dict[str, Any]]:
         """Items through ``POST /v1/items:batch`` with tenant ``key``'s token: the answers."""

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 
 from pipeline import bindings, db
-from pipeline.agencies import retire
+from pipeline.agencies import Agency, add, retire
 from tests.helpers import wait_until
-from tests.platform.stack import PlatformStack
+from tests.platform.stack import GOV, PlatformStack
 
 OWN_TAXONOMY = {"教育": ["招生考试"]}  # tenant a's own 主题分类: not the platform's
 
@@ -70,8 +70,12 @@ def test_a_source_submits_only_for_its_agency_in_its_series(platform_for: Any) -
         ["src-a~a-1~r1~publish.json", "src-a~a-5~r1~publish.json", "src-b~b-1~r1~publish.json"]
     )
 
-    retire(stack.services.engine, b.code, datetime.now(UTC))
-    retired = stack.submit("b", stack.item("b", 3))
+    # an agency the CLI registered, bound to src-b, then retired (merged into b, say)
+    engine, now, old = stack.services.engine, datetime.now(UTC), "113703030000000055"
+    add(engine, Agency(old, "原和平街道社区中心", parent=GOV, path="old"), now)
+    bindings.change(engine, stack.services.registry, "src-b", add=[old])
+    retire(engine, old, now)
+    retired = stack.submit("b", stack.item("b", 3, agency={"code": old, "name": "原和平街道社区中心"}))
     assert errors(retired) == [(422, "agency_retired")]
 
 
