@@ -50,6 +50,7 @@ def settings(root: Path, database_url: str, packing: str) -> Any:
 def populate(root: Path, database_url: str, items: int, attachments: int, kb: int, packing: str) -> float:
     import base64
 
+    from bench.infra import register_demo_agency
     from pipeline.demo_run import demo_items
     from pipeline.model import ItemIn
     from pipeline.schema import upgrade
@@ -57,6 +58,7 @@ def populate(root: Path, database_url: str, items: int, attachments: int, kb: in
 
     services = build_services(settings(root, database_url, packing))
     upgrade(services.engine)
+    register_demo_agency(services.engine)
     base = demo_items()[0]
     body = "<p>" + "根据有关规定，现将招生指标分配方案公布如下。" * 40 + "</p>"
     started = time.perf_counter()

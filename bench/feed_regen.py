@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bench.bulk import load_published, template
-from bench.infra import ensure_services, fresh_postgres, scratch
+from bench.infra import ensure_services, fresh_postgres, register_demo_agency, scratch
 from bench.measure import Row, percentile
 from channels.feed.channel import FeedChannel
 from pipeline.config import ChannelConfig, Settings
@@ -64,6 +64,7 @@ def regeneration(database_url: str, root: Path, items: int, new: int) -> dict[st
     services = build_services(Settings(database_url=database_url, data_dir=root, channels=channels))
     try:
         upgrade(services.engine)
+        register_demo_agency(services.engine)
         loading = bulk_loaded(services, items)
         channel = services.channel("feed")
         assert isinstance(channel, FeedChannel)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 from sqlalchemy import create_engine, text
@@ -65,3 +66,15 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float 
             raise TimeoutError(f"{what} not done after {timeout}s")
         time.sleep(every)
     return time.perf_counter() - started
+
+
+def register_demo_agency(engine: Any) -> None:
+    """The demo items' agency (every bench item keeps it) in the registry, as the intake
+    and ``items.agency_code``'s key require; nothing when it is there."""
+    from datetime import UTC, datetime
+
+    from pipeline.agencies import Agency, Registry, add
+    from pipeline.localcluster import DEMO_AGENCY, DEMO_AGENCY_NAME
+
+    if Registry(engine, 0).get(DEMO_AGENCY) is None:
+        add(engine, Agency(DEMO_AGENCY, DEMO_AGENCY_NAME), datetime.now(UTC))

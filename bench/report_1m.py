@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 
-from bench.infra import ensure_services, fresh_postgres, scratch
+from bench.infra import ensure_services, fresh_postgres, register_demo_agency, scratch
 from pipeline.config import ChannelConfig, Settings
 from pipeline.db import make_engine
 from pipeline.report import build_report
@@ -211,6 +211,7 @@ def run(events: int = 1_000_000, repeat: int = 3) -> dict[str, Any]:
     with fresh_postgres() as url, scratch() as root:
         engine = make_engine(url)
         upgrade(engine)
+        register_demo_agency(engine)
         started = time.perf_counter()
         sizes = generate(url, events)
         generated = time.perf_counter() - started

@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 from sqlalchemy import insert
 
+from bench.infra import register_demo_agency
 from channels.website.channel import WebsiteChannel
 from channels.website.static import StaticSite
 from pipeline import db
@@ -188,6 +189,7 @@ def main() -> None:
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_demo_agency(services.engine)
     channel = services.channel("website")
     assert isinstance(channel, WebsiteChannel) and isinstance(channel.adapter, StaticSite)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from bench.infra import register_demo_agency
 from bench.measure import Row, percentile
 from pipeline.localcluster import free_port
 
@@ -53,6 +54,7 @@ def figures(quick: bool) -> list[Row]:
     )
     services = build_services(settings)
     upgrade(services.engine)
+    register_demo_agency(services.engine)
 
     pool = ThreadPoolExecutor(2)
 
