@@ -233,7 +233,8 @@ class Store:
 
     @staticmethod
     def _check_new_revision(head: Any, item: ItemIn) -> None:
-        """A new revision must be newer, of an item not retracted, under the same 索引号."""
+        """A new revision must be newer, of an item not retracted, under the same 索引号
+        and agency."""
         if item.revision < head.latest_revision:
             raise StaleRevision(
                 f"revision {item.revision} is older than stored revision {head.latest_revision}"
@@ -242,6 +243,8 @@ class Store:
             raise Conflict(f"{item.source}/{item.id} was retracted; submit it under a new id")
         if item.index_no and item.index_no != head.index_no:
             raise ValidationFailed("index_no cannot change", [f"index_no: stored as {head.index_no}"])
+        if item.agency.code != head.agency_code:
+            raise ValidationFailed("agency cannot change", [f"agency.code: stored as {head.agency_code}"])
 
     def _new_item(self, conn: Connection, item: ItemIn, now: datetime) -> tuple[int, str]:
         """The item's row, with its 索引号: ``(pk, index_no)``."""
