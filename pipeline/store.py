@@ -88,9 +88,9 @@ class Store:
     def add_source(self, name: str, agencies: Collection[str] | None = None) -> str:
         """Create an upstream source (or give it a new token) and return the token (stored
         only hashed). ``agencies`` (checked by the caller) are bound to it, added to those
-        it has; None binds a new source to every active agency (the upgrade's rule for a
-        source with no items; ``govpub sources add`` asks for ``--agency`` once several
-        are registered)."""
+        it has; None binds a new source to the only active agency of a single-agency
+        installation, and to none where several are registered (``govpub sources add``
+        asks for ``--agency`` there)."""
         token = "gp_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             existing = conn.execute(select(db.sources.c.name).where(db.sources.c.name == name))
@@ -105,8 +105,9 @@ class Store:
                     insert(db.sources).values(name=name, token_hash=hash_token(token), created_at=utcnow())
                 )
                 if agencies is None:
-                    active = select(db.agencies.c.code).where(db.agencies.c.retired_at.is_(None))
-                    agencies = list(conn.execute(active).scalars())
+                    active = select(db.agencies.c.code).where(db.agencies.c.retired_at.is_(None)).limit(2)
+                    only = list(conn.execute(active).scalars())
+                    agencies = only if len(only) == 1 else []
             for code in agencies or ():
                 insert_ignore(conn, db.source_agencies, {"source": name, "agency_code": code})
         return token

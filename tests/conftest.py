@@ -119,7 +119,7 @@ def api(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def token(services: Services) -> str:
-    """Source ``test``, bound to every agency registered when it is made."""
+    """Source ``test``, bound to the tests' agency (the only one registered when it is made)."""
     return services.store.add_source("test")
 
 

@@ -14,7 +14,6 @@ from tests.attacks.serving import serve_for
 from tests.helpers import make_item
 
 AGENCIES = ["113703030000000000", "113703030000000077"]
-# both declared, so the sources (bound to every agency when made) reach both
 DECLARED = {code: {"name": "张店区教育局", "path": f"a{code[-2:]}"} for code in AGENCIES}
 
 
@@ -27,7 +26,9 @@ def test_squatted_serials_never_fail_automatic_items(tmp_path: Path, db_url: str
         serve_for(tmp_path / "govpub", db_url, agencies=DECLARED) as served,
         httpx.Client(base_url=served.url, timeout=60) as http,
     ):
-        squatter = served.auth(served.cluster.services.store.add_source("squatter"))
+        store = served.cluster.services.store
+        served.token = store.add_source("test", AGENCIES)  # a new token, bound to both agencies
+        squatter = served.auth(store.add_source("squatter", AGENCIES))
         claims = [
             item_of(agency, f"squat-{serial}", index_no=f"{agency}/2017-{serial:05d}")
             for agency in AGENCIES
