@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import tomli_w
 
-from pipeline.agencies import sync_toml
+from pipeline.agencies import Agency, add, sync_toml
 from pipeline.config import ChannelConfig, Settings
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
@@ -59,7 +59,8 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, timeo
             proc.wait(timeout)
 
 
-# the demo items' agency: a cluster declares it unless the caller gives ``agencies``
+# the demo items' agency: a cluster registers it (as ``govpub agencies add`` would) unless
+# the caller declares ``agencies`` of its own
 DEMO_AGENCY, DEMO_AGENCY_NAME = "113703030000000000", "张店区教育局"
 
 
@@ -86,7 +87,6 @@ class LocalCluster:
         **settings: Any,
     ) -> LocalCluster:
         values = {"database_url": database_url, "data_dir": str(root / "data"), **settings}
-        values.setdefault("agencies", {DEMO_AGENCY: {"name": DEMO_AGENCY_NAME}})
         if broker_url:
             values["broker_url"] = broker_url
         root.mkdir(parents=True, exist_ok=True)
@@ -95,6 +95,9 @@ class LocalCluster:
         services = build_services(Settings(**values, channels=configs))
         upgrade(services.engine)
         sync_toml(services.engine, services.settings, datetime.now(UTC))  # as serve will
+        if not settings.get("agencies") and services.registry.get(DEMO_AGENCY) is None:
+            add(services.engine, Agency(DEMO_AGENCY, DEMO_AGENCY_NAME), datetime.now(UTC))
+            services.registry.forget()
         env = {"GOVPUB_CONFIG": str(config), "GOVPUB_LOG_FORMAT": "json"}
         return cls(root=root, config=config, services=services, env=env)
 

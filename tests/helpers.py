@@ -21,6 +21,7 @@ __all__ = [
     "TEST_AGENCY_NAME",
     "LiveServer",
     "api_routes",
+    "ensure_agency",
     "free_port",
     "govpub",
     "kill",
@@ -55,6 +56,25 @@ def register_agencies(engine: Any, agencies: dict[str, str]) -> None:
     for code, name in agencies.items():
         if code not in known:
             add(engine, Agency(code, name), datetime.now(UTC))
+
+
+def ensure_agency(engine: Any, agency: Any) -> None:
+    """``agency`` (a pipeline.agencies.Agency) registered as given: added, or its fields
+    edited when the tests' default registration (tests/conftest.py) got there first."""
+    from datetime import UTC, datetime
+
+    from pipeline.agencies import Registry, add, edit
+
+    current = Registry(engine, 0).get(agency.code)
+    if current is None:
+        add(engine, agency, datetime.now(UTC))
+        return
+    fields = ("name", "parent", "kind", "path", "column_name", "taxonomy", "position")
+    changes = {f: getattr(agency, f) for f in fields if getattr(agency, f) != getattr(current, f)}
+    if agency.path == "":
+        changes.pop("path", None)
+    if changes:
+        edit(engine, agency.code, datetime.now(UTC), **changes)
 
 
 def make_item(n: int | str = 1, **changes: Any) -> dict[str, Any]:

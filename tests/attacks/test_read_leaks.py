@@ -25,7 +25,7 @@ from pipeline import db
 from pipeline.app import create_app
 from tests.attacks.serving import Served, serve_for
 from tests.channels.archive_support import receiver_options
-from tests.helpers import api_routes, make_item, wait_until
+from tests.helpers import api_routes, ensure_agency, make_item, wait_until
 from tests.pipeline.console_support import PASSWORD, add_user, login
 
 SECRET_REASON = "申请人身份证号 370303199001011234 误登"
@@ -65,10 +65,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def scope(engine: Any, username: str, code: str) -> None:
     """An operator reaches their agency's items (pipeline.tenancy): register it, scope them."""
-    from pipeline.agencies import Agency, add
+    from pipeline.agencies import Agency
     from pipeline.console.tables import console_user_agencies
 
-    add(engine, Agency(code, "张店区教育局"), datetime.now(ZoneInfo("UTC")))
+    ensure_agency(engine, Agency(code, "张店区教育局"))  # registered already by the cluster
     with engine.begin() as conn:
         conn.execute(console_user_agencies.insert().values(username=username, agency_code=code))
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bench.bulk import load_published, template
-from pipeline import db
+from pipeline import bindings, db
 from pipeline.cli.main import main
 from pipeline.config import ChannelConfig, Settings
 from pipeline.errors import ConfigError
@@ -27,7 +27,7 @@ from pipeline.model import Published
 from pipeline.services import Services
 from pipeline.states import ACTIVE_STATES
 from pipeline.urls import attachment_url, item_url
-from tests.helpers import make_item, wait_until
+from tests.helpers import make_item, register_agencies, wait_until
 
 FORMATS = ("rss", "atom")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -305,6 +305,9 @@ def test_agency_feeds_appear_when_a_second_agency_publishes(feeds: Feeds) -> Non
     feeds.submit(1)
     feeds.settled(1)
     assert feeds.get("agency-113703030000000000", "atom").status_code == 404  # one agency: no need
+    register_agencies(feeds.services.engine, {"113703030000000001": "张店区卫生健康局"})
+    with feeds.services.engine.begin() as conn:
+        bindings.bind(conn, "test", ["113703030000000001"])  # the source submits for it too
     feeds.submit(2, agency={"name": "张店区卫生健康局", "code": "113703030000000001"})
     feeds.settled(2)
     health = feeds.parsed("agency-113703030000000001", "atom")

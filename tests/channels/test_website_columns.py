@@ -21,7 +21,7 @@ from pipeline.cli.main import main
 from pipeline.localcluster import LocalCluster
 from pipeline.services import Services
 from tests.channels.website_helpers import settled, snapshot, touched, website
-from tests.helpers import make_item, wait_until
+from tests.helpers import ensure_agency, make_item, wait_until
 
 A, B = "113703030000000000", "113703030000000099"
 A_PATH, B_PATH = "jyj", "msjd"
@@ -32,10 +32,10 @@ FAST = {"retry_base_seconds": 0.1, "retry_max_seconds": 0.5, "sweep_interval_sec
 
 def register(services: Services) -> None:
     head = Agency(code="11370303004300000X", name="张店区人民政府", kind="government", path="qzf")
-    agencies.add(services.engine, head, NOW)
-    agencies.add(services.engine, Agency(code=A, name="张店区教育局", parent=head.code, path=A_PATH), NOW)
+    ensure_agency(services.engine, head)  # the tests' agency may be registered already
+    ensure_agency(services.engine, Agency(code=A, name="张店区教育局", parent=head.code, path=A_PATH))
     b = Agency(code=B, name="马尚街道办事处", parent=head.code, kind="subdistrict", path=B_PATH)
-    agencies.add(services.engine, Agency(**{**b.__dict__, "taxonomy": B_TAXONOMY}), NOW)
+    ensure_agency(services.engine, Agency(**{**b.__dict__, "taxonomy": B_TAXONOMY}))
     services.registry.forget()
 
 
@@ -76,7 +76,7 @@ def test_each_agency_gets_its_own_column_and_the_portal_lists_them(
     register(cluster.services)
     cluster.worker("govpub.website", concurrency=2)
     site = tmp_path / "site"
-    token = cluster.services.store.add_source("test")
+    token = cluster.services.store.add_source("test", [A, B])  # bound to both agencies
     auth = {"authorization": f"Bearer {token}"}
     with TestClient(create_app(cluster.settings, cluster.services)) as api:
         items = [make_item("a1", generated_on="2025-03-01"), make_item("a2", generated_on="2026-04-01")]
