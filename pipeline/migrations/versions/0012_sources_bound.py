@@ -9,7 +9,7 @@ with foreign-key enforcement off and checks every key before the commit, SQLite'
 recipe for a table other tables refer to.
 
 Revision ID: 0012_sources_bound
-Revises: 0011_agencies
+Revises: 0013_console_scope
 """
 
 import re
@@ -22,7 +22,7 @@ from alembic import op
 import pipeline.db
 
 revision = "0012_sources_bound"
-down_revision = "0011_agencies"
+down_revision = "0013_console_scope"
 branch_labels = None
 depends_on = None
 
