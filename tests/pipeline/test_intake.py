@@ -80,7 +80,7 @@ def failed_check() -> dict[str, Any]:
         (make_item(category="娱乐新闻"), 422, "category"),
         (make_item(revision="two"), 422, "revision"),
         (make_item(generated_on="2017-13-40"), 422, "generated_on"),
-        (make_item(channels=["weibo"]), 422, "channels"),
+        (make_item(channels=["carrier-pigeon"]), 422, "channels"),
         (make_item(source="someone-else"), 403, "cannot submit"),
     ],
 )
