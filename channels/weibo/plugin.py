@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.model import ShortText
+from pipeline.model import LongText
 from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ItemField, ReportRole, lazy
 
 
@@ -27,7 +27,7 @@ plugin = ChannelPlugin(
     demo=_demo,
     item_fields={
         "weibo_text": ItemField(
-            ShortText,
+            LongText,
             "The Weibo post's text when the one composed from title and summary would exceed "
             "Weibo's 140 characters (the item's link is appended; govpub never cuts a text).",
         ),

@@ -287,7 +287,7 @@ class Handler(BaseHTTPRequestHandler):
                     self._json({"error": "sandbox fault"}, int(fault["http_status"]))
                     return
                 if fault and fault.get("error_code"):
-                    raise Refused(int(fault["error_code"]))
+                    raise Refused(int(fault["error_code"]), str(fault.get("message") or ""))
                 lose = bool(fault and fault.get("lose_answer"))
                 uid = w.user_of(token)
                 if path == "statuses/share.json":
