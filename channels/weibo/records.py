@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,6 +137,36 @@ class Records:
         if row is None:
             return None
         return Token(row.base, row.access_token, row.refresh_token, row.expires_at, row.obtained_at)
+
+    @contextmanager
+    def renewing(self, account: str) -> Iterator[tuple[Token | None, Callable[[Token], None]]]:
+        """The account's token row, locked (an UPDATE first: a row lock on PostgreSQL, the
+        write lock on SQLite) until the block ends, and a way to save the renewed token in
+        the same transaction: one worker renews at a time, the others then find its token."""
+        with self.engine.begin() as conn:
+            where = (tokens.c.channel == self.channel, tokens.c.account == account)
+            conn.execute(update(tokens).where(*where).values(base=tokens.c.base))
+            row = conn.execute(select(tokens).where(*where)).first()
+            found = (
+                None
+                if row is None
+                else Token(row.base, row.access_token, row.refresh_token, row.expires_at, row.obtained_at)
+            )
+
+            def save(token: Token) -> None:
+                values = {
+                    "base": token.base,
+                    "access_token": token.access_token,
+                    "refresh_token": token.refresh_token,
+                    "expires_at": token.expires_at,
+                    "obtained_at": token.obtained_at,
+                }
+                if found is None:
+                    conn.execute(insert(tokens).values(channel=self.channel, account=account, **values))
+                else:
+                    conn.execute(update(tokens).where(*where).values(**values))
+
+            yield found, save
 
     def save_token(self, account: str, token: Token) -> None:
         values = {

@@ -35,55 +35,47 @@ class Tokens:
             try:
                 info = self.api.token_info(configured, now)
             except TokenRefused as exc:
-                return self._renew(None, base, now, f"the configured token was refused ({exc})")
-            expires = (
-                now + timedelta(seconds=int(info.get("expire_in") or 0)) if info.get("expire_in") else None
-            )
-            row = Token(base, configured, None, expires, now)
+                self.records.save_token(self.account, Token(base, configured, None, now, now))
+                return self._renew(configured, base, now, f"the configured token was refused ({exc})")
+            left = int(info.get("expire_in") or 0)
+            row = Token(base, configured, None, now + timedelta(seconds=left) if left else None, now)
             self.records.save_token(self.account, row)
         expires = row.expires_at
         soon = expires is not None and expires - now <= timedelta(seconds=self.opts.renew_before_seconds)
         # renewed ahead when a refresh token allows; else used until it runs out
         if soon and expires is not None and (self._refresh_token(row, base) is not None or expires <= now):
-            return self._renew(row, base, now, f"it expires at {expires:%Y-%m-%d %H:%M} UTC")
+            return self._renew(row.access_token, base, now, f"it expires at {expires:%Y-%m-%d %H:%M} UTC")
         return row.access_token
 
     def refused(self, token: str, now: datetime, why: str) -> str:
         """Weibo refused ``token`` on a call: another worker's renewal, or a renewal now."""
         _, base = self._configured()
-        row = self.records.token(self.account)
-        if row is not None and row.base == base and row.access_token != token:
-            return row.access_token
-        if row is not None and row.base == base:
-            self.records.save_token(self.account, Token(base, token, row.refresh_token, now, row.obtained_at))
-        return self._renew(row, base, now, f"Weibo refused it ({why})")
+        return self._renew(token, base, now, f"Weibo refused it ({why})")
 
-    def _renew(self, row: Token | None, base: str, now: datetime, why: str) -> str:
-        refresh = self._refresh_token(row, base)
-        if refresh is None:
-            raise self._reauthorise(why, "no refresh token is configured (refresh_token_env/_file)")
-        secret = str(read_secret(self.opts, "app_secret", label=APP_SECRET))
-        try:
-            answer = self.api.refresh(refresh, secret, now)
-        except PermanentError as exc:
-            fresh = self.records.token(self.account)
-            if (
-                fresh is not None
-                and fresh.base == base
-                and (row is None or fresh.obtained_at > row.obtained_at)
-            ):
-                return fresh.access_token  # another worker renewed it (and rotated the refresh token)
-            raise self._reauthorise(why, f"Weibo refused the refresh ({exc})") from exc
-        expires_in = int(answer.get("expires_in") or 0)
-        token = Token(
-            base,
-            str(answer["access_token"]),
-            str(answer.get("refresh_token") or refresh),
-            now + timedelta(seconds=expires_in) if expires_in else None,
-            now,
-        )
-        self.records.save_token(self.account, token)
-        return token.access_token
+    def _renew(self, wanting: str, base: str, now: datetime, why: str) -> str:
+        """A token in place of ``wanting``: one another worker renewed meanwhile, or a
+        new one from the refresh token, under the row's lock."""
+        with self.records.renewing(self.account) as (row, save):
+            if row is not None and row.base == base and row.access_token != wanting:
+                return row.access_token  # renewed by another worker while this one waited
+            refresh = self._refresh_token(row, base)
+            if refresh is None:
+                raise self._reauthorise(why, "no refresh token is configured (refresh_token_env/_file)")
+            secret = str(read_secret(self.opts, "app_secret", label=APP_SECRET))
+            try:
+                answer = self.api.refresh(refresh, secret, now)
+            except PermanentError as exc:
+                raise self._reauthorise(why, f"Weibo refused the refresh ({exc})") from exc
+            expires_in = int(answer.get("expires_in") or 0)
+            token = Token(
+                base,
+                str(answer["access_token"]),
+                str(answer.get("refresh_token") or refresh),
+                now + timedelta(seconds=expires_in) if expires_in else None,
+                now,
+            )
+            save(token)
+            return token.access_token
 
     def _refresh_token(self, row: Token | None, base: str) -> str | None:
         if row is not None and row.base == base and row.refresh_token:
