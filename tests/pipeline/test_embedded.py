@@ -139,8 +139,11 @@ def test_the_commands_after_the_demo_see_its_channels(demo_run: DemoRun) -> None
     per_channel = {(c["role"], c["channel"]): c["items"] for c in counts["channels"]}
     assert per_channel == {
         (portal, "website"): 10,
+        (other, "email"): 10,
         (other, "feed"): 10,
+        (other, "notices"): 10,
         (other, "wechat"): 10,
+        (other, "weibo"): 10,
         (deposit, "district-archives"): 10,
         (deposit, "public-library"): 10,
     }
