@@ -25,6 +25,9 @@ plugin = ChannelPlugin(
     cli=lazy("channels.weibo.cli:weibo"),
     sandbox=lazy("channels.weibo.cli:sandbox"),
     demo=_demo,
+    # like WeChat's official accounts: a department without an account of its own (an
+    # overlay) is not posted on the district's; the head of the tree is
+    agency_default="head",
     item_fields={
         "weibo_text": ItemField(
             LongText,
