@@ -255,3 +255,13 @@ def test_an_agency_with_an_account_of_its_own(
     assert ref["account"] == "113703030000000000" and "account" not in other
     assert sandbox.weibo.posts[ref["post_id"]]["uid"] == "7002002002"
     assert sandbox.weibo.posts[other["post_id"]]["uid"] == sandbox.weibo.config.uid
+
+
+def test_the_overview_shows_the_hours_posts_and_the_token(weibo_for: Build, sandbox: SandboxServer) -> None:
+    setup = weibo_for(hourly_limit=5)
+    facts_before = setup.channel.overview_facts()  # type: ignore[attr-defined]
+    assert facts_before["发帖额度"] == "最近一小时：已发 0 / 5，剩余 5" and "最近发帖" not in facts_before
+    setup.publish(setup.item(40))
+    facts = setup.channel.overview_facts()  # type: ignore[attr-defined]
+    assert facts["发帖额度"] == "最近一小时：已发 1 / 5，剩余 4"
+    assert "最近发帖" in facts and "授权有效期至" in facts
