@@ -168,6 +168,17 @@ revisions = Table(
     Index("ix_revisions_listing", "generated_on", "item_pk"),
     Index("ix_revisions_category_listing", "category", "generated_on", "item_pk"),
     Index("ix_revisions_subcategory_listing", "category", "subcategory", "generated_on", "item_pk"),
+    # the same listings of one agency's column (platform mode: a column walks its own rows)
+    Index("ix_revisions_agency_listing", "agency_code", "generated_on", "item_pk"),
+    Index("ix_revisions_agency_category_listing", "agency_code", "category", "generated_on", "item_pk"),
+    Index(
+        "ix_revisions_agency_subcategory_listing",
+        "agency_code",
+        "category",
+        "subcategory",
+        "generated_on",
+        "item_pk",
+    ),
 )
 
 deliveries = Table(
