@@ -15,16 +15,24 @@ import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from pipeline import registry
-from pipeline.config import ChannelConfig, Settings
+from pipeline.config import AgencyConfig, ChannelConfig, Settings
 from pipeline.files import write_atomic
 from pipeline.plugin import DemoSetup
 
 DEMO_FILE = Path("govpub.toml")
 MARKER = "# Written by `govpub demo`"
+# The demo's agencies (code, name, column path): the education bureau of the seed report,
+# heading the demo platform (the WeChat plug-in's instance account is its), and the health
+# bureau, with items of its own from a source of its own.
+DEMO_AGENCIES = (
+    ("113703030000000000", "张店区教育局", "jyj"),
+    ("11370303MB0000002Y", "张店区卫生健康局", "wjj"),
+)
 HEADER = f"""{MARKER}: the channels it ran with, pointed at the sandboxes it started,
 # so that the commands after it (govpub report, govpub serve …) see the same ones.
 # The next `govpub demo` rewrites this file while its first line is the one above;
@@ -66,13 +74,18 @@ def demo_settings(settings: Settings, port: int) -> Demo:
     demo = Demo(settings)
     public_url = os.environ.get("GOVPUB_PUBLIC_URL") or local
     offered = {p.kind: p.demo for p in registry.plugins().values() if p.demo is not None}
-    setup = DemoSetup(Path(settings.data_dir), public_url, frozenset(offered), demo.stop)
+    setup = DemoSetup(Path(settings.data_dir), public_url, frozenset(offered), demo.stop, DEMO_AGENCIES)
     channels: dict[str, ChannelConfig] = {}
+    overlays: dict[str, dict[str, dict[str, Any]]] = {}
     for take_part in offered.values():
         part = take_part(setup)
         channels.update(part.channels)
         demo.where += part.where
-    demo.settings = settings.model_copy(update={"public_url": public_url, "channels": channels})
+        for code, options in part.overlays.items():
+            overlays.setdefault(code, {}).update(options)
+    agencies = {code: AgencyConfig(channels=options) for code, options in overlays.items()}
+    update = {"public_url": public_url, "channels": channels, "agencies": agencies}
+    demo.settings = settings.model_copy(update=update)
     write_configuration(DEMO_FILE, demo.settings)
     demo.where.append(
         f"  configuration {DEMO_FILE.resolve()} (written by the demo, for the commands after it)"
@@ -81,10 +94,17 @@ def demo_settings(settings: Settings, port: int) -> Demo:
 
 
 def write_configuration(path: Path, settings: Settings) -> None:
-    """The demo's channels and public URL as TOML, after :data:`HEADER`."""
+    """The demo's channels, agency overlays and public URL as TOML, after :data:`HEADER`."""
     channels = {
         name: cfg.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
         for name, cfg in settings.channels.items()
     }
-    body = tomli_w.dumps({"public_url": settings.public_url, "channels": channels})
+    agencies = {
+        code: cfg.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        for code, cfg in settings.agencies.items()
+    }
+    document: dict[str, Any] = {"public_url": settings.public_url, "channels": channels}
+    if agencies:
+        document["agencies"] = agencies
+    body = tomli_w.dumps(document)
     write_atomic(path, (HEADER + "\n" + body).encode("utf-8"))

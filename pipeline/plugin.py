@@ -91,22 +91,27 @@ class ConsolePage:
 class DemoSetup:
     """What ``govpub demo`` tells each plug-in taking part: the demo's data folder (for
     files its instances need), where the demo instance answers (for a sandbox that calls
-    back), the kinds taking part, and a stack that stops whatever the plug-in starts
-    (its sandbox, in a thread) when the demo ends."""
+    back), the kinds taking part, a stack that stops whatever the plug-in starts
+    (its sandbox, in a thread) when the demo ends, and the demo's agencies (code, name,
+    column path), the first heading the platform."""
 
     folder: Path
     public_url: str
     kinds: frozenset[str]
     stop: ExitStack
+    agencies: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class DemoPart:
     """A plug-in's part of the demo: its channel instances (written to the demo's
-    configuration file as they are) and lines for the demo's "where to look"."""
+    configuration file as they are), lines for the demo's "where to look", and per-agency
+    overlays of its instances (agency code -> instance name -> options: an account of
+    the agency's own)."""
 
     channels: dict[str, ChannelConfig]
     where: tuple[str, ...] = ()
+    overlays: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

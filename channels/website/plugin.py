@@ -12,7 +12,10 @@ from pipeline.plugin import ChannelPlugin, DemoPart, DemoSetup, ReportRole, lazy
 def _demo(setup: DemoSetup) -> DemoPart:
     from pipeline.config import ChannelConfig
 
-    return DemoPart({"website": ChannelConfig(kind="website")})
+    # the portal is a public link (printed for any configuration); the demo's columns here
+    portal = f"  portal       {setup.public_url}/site/  (every agency's column, the latest list, search)"
+    columns = [f"  column       {setup.public_url}/site/{p}/  ({name})" for _, name, p in setup.agencies]
+    return DemoPart({"website": ChannelConfig(kind="website")}, (portal, *columns))
 
 
 plugin = ChannelPlugin(

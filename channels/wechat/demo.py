@@ -3,7 +3,11 @@ WeChat sandbox, which calls back this channel's ``/wechat/callback/wechat`` on t
 instance when an article is live. The sandbox's AppSecret and the callback token go in
 files beside the demo's data (``secret_file``, ``token_file``: no secret in the
 configuration), so ``govpub serve`` after the demo starts with the configuration the
-demo wrote, without an environment variable."""
+demo wrote, without an environment variable.
+
+The platform's account (the instance's options) serves the agency heading the demo;
+every other demo agency gets an account of its own in the same sandbox (an overlay
+``[agencies.CODE.channels.wechat]``), called back at ``/wechat/callback/wechat/{path}``."""
 
 from __future__ import annotations
 
@@ -20,10 +24,26 @@ def part(setup: DemoSetup) -> DemoPart:
     from channels.wechat.sandbox_account import Config
 
     config = Config(callback_url=f"{setup.public_url}/wechat/callback/{NAME}", callback_token=TOKEN)
-    sandbox = start(config=config)
+    others = [
+        Config(
+            appid=f"wxsandbox{n:07d}",
+            secret=f"sandbox-secret-{path}",
+            original_id=f"gh_sandbox{n:05d}",
+            callback_url=f"{setup.public_url}/wechat/callback/{NAME}/{path}",
+            callback_token=TOKEN,
+        )
+        for n, (_, _, path) in enumerate(setup.agencies[1:], start=2)
+    ]
+    sandbox = start(config=config, others=others)
     setup.stop.callback(sandbox.shutdown)
-    secret = write_atomic(setup.folder / "wechat-sandbox-secret", config.secret.encode())
     token = write_atomic(setup.folder / "wechat-callback-token", TOKEN.encode())
+    overlays: dict[str, dict[str, dict[str, object]]] = {}
+    for (code, _, _), account in zip(setup.agencies[1:], others, strict=True):
+        own_secret = setup.folder / f"wechat-sandbox-secret-{account.appid}"
+        secret = write_atomic(own_secret, account.secret.encode())
+        own: dict[str, object] = {"appid": account.appid, "secret_file": str(secret), "token_file": str(token)}
+        overlays[code] = {NAME: own}
+    secret = write_atomic(setup.folder / "wechat-sandbox-secret", config.secret.encode())
     options = {
         "appid": config.appid,
         "api_base_url": sandbox.api_base_url,
@@ -35,4 +55,7 @@ def part(setup: DemoSetup) -> DemoPart:
     depends_on = ["website"] if "website" in setup.kinds else []
     channel = ChannelConfig(kind="wechat", depends_on=depends_on, options=options)
     where = f"  WeChat       {sandbox.base_url}/sandbox/record  (articles at /s/…)"
-    return DemoPart({NAME: channel}, (where,))
+    if others:
+        accounts = ", ".join([config.appid, *(a.appid for a in others)])
+        where += f"; accounts {accounts}: /sandbox/record?appid=…"
+    return DemoPart({NAME: channel}, (where,), overlays)

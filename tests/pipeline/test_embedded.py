@@ -112,7 +112,11 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 def test_demo_delivers_the_demo_items_and_says_where_to_look(demo_run: DemoRun) -> None:
     done, port, tmp_path = demo_run.done, demo_run.port, demo_run.folder
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "submitted 10 demo items" in done.stdout
+    assert "submitted 14 demo items" in done.stdout and "(0 refused)" in done.stdout
+    for column in ("jyj", "wjj"):  # two agencies, each with its column, and the portal
+        assert f"http://127.0.0.1:{port}/site/{column}/" in done.stdout
+    assert re.search(rf"portal +http://127.0.0.1:{port}/site/ ", done.stdout), done.stdout
+    assert "wxsandbox0000001, wxsandbox0000002" in done.stdout  # the health bureau's own account
     assert "where to look" in done.stdout
     assert f"http://127.0.0.1:{port}/" in done.stdout
     printed = rf"console +http://127.0.0.1:{port}/console/ +\(user demo, password (\S+)\)"
@@ -135,22 +139,22 @@ def test_the_commands_after_the_demo_see_its_channels(demo_run: DemoRun) -> None
     assert report.returncode == 0, report.stderr[-3000:]
     counts = json.loads(report.stdout)["counts"]
     portal, other, deposit = ReportRole.PORTAL, ReportRole.OTHER, ReportRole.DEPOSIT
-    assert counts["totals"] == {portal: 10, other: 10, deposit: 10}  # items, not deliveries
+    assert counts["totals"] == {portal: 14, other: 14, deposit: 14}  # items, not deliveries
     per_channel = {(c["role"], c["channel"]): c["items"] for c in counts["channels"]}
     assert per_channel == {
-        (portal, "website"): 10,
-        (other, "email"): 10,
-        (other, "feed"): 10,
-        (other, "notices"): 10,
-        (other, "wechat"): 10,
-        (other, "weibo"): 10,
-        (deposit, "district-archives"): 10,
-        (deposit, "public-library"): 10,
+        (portal, "website"): 14,
+        (other, "email"): 14,
+        (other, "feed"): 14,
+        (other, "notices"): 14,
+        (other, "wechat"): 14,
+        (other, "weibo"): 14,
+        (deposit, "district-archives"): 14,
+        (deposit, "public-library"): 14,
     }
     listed = demo_run.govpub("archive", "list", "--receiver", "district-archives", "--json")
     assert listed.returncode == 0, listed.stderr[-3000:]
     packages = json.loads(listed.stdout)
-    assert len(packages) == 10 and all(p["state"].startswith("delivered") for p in packages)
+    assert len(packages) == 14 and all(p["state"].startswith("delivered") for p in packages)
 
 
 def test_the_demo_leaves_a_configuration_of_the_users_own_alone(
