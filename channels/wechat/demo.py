@@ -41,8 +41,8 @@ def part(setup: DemoSetup) -> DemoPart:
     for (code, _, _), account in zip(setup.agencies[1:], others, strict=True):
         own_secret = setup.folder / f"wechat-sandbox-secret-{account.appid}"
         secret = write_atomic(own_secret, account.secret.encode())
-        own: dict[str, object] = {"appid": account.appid, "secret_file": str(secret), "token_file": str(token)}
-        overlays[code] = {NAME: own}
+        own = {"appid": account.appid, "secret_file": str(secret), "token_file": str(token)}
+        overlays[code] = {NAME: dict[str, object](own)}
     secret = write_atomic(setup.folder / "wechat-sandbox-secret", config.secret.encode())
     options = {
         "appid": config.appid,
