@@ -23,6 +23,7 @@ from pipeline.errors import ConfigError, NotDue, PermanentError, TransientError
 from pipeline.model import Published
 from pipeline.services import Services
 from tests.channels.email.support import DESK, SENDER, messages
+from tests.helpers import ensure_agency
 
 Mail = Callable[..., tuple[Services, EmailChannel]]
 ids = count(1)
@@ -314,7 +315,6 @@ def test_a_bounce_report_stops_a_subscriber(mail: Mail, tmp_path: Path) -> None:
 def test_an_agency_overlay_sends_to_its_own_newsroom(
     tmp_path: Path, relay: MailSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datetime import UTC, datetime
 
     from channels.testing import installation
     from pipeline import agencies
@@ -326,9 +326,8 @@ def test_an_agency_overlay_sends_to_its_own_newsroom(
     declared = {b: AgencyConfig(channels={"mail": {"newsrooms": ["health@paper.example.cn"]}})}
     channels = {"mail": {"kind": "email", "options": options(relay, digest=False)}}
     with installation(tmp_path, channels, agencies=declared) as services:
-        now = datetime(2026, 1, 1, tzinfo=UTC)
-        agencies.add(services.engine, agencies.Agency(a, "张店区教育局", path="jyj"), now)
-        agencies.add(services.engine, agencies.Agency(b, "张店区卫健局", path="wjj"), now)
+        ensure_agency(services.engine, agencies.Agency(a, "张店区教育局", path="jyj"))
+        ensure_agency(services.engine, agencies.Agency(b, "张店区卫健局", path="wjj"))
         channel = services.channel("mail")
         channel.publish(accept_item(services, 1, agency={"code": a, "name": "张店区教育局"}), ctx(services))
         channel.publish(accept_item(services, 2, agency={"code": b, "name": "张店区卫健局"}), ctx(services))

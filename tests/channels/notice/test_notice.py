@@ -37,6 +37,7 @@ from tests.channels.notice.support import (
     sandbox,
     squeezed,
 )
+from tests.helpers import ensure_agency
 
 ATTACHMENT = {"name": "实施方案.pdf", "media_type": "application/pdf", "content_base64": "JVBERi0xLjQK"}
 
@@ -271,9 +272,8 @@ def test_an_agency_with_a_board_of_its_own(tmp_path: Path) -> None:
         declared = {b: AgencyConfig(channels={"notices": {"places": {"wjj": own}}})}
         channels = {"notices": {"kind": "notice", "options": box.options()}}
         with installation(tmp_path, channels, agencies=declared) as services:
-            now = datetime(2026, 1, 1, tzinfo=UTC)
-            agencies.add(services.engine, agencies.Agency(a, "张店区教育局", path="jyj"), now)
-            agencies.add(services.engine, agencies.Agency(b, "张店区卫健局", path="wjj"), now)
+            ensure_agency(services.engine, agencies.Agency(a, "张店区教育局", path="jyj"))
+            ensure_agency(services.engine, agencies.Agency(b, "张店区卫健局", path="wjj"))
             setup = ContractSetup(services.channel("notices"), services, lambda n: None, box.copies)  # type: ignore[arg-type]
             mine = accept_item(services, 1, agency={"code": a, "name": "张店区教育局"})
             theirs = accept_item(services, 2, agency={"code": b, "name": "张店区卫健局"})
