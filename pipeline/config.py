@@ -87,6 +87,25 @@ class AgencyConfig(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class ChecksSettings(BaseModel):
+    """``[checks]``: the compliance guard at intake (pipeline.checks, docs/checks.md)."""
+
+    enabled: list[Literal["expressions", "personal"]] = Field(
+        default_factory=list, description="the checks that run on every new revision (none by default)"
+    )
+    lexicons: list[str] = Field(
+        default_factory=list, description="lexicon files (TOML) of the expressions check, for every agency"
+    )
+    personal: Literal["warn", "hold"] = Field(
+        default="hold", description="what a personal-information finding does"
+    )
+    channels: dict[str, Literal["warn", "hold"]] = Field(
+        default_factory=dict,
+        description="per channel instance: a holding finding holds its delivery (hold, the default) "
+        "or only warns (warn: it goes out, the finding recorded)",
+    )
+
+
 class ConsoleSettings(BaseModel):
     """The operator console's sessions (see pipeline.console.auth)."""
 
@@ -189,6 +208,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    checks: ChecksSettings = Field(default_factory=ChecksSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     log_format: Literal["console", "json"] = "console"
 

@@ -253,6 +253,25 @@ installation = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# What the checks found in a revision (pipeline.checks): shown on the console's item
+# page and in the item API's answer; written in the intake's transaction
+check_findings = Table(
+    "check_findings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_pk", Id, ForeignKey("items.pk"), nullable=False, index=True),
+    Column("revision_pk", Id, ForeignKey("revisions.pk"), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("agency_code", String(32), nullable=False),
+    Column("check_name", String(32), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("location", String(500), nullable=False),
+    Column("found", Text, nullable=False),
+    Column("suggestion", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 blobs = Table(
     "blobs",
     metadata,

@@ -36,6 +36,7 @@ from pipeline.states import (
     MAY_BE_OUT_STATES,
     RETRYABLE_STATES,
     SKIPPABLE_STATES,
+    SUPERSEDABLE_STATES,
     UNSENT_STATES,
     WAITING_STATES,
     WAKEABLE_STATES,
@@ -496,6 +497,28 @@ class Deliveries:
                 _event(conn, delivery_id, now, 0, operator, "operator_resubmit", message=note)
             return bool(done)
 
+    def held_of(self, item_pk: int) -> list[tuple[int, str]]:
+        """The item's held deliveries (id, channel)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(D.c.id, D.c.channel)
+                .where(D.c.item_pk == item_pk, D.c.state == S.HELD)
+                .order_by(D.c.id)
+            ).all()
+        return [(row.id, row.channel) for row in rows]
+
+    def release(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
+        """An operator read the findings and lets a ``held`` delivery go, with a reason."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(D)
+                .where(D.c.id == delivery_id, D.c.state == S.HELD)
+                .values(state=S.QUEUED, reason=None, next_attempt_at=now, updated_at=now)
+            ).rowcount
+            if done:
+                _event(conn, delivery_id, now, 0, operator, "operator_release", message=reason)
+            return bool(done)
+
     def skip(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
         with self.engine.begin() as conn:
             done = conn.execute(
@@ -518,7 +541,7 @@ def supersede(conn: Connection, item_pk: int, revision: int, now: datetime) -> N
             D.c.item_pk == item_pk,
             D.c.revision < revision,
             D.c.action == "publish",
-            D.c.state.in_(WAITING_STATES),
+            D.c.state.in_(SUPERSEDABLE_STATES),
             D.c.delivered_at.is_(None),
         )
         .values(state=S.SKIPPED, reason=f"superseded by revision {revision}", updated_at=now)
@@ -536,7 +559,7 @@ def cancel_for_retraction(
         .where(
             D.c.item_pk == item_pk,
             D.c.action == "publish",
-            D.c.state.in_((*WAITING_STATES, S.DEAD)),
+            D.c.state.in_((*SUPERSEDABLE_STATES, S.DEAD)),
             D.c.delivered_at.is_(None),
             D.c.channel.notin_(list(keep)),
         )

@@ -113,11 +113,12 @@ def checked(services: Services, source: str, item: ItemIn, reach: Reach) -> Agen
 def store_and_enqueue(
     request: Request, items: list[AgencyChecked]
 ) -> list[tuple[int, Receipt] | IntakeError]:
-    """Commit the items (one transaction), then tell the queue once for all of them."""
+    """Check the items, commit them (one transaction: a holding finding makes its
+    channels' deliveries ``held``), then tell the queue once for all of them."""
     services = services_of(request)
-    accepted = services.store.accept_many(
-        [(c.item, services.channels_for(c.item.agency.code, c.item.channels)) for c in items]
-    )
+    batch = [(c.item, services.channels_for(c.item.agency.code, c.item.channels)) for c in items]
+    outcomes = [services.checks.run(item, channels) for item, channels in batch]  # pipeline.checks.stage
+    accepted = services.store.accept_many(batch, outcomes=outcomes)
     work = [w for a in accepted if not isinstance(a, IntakeError) for w in a.work]
     if work:
         request.app.state.enqueue(work)

@@ -122,6 +122,7 @@ async def item(request: Request, user: Operator, item_pk: int) -> dict[str, Any]
         "item": _json(data["item"]),
         "title": data["latest"]["title"],
         "deliveries": [_json({k: d[k] for k in fields}) for d in data["deliveries"]],
+        "findings": data["findings"],
     }
 
 
@@ -156,6 +157,22 @@ def retry(request: Request, user: Operator, delivery_id: int) -> dict[str, Any]:
 @router.post("/deliveries/{delivery_id}/skip")
 def skip(request: Request, user: Operator, delivery_id: int, body: SkipIn) -> dict[str, Any]:
     return _within(lambda: operations.skip(_services(request), user, delivery_id, body.reason)).as_json()
+
+
+@router.post("/deliveries/{delivery_id}/release")
+def release(request: Request, user: Operator, delivery_id: int, body: SkipIn) -> dict[str, Any]:
+    """A delivery held by the checks goes out, with the operator's reason (audited)."""
+    enqueue = request.app.state.enqueue
+    done = _within(lambda: operations.release(_services(request), enqueue, user, delivery_id, body.reason))
+    return done.as_json()
+
+
+@router.post("/items/{item_pk}/release")
+def release_item(request: Request, user: Operator, item_pk: int, body: SkipIn) -> dict[str, Any]:
+    """Every held delivery of the item goes out, with the operator's reason (audited)."""
+    enqueue = request.app.state.enqueue
+    done = _within(lambda: operations.release_item(_services(request), enqueue, user, item_pk, body.reason))
+    return done.as_json()
 
 
 @router.post("/deliveries/{delivery_id}/confirm")

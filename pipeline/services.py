@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from pipeline import overlays
 from pipeline.agencies import Registry
 from pipeline.channel import Channel, ChannelEnv, channel_class
+from pipeline.checks.stage import Stage
 from pipeline.config import Settings
 from pipeline.db import make_engine
 from pipeline.deliveries import Deliveries
@@ -37,6 +38,11 @@ class Services:
     def deliveries(self) -> Deliveries:
         deps = {name: cfg.depends_on for name, cfg in self.settings.channels.items()}
         return Deliveries(self.engine, deps)
+
+    @cached_property
+    def checks(self) -> Stage:
+        """The compliance checks at intake (lexicons built once)."""
+        return Stage(self.settings.checks)
 
     @cached_property
     def registry(self) -> Registry:

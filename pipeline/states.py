@@ -24,6 +24,7 @@ class DeliveryState(StrEnum):
     DEAD = "dead"  # attempts exhausted or a permanent error: an operator must act
     SKIPPED = "skipped"  # nothing to do: not requested, superseded, or an operator skipped it
     RETRACTED = "retracted"  # cancelled before it went out, because the item was retracted
+    HELD = "held"  # a check found what must not go out: an operator releases it, or a new revision
 
 
 _S = DeliveryState
@@ -39,4 +40,6 @@ WAKEABLE_STATES = (_S.RETRYING, _S.WAITING, _S.UNCONFIRMED)
 # on the channel, or may be: a retraction goes after it
 MAY_BE_OUT_STATES = (_S.DELIVERED, _S.SENDING, _S.UNCONFIRMED, _S.IN_DOUBT)
 RETRYABLE_STATES = (_S.DEAD, _S.RETRYING, _S.WAITING)  # an operator may send it again now
-SKIPPABLE_STATES = (*WAITING_STATES, _S.IN_DOUBT, _S.DEAD)  # never what went out
+SKIPPABLE_STATES = (*WAITING_STATES, _S.HELD, _S.IN_DOUBT, _S.DEAD)  # never what went out
+# never sent: a newer revision supersedes it, a retraction cancels it (held included)
+SUPERSEDABLE_STATES = (*WAITING_STATES, _S.HELD)

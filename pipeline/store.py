@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from pipeline import db, deliveries
+from pipeline.checks.findings import NOTHING, Outcome
 from pipeline.db import insert_ignore
 from pipeline.errors import (
     Conflict,
@@ -140,10 +141,15 @@ class Store:
         return answer
 
     def accept_many(
-        self, batch: list[tuple[ItemIn, dict[str, bool]]], now: datetime | None = None
+        self,
+        batch: list[tuple[ItemIn, dict[str, bool]]],
+        now: datetime | None = None,
+        outcomes: list[Outcome] | None = None,
     ) -> list[Accepted | IntakeError]:
         """Store several items in one transaction, each in its own savepoint, so one
         refusal leaves the others and the whole batch costs a single commit.
+        ``outcomes`` (aligned with ``batch``): what the checks found in each item, stored
+        with its revision, and the channels whose deliveries start ``held``.
 
         A race with an identical submission from another request loses on a unique
         key; the item is then retried once and answered like a resubmission.
@@ -156,11 +162,12 @@ class Store:
         with self.engine.begin() as conn:
             for index in order:
                 item, channels = batch[index]
-                answers[index] = self._accept_one(conn, item, channels, now)
+                outcome = outcomes[index] if outcomes else NOTHING
+                answers[index] = self._accept_one(conn, item, channels, now, outcome)
         return [answers[i] for i in range(len(batch))]
 
     def _accept_one(
-        self, conn: Connection, item: ItemIn, channels: dict[str, bool], now: datetime
+        self, conn: Connection, item: ItemIn, channels: dict[str, bool], now: datetime, outcome: Outcome
     ) -> Accepted | IntakeError:
         """One item in its own savepoint. A unique key lost to a concurrent request is
         retried once (then the other request's item is there to answer against); any
@@ -169,7 +176,7 @@ class Store:
         for attempt in (1, 2):
             try:
                 with conn.begin_nested():
-                    return self._accept(conn, item, body_hash, channels, now)
+                    return self._accept(conn, item, body_hash, channels, now, outcome)
             except IntakeError as exc:
                 return exc
             except IntegrityError as exc:
@@ -188,6 +195,7 @@ class Store:
         body_hash: str,
         channels: dict[str, bool],
         now: datetime,
+        outcome: Outcome = NOTHING,
     ) -> Accepted:
         head = conn.execute(
             select(db.items)
@@ -211,7 +219,8 @@ class Store:
         revision_pk = self._add_revision(conn, stored, item, body_hash, published, now)
         if head is not None:
             deliveries.supersede(conn, item_pk, item.revision, now)
-        work = self._create_deliveries(conn, stored, revision_pk, item.revision, channels, now)
+        store_findings(conn, stored, revision_pk, item.revision, outcome, now)
+        work = self._create_deliveries(conn, stored, revision_pk, item.revision, channels, now, held=outcome)
         return Accepted(item_pk, index_no, item.revision, True, work)
 
     @staticmethod
@@ -361,6 +370,7 @@ class Store:
         channels: dict[str, bool],
         now: datetime,
         action: str = "publish",
+        held: Outcome = NOTHING,
     ) -> list[Work]:
         if not channels:
             return []
@@ -373,8 +383,10 @@ class Store:
                 "channel": name,
                 "kind": self.kinds.get(name, name),
                 "action": action,
-                "state": "pending" if wanted else "skipped",
-                "reason": None if wanted else "not requested for this item",
+                "state": ("held" if name in held.held else "pending") if wanted else "skipped",
+                "reason": (held.reason() if name in held.held else None)
+                if wanted
+                else "not requested for this item",
                 "attempts": 0,
                 "claim_no": 0,
                 "next_attempt_at": now,
@@ -470,8 +482,10 @@ class Store:
             rows = conn.execute(
                 select(db.deliveries).where(db.deliveries.c.item_pk == head.pk).order_by(db.deliveries.c.id)
             ).all()
+            findings = findings_of(conn, head.pk)
         return {
             "item": rev,
+            "findings": findings,
             "retracted_at": head.retracted_at.isoformat() if head.retracted_at else None,
             "retract_reason": head.retract_reason,
             "deliveries": [delivery_json(r) for r in rows],
@@ -524,6 +538,51 @@ class Store:
                     .where(and_(db.deliveries.c.state.in_(ACTIVE_STATES)))
                 ).scalar_one()
             )
+
+
+def store_findings(
+    conn: Connection, stored: Stored, revision_pk: int, revision: int, outcome: Outcome, now: datetime
+) -> None:
+    """The checks' findings on a new revision, in its transaction."""
+    if not outcome.findings:
+        return
+    rows = [
+        {
+            "item_pk": stored.item_pk,
+            "revision_pk": revision_pk,
+            "revision": revision,
+            "agency_code": stored.agency_code,
+            "check_name": f.check,
+            "severity": f.severity,
+            "location": f.where[:500],
+            "found": f.found,
+            "suggestion": f.suggestion,
+            "note": f.note,
+            "created_at": now,
+        }
+        for f in outcome.findings
+    ]
+    conn.execute(insert(db.check_findings), rows)
+
+
+def findings_of(conn: Connection, item_pk: int, revision_pk: int | None = None) -> list[dict[str, Any]]:
+    """The findings on an item's revisions (or one revision), oldest first."""
+    F = db.check_findings
+    query = select(F).where(F.c.item_pk == item_pk).order_by(F.c.id)
+    if revision_pk is not None:
+        query = query.where(F.c.revision_pk == revision_pk)
+    return [
+        {
+            "revision": r.revision,
+            "check": r.check_name,
+            "severity": r.severity,
+            "where": r.location,
+            "found": r.found,
+            "suggestion": r.suggestion,
+            "note": r.note,
+        }
+        for r in conn.execute(query)
+    ]
 
 
 def row_json(row: Any) -> dict[str, Any]:

@@ -127,6 +127,18 @@ def skip(delivery_id: int, reason: str) -> None:
     _show(_call("POST", path, json={"reason": reason}))
 
 
+@ops.command("release")
+@click.argument("delivery_id", type=int, required=False)
+@click.option("--item", "item_pk", type=int, default=None, help="Release every held delivery of this item.")
+@click.option("--reason", required=True, help="Why the findings do not stop it (kept in the audit log).")
+def release(delivery_id: int | None, item_pk: int | None, reason: str) -> None:
+    """Let a delivery (or an item) held by the checks go out, with a reason."""
+    if (delivery_id is None) == (item_pk is None):
+        raise click.UsageError("give a DELIVERY_ID or --item ITEM_PK")
+    what = f"items/{item_pk}" if item_pk is not None else f"deliveries/{delivery_id}"
+    _show(_call("POST", f"/v1/ops/{what}/release", json={"reason": reason}))
+
+
 @ops.command("confirm")
 @click.argument("delivery_id", type=int)
 @click.option("--url", "link", required=True, help="The published item's link on the channel.")

@@ -58,6 +58,17 @@ def skip(request: Request, delivery_id: int, csrf: Text = "", reason: Text = "",
     return _act(request, csrf, back, "skip", lambda s, u: operations.skip(s, u, delivery_id, reason))
 
 
+@router.post("/deliveries/{delivery_id}/release")
+def release(
+    request: Request, delivery_id: int, csrf: Text = "", reason: Text = "", back: Text = ""
+) -> Response:
+    """A delivery held by the checks goes out, with the operator's reason."""
+    enqueue = request.app.state.enqueue
+    return _act(
+        request, csrf, back, "release", lambda s, u: operations.release(s, enqueue, u, delivery_id, reason)
+    )
+
+
 @router.post("/deliveries/{delivery_id}/confirm")
 def confirm(
     request: Request, delivery_id: int, csrf: Text = "", url: Text = "", ident: Text = "", back: Text = ""

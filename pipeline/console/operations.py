@@ -118,6 +118,37 @@ def skip(services: Services, user: User, delivery_id: int, reason: str) -> Done:
     return Done(f"投递 {delivery_id} 已跳过", found["pk"], delivery_id)
 
 
+def release(services: Services, enqueue: Enqueue, user: User, delivery_id: int, reason: str) -> Done:
+    """A delivery held by the checks goes out: the operator read the findings (the reason
+    is kept in the delivery log and the audit log)."""
+    _may_act(user)
+    found = delivery_in_reach(services.engine, user, delivery_id)
+    reason = _checked_text("放行的原因", reason, 2)
+    if not services.deliveries.release(delivery_id, f"console:{user.username}", reason, services.clock()):
+        raise NotPossible(f"投递 {delivery_id} 不是待审（held）状态，不能放行")
+    work = [(delivery_id, found["channel"])]
+    enqueue(work)
+    _audit(services, user, "release", found, delivery_id=delivery_id, detail=reason)
+    return Done(f"投递 {delivery_id} 已放行", found["pk"], delivery_id, work)
+
+
+def release_item(services: Services, enqueue: Enqueue, user: User, item_pk: int, reason: str) -> Done:
+    """Every held delivery of the item goes out, with one reason."""
+    _may_act(user)
+    head = item_in_reach(services.engine, user, item_pk)
+    reason = _checked_text("放行的原因", reason, 2)
+    held = services.deliveries.held_of(item_pk)
+    operator, now = f"console:{user.username}", services.clock()
+    work = [(d, channel) for d, channel in held if services.deliveries.release(d, operator, reason, now)]
+    if not work:
+        raise NotPossible("这条信息没有待审（held）的投递")
+    enqueue(work)
+    audit.record(
+        services.engine, user, "release", now, item_pk=item_pk, detail=reason, agency_code=head["agency_code"]
+    )
+    return Done(f"已放行 {len(work)} 个投递", item_pk, None, work)
+
+
 def confirm(services: Services, user: User, delivery_id: int, url: str, ident: str = "") -> Done:
     """A delivery in doubt is on the channel: the operator gives its link."""
     _may_act(user)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, or_, select
 from pipeline import db
 from pipeline.console import audit
 from pipeline.console.words import FAILING
+from pipeline.store import findings_of
 from pipeline.tenancy import Reach
 
 D, E, It, R = db.deliveries, db.delivery_events, db.items, db.revisions
@@ -206,6 +207,7 @@ def item_timeline(engine: Engine, item_pk: int, reach: Reach) -> dict[str, Any] 
             for r in conn.execute(select(D).where(D.c.item_pk == item_pk).order_by(D.c.channel, D.c.id))
         ]
         by_id = {d["id"]: d for d in deliveries}
+        findings = findings_of(conn, item_pk)
         events = (
             [
                 dict(r._mapping)
@@ -238,4 +240,5 @@ def item_timeline(engine: Engine, item_pk: int, reach: Reach) -> dict[str, Any] 
         "revisions": revisions,
         "deliveries": deliveries,
         "timeline": entries,
+        "findings": findings,
     }

@@ -19,6 +19,7 @@ STATES = {
     "dead": "失败待处理",
     "skipped": "已跳过",
     "retracted": "已撤回",
+    "held": "待审（检查发现问题，需操作员放行或来源修改）",
 }
 # the filter's extra choice: everything an operator may have to act on (waiting is no failure)
 FAILING = ("retrying", "in_doubt", "dead")
@@ -36,6 +37,7 @@ OUTCOMES = {
     "lost": "工作进程失联（租约过期），已重新认领",
     "operator_retry": "操作员要求立即重试",
     "operator_skip": "操作员跳过",
+    "operator_release": "操作员放行（检查发现的问题已核实）",
 }
 
 ACTIONS = {"publish": "发布", "retract": "撤回"}
@@ -52,6 +54,7 @@ AUDIT = {
     "confirm": "核实为已发布",
     "resubmit": "核实为未发布，重新提交",
     "broadcast_now": "立即群发",
+    "release": "放行待审投递",
 }
 
 ROLES = {"operator": "操作员", "auditor": "审计员", "admin": "平台管理员"}

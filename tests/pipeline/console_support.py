@@ -27,6 +27,7 @@ CONSOLE_URLS: list[tuple[str, str]] = [
     ("POST", "/console/deliveries/1/skip"),
     ("POST", "/console/deliveries/1/confirm"),
     ("POST", "/console/deliveries/1/resubmit"),
+    ("POST", "/console/deliveries/1/release"),
     ("GET", "/console/wechat/wechat"),
     ("POST", "/console/wechat/wechat/send-now"),
     ("POST", "/console/items/1/retract"),

@@ -181,6 +181,11 @@ CONSOLE_PROBES: dict[tuple[str, str], Probe] = {
         f"/console/deliveries/{p.delivery(c)}/resubmit",
         {"note": "不在渠道上"},
     ),
+    ("POST", "/console/deliveries/{delivery_id}/release"): lambda p, c: (
+        "POST",
+        f"/console/deliveries/{p.delivery(c)}/release",
+        {"reason": "已核实，无个人信息"},
+    ),
     ("POST", "/console/items/{item_pk}/retract"): lambda p, c: (
         "POST",
         f"/console/items/{p.items[c]}/retract",
@@ -210,6 +215,16 @@ API_PROBES: dict[tuple[str, str], Probe] = {
         f"/v1/ops/deliveries/{p.delivery(c)}/resubmit",
         {"note": "不在渠道上"},
     ),
+    ("POST", "/v1/ops/deliveries/{delivery_id}/release"): lambda p, c: (
+        "POST",
+        f"/v1/ops/deliveries/{p.delivery(c)}/release",
+        {"reason": "已核实，无个人信息"},
+    ),
+    ("POST", "/v1/ops/items/{item_pk}/release"): lambda p, c: (
+        "POST",
+        f"/v1/ops/items/{p.items[c]}/release",
+        {"reason": "已核实，无个人信息"},
+    ),
     ("POST", "/v1/ops/items/{item_pk}/retract"): lambda p, c: (
         "POST",
         f"/v1/ops/items/{p.items[c]}/retract",
@@ -224,6 +239,7 @@ CLI_PROBES: dict[str, Callable[[Platform, str], list[str]]] = {
     "confirm": lambda p, c: ["confirm", str(p.delivery(c)), "--url", "https://example.gov.cn/a"],
     "resubmit": lambda p, c: ["resubmit", str(p.delivery(c))],
     "retract": lambda p, c: ["retract", str(p.items[c]), "--reason", "内容有误"],
+    "release": lambda p, c: ["release", str(p.delivery(c)), "--reason", "已核实，无个人信息"],
 }
 # Routes whose parameter names no item or delivery: a channel's own page, probed by
 # test_a_channel_page_is_for_users_reaching_every_agency_it_serves below.
@@ -237,6 +253,7 @@ CHANNEL_ROUTES = {
 # The platform summary is for platform users only (tests/pipeline/test_report_agencies.py).
 PLATFORM_ONLY = {("GET", "/console/platform/{year}")}
 NEEDS_DOUBT = {"confirm", "resubmit"}
+NEEDS_HOLD = {"release"}
 
 
 def test_every_route_with_an_id_is_probed(platform: Platform) -> None:
@@ -265,8 +282,12 @@ def _action(path: str) -> str:
 
 
 def _prepare(platform: Platform, code: str, path: str) -> None:
-    """The state an action needs: in doubt for confirm and resubmit, dead for the rest."""
-    platform.set_state(code, "in_doubt" if _action(path) in NEEDS_DOUBT else "dead")
+    """The state an action needs: in doubt for confirm and resubmit, held for release,
+    dead for the rest."""
+    action = _action(path)
+    platform.set_state(
+        code, "in_doubt" if action in NEEDS_DOUBT else "held" if action in NEEDS_HOLD else "dead"
+    )
 
 
 def _console_try(
@@ -329,7 +350,7 @@ def test_a_scoped_operator_finds_nothing_of_another_agency_on_any_route(platform
         result = cli(platform, "op.a", *made)
         assert result.exit_code == 1 and "404" in result.output, (name, result.output)
     _untouched(platform, B, before)
-    assert platform.state(B)[0] in ("dead", "in_doubt")
+    assert platform.state(B)[0] in ("dead", "in_doubt", "held")
 
 
 def test_a_scoped_operator_lists_only_its_agency(platform: Platform) -> None:
@@ -378,7 +399,7 @@ def test_a_scoped_operator_acts_on_its_own_agency_through_every_route(platform: 
         audited = conn.execute(
             select(audit_log.c.action, audit_log.c.agency_code).where(audit_log.c.username == "op.a")
         ).all()
-    assert {a for a, _ in audited} >= {"retry", "skip", "confirm", "resubmit"}
+    assert {a for a, _ in audited} >= {"retry", "skip", "confirm", "resubmit", "release"}
     assert {code for action, code in audited if action != "login"} == {A}
     _prepare(platform, A, "/retract")
     done = cli(platform, "op.a", "retract", str(platform.items[A]), "--reason", "内容有误")

@@ -1,0 +1,84 @@
+"""Personal information published without de-identification (an inspection veto).
+
+- 居民身份证号: 18 characters, a valid birth date, and the GB 11643-1999 check
+  character (ISO 7064 MOD 11-2);
+- mainland mobile numbers: ``1[3-9]`` and nine digits, not inside a longer number;
+- bank card numbers: 16 to 19 digits passing the Luhn check;
+- a name next to such a number in a table row (the row is named in the finding).
+
+Each finding suggests the de-identified form (``3703**********1234``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from pipeline.checks.extract import Piece
+from pipeline.checks.findings import Finding, Severity
+
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d{9})(?![0-9A-Za-z])")
+CARD = re.compile(r"(?<![0-9A-Za-z])(\d{16,19})(?![0-9A-Za-z])")
+NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+
+
+def id_number_valid(number: str) -> bool:
+    """GB 11643-1999: a real birth date and the MOD 11-2 check character."""
+    if not re.fullmatch(r"\d{17}[\dXx]", number):
+        return False
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    if born.year < 1900 or born > date.today():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], WEIGHTS, strict=True))
+    return CHECK_CHARS[total % 11] == number[17].upper()
+
+
+def luhn_valid(number: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def masked(number: str, head: int, tail: int = 4) -> str:
+    return number[:head] + "*" * (len(number) - head - tail) + number[-tail:]
+
+
+def check(texts: Iterable[Piece], severity: Severity = "hold") -> Iterator[Finding]:
+    for piece in texts:
+        found_any = False
+        ids = {m for m in ID_NUMBER.findall(piece.text) if id_number_valid(m)}
+        for number in sorted(ids):
+            found_any = True
+            shown = masked(number, 4)
+            yield Finding(
+                "personal", severity, piece.where, f"居民身份证号 {shown}", shown, "身份证号须去标识化后公开"
+            )
+        for number in sorted(set(MOBILE.findall(piece.text)) - ids):
+            found_any = True
+            shown = masked(number, 3)
+            yield Finding(
+                "personal", severity, piece.where, f"手机号码 {shown}", shown, "手机号码须去标识化后公开"
+            )
+        for number in sorted(set(CARD.findall(piece.text)) - ids):
+            if luhn_valid(number):
+                found_any = True
+                shown = masked(number, 4)
+                yield Finding(
+                    "personal", severity, piece.where, f"银行卡号 {shown}", shown, "银行卡号须去标识化后公开"
+                )
+        if found_any and piece.row:
+            for name in (v.strip() for v in piece.row if NAME.match(v.strip())):
+                masked_name = name[0] + "*" * (len(name) - 1)
+                note = "同行姓名与号码一并公开即可识别个人"
+                yield Finding("personal", severity, piece.where, f"姓名 {name} 与号码同行", masked_name, note)
