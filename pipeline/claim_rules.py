@@ -70,7 +70,7 @@ def open_dependencies(row: FromClause, depends_on: dict[str, list[str]]) -> Sele
         row.c.action == PUBLISH,
         dep.c.revision_pk == row.c.revision_pk,
         dep.c.action == PUBLISH,
-        dep.c.state.in_((*ACTIVE_STATES, DeliveryState.HELD)),  # a held website holds WeChat
+        dep.c.state.in_((*ACTIVE_STATES, DeliveryState.HELD)),  # a held dependency holds its dependents
         or_(false(), *needs),
     )
 
