@@ -1,7 +1,7 @@
 """check_findings: what the compliance checks found in each revision (issue 19)
 
 Revision ID: 0015_checks
-Revises: 0012_sources_bound
+Revises: 0015_agency_listing
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from pipeline.db import Id, UTCDateTime
 
 revision = "0015_checks"
-down_revision = "0012_sources_bound"
+down_revision = "0015_agency_listing"
 branch_labels = None
 depends_on = None
 
