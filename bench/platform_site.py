@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 
 from bench import website_render
-from bench.infra import fresh_postgres, scratch
+from bench.infra import fresh_postgres, register_demo_agency, scratch
 from bench.platform_data import generate, plan
 from channels.website.channel import WebsiteChannel
 from channels.website.static import StaticSite
@@ -98,6 +98,7 @@ def baseline(items: int, renders: int) -> dict[str, Any]:
     """bench.website_render's newest-item case: one agency, ``items`` items."""
     with fresh_postgres() as url, scratch() as folder:
         services, site = installation(url, folder)
+        register_demo_agency(services.engine)
         website_render.seed(services, items)
         website_render.build_site(services, site, item_pages=False)
         channel = services.channel("website")
