@@ -480,7 +480,9 @@ class Deliveries:
     def resubmit(self, delivery_id: int, operator: str, note: str, now: datetime) -> bool:
         """An operator saw that the item is not on the channel: a delivery ``in_doubt`` is
         queued again with ``operator_resubmit`` in its progress, which tells the channel
-        to send it afresh instead of looking for the earlier attempt's result."""
+        to send it afresh instead of looking for the earlier attempt's result. Its
+        ``delivered_at`` goes (the channel does not hold it): the resend is no "sent for
+        good" claim, and the report counts the item when the resend reaches the channel."""
         with self.engine.begin() as conn:
             row = conn.execute(
                 select(D.c.progress, D.c.claim_no).where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT)
@@ -491,7 +493,14 @@ class Deliveries:
             done = conn.execute(
                 update(D)
                 .where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT, D.c.claim_no == row.claim_no)
-                .values(state=S.QUEUED, attempts=0, next_attempt_at=now, updated_at=now, progress=progress)
+                .values(
+                    state=S.QUEUED,
+                    attempts=0,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    progress=progress,
+                    delivered_at=None,
+                )
             ).rowcount
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_resubmit", message=note)

@@ -6,7 +6,8 @@ channel (``delivered``, ``unconfirmed``, or ``sending`` again with its
 log-scan report counts at each step of the state machine, so that anything counting
 the same thing another way (issue 21's counters kept in the outcome's transaction)
 has an exact reference: a delivery can leave the counted states again (``in_doubt``,
-``dead``), and an operator's confirmation counts it on the day of the confirmation.
+``dead``), an operator's confirmation counts it on the day of the confirmation, and an
+operator's resubmission (the item is not there) counts it when the resend reaches it.
 """
 
 from __future__ import annotations
@@ -110,4 +111,23 @@ def test_a_revision_delivered_after_a_dead_first_counts_on_its_own_day(services:
         ItemIn.model_validate({**revision, "source": "test"}), {"memory": True}, now=later
     ).work
     assert store.succeeded(claimed(services, int(revised), later), "w", later, {"id": 30})
+    assert counted(services, 2017) == (1, [0] * 8 + [1] + [0] * 3)  # September, not June
+
+
+def test_a_resubmitted_delivery_is_not_sent_and_counts_when_the_resend_reaches_the_channel(
+    services: Services,
+) -> None:
+    moment = local(2017, 6, 1, 9)
+    delivery = accepted(services, 4, moment)
+    store = services.deliveries
+    first = claimed(services, delivery, moment)
+    store.waiting(first, "w", moment, "sent", retry_at=moment + timedelta(hours=1), ref={"id": 4})
+    again = claimed(services, delivery, moment + timedelta(hours=1))
+    store.in_doubt(again, "w", moment + timedelta(hours=1), InDoubt("the answer was lost"))
+    later = local(2017, 9, 3, 9)
+    assert store.resubmit(delivery, "operator", "not on the channel", later)
+    resend = claimed(services, delivery, later)
+    assert not resend.sent  # a transient error of the resend is a retry, not "sent for good"
+    assert counted(services, 2017) == (0, [0] * 12)  # nothing holds it while it is resent
+    assert store.succeeded(resend, "w", later, {"id": 40})
     assert counted(services, 2017) == (1, [0] * 8 + [1] + [0] * 3)  # September, not June
