@@ -29,7 +29,8 @@ FAST = {
 
 def submit(cluster: LocalCluster, count: int, first: int = 1, **changes: Any) -> None:
     """Items ``first`` … ``first + count - 1`` through the intake, as an upstream system would."""
-    token = cluster.services.store.add_source(f"test{first}")
+    agency = changes.get("agency", {}).get("code")  # bound to it (else: the only agency)
+    token = cluster.services.store.add_source(f"test{first}", [agency] if agency else None)
     with TestClient(create_app(cluster.settings, cluster.services)) as client:
         answer = client.post(
             "/v1/items:batch",
