@@ -90,7 +90,7 @@ class AgencyConfig(BaseModel):
 class ChecksSettings(BaseModel):
     """``[checks]``: the compliance guard at intake (pipeline.checks, docs/checks.md)."""
 
-    enabled: list[Literal["expressions", "personal"]] = Field(
+    enabled: list[Literal["expressions", "personal", "links"]] = Field(
         default_factory=list, description="the checks that run on every new revision (none by default)"
     )
     lexicons: list[str] = Field(
@@ -98,6 +98,16 @@ class ChecksSettings(BaseModel):
     )
     personal: Literal["warn", "hold"] = Field(
         default="hold", description="what a personal-information finding does"
+    )
+    links: Literal["warn", "hold"] = Field(
+        default="warn", description="what a link or image of the body that does not resolve does"
+    )
+    links_budget_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="time the links check may take per item (a link not "
+        "answered by then is reported as not checked)",
     )
     channels: dict[str, Literal["warn", "hold"]] = Field(
         default_factory=dict,

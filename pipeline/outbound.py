@@ -270,6 +270,27 @@ def fetch(url: str, policy: Policy, limit: int, user_agent: str = "govpub") -> b
     raise Refused(url, f"more than {policy.max_redirects} redirects")
 
 
+def probe(url: str, policy: Policy, user_agent: str = "govpub") -> int:
+    """The status ``url`` finally answers under the policy (redirects followed, each
+    checked), without reading its body: for checking that a link resolves."""
+    deadline = time.monotonic() + policy.total_timeout
+    backend = PinnedBackend(policy, deadline=deadline)
+    headers = {"user-agent": user_agent, "accept-encoding": "identity"}
+    with httpx.Client(
+        transport=pinned_transport(backend), timeout=_timeout(policy), headers=headers, trust_env=False
+    ) as client:
+        for _ in range(policy.max_redirects + 1):
+            policy.check_url(url)
+            try:
+                with client.stream("GET", url) as answer:
+                    if not answer.has_redirect_location:
+                        return answer.status_code
+                    url = str(answer.url.join(answer.headers["location"]))
+            except httpx.HTTPError as exc:
+                raise Failed(url, f"{type(exc).__name__}: {exc}") from exc
+    raise Refused(url, f"more than {policy.max_redirects} redirects")
+
+
 def _body(url: str, answer: httpx.Response, limit: int, deadline: float) -> bytes:
     """The body, read as it arrives and never past ``limit`` or the deadline."""
     if answer.status_code >= 400:

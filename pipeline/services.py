@@ -19,6 +19,7 @@ from pipeline.checks.stage import Stage
 from pipeline.config import Settings
 from pipeline.db import make_engine
 from pipeline.deliveries import Deliveries
+from pipeline.outbound import Policy
 from pipeline.registry import kinds
 from pipeline.store import Store, utcnow
 
@@ -42,7 +43,7 @@ class Services:
     @cached_property
     def checks(self) -> Stage:
         """The compliance checks at intake (lexicons built once)."""
-        return Stage(self.settings.checks)
+        return Stage(self.settings.checks, Policy.from_settings(self.settings.outbound))
 
     @cached_property
     def registry(self) -> Registry:

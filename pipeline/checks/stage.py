@@ -4,8 +4,9 @@ Why at intake: the decision (which deliveries are ``held``) is written in the sa
 transaction as the revision, so no worker can ever claim a delivery the checks would
 have held, and there is no second queue to lose. The checks are linear in the text
 (one Aho–Corasick pass per lexicon, regular expressions for personal information;
-bench/checks.py measures a 2 MB body), so one item's checks do not block others
-beyond its own request. A check that crashes loses nothing: the item is stored and
+bench/checks.py measures a 2 MB body); the links check waits for the network, within
+``links_budget_seconds`` per item. One item's checks hold only its own request.
+A check that crashes loses nothing: the item is stored and
 held on every holding channel with a ``stage`` finding naming the error, for an
 operator to look at and release.
 """
@@ -16,18 +17,20 @@ from collections.abc import Mapping
 
 import structlog
 
-from pipeline.checks import lexicon, personal
+from pipeline.checks import lexicon, links, personal
 from pipeline.checks.extract import pieces
 from pipeline.checks.findings import NOTHING, Finding, Outcome
 from pipeline.config import ChecksSettings
 from pipeline.model import ItemIn
+from pipeline.outbound import Policy
 
 log = structlog.get_logger("govpub.checks")
 
 
 class Stage:
-    def __init__(self, settings: ChecksSettings) -> None:
+    def __init__(self, settings: ChecksSettings, policy: Policy | None = None) -> None:
         self.settings = settings
+        self.policy = policy or Policy()
         # loaded (and refused, with the file named) when the stage is made
         self.lexicons = [lexicon.load(path) for path in settings.lexicons]
 
@@ -43,6 +46,9 @@ class Stage:
                 found.extend(personal.check(texts, self.settings.personal))
             if "expressions" in self.settings.enabled:
                 found.extend(lexicon.check(texts, self.lexicons))
+            if "links" in self.settings.enabled:
+                budget = self.settings.links_budget_seconds
+                found.extend(links.check(item.body_html, self.policy, budget, self.settings.links))
             return found
         except Exception as exc:  # a broken attachment or a bug: the item is kept and held
             log.exception("check crashed", source=item.source, item=item.id, revision=item.revision)
