@@ -25,6 +25,7 @@ from pipeline.errors import NotFound, Unauthorized
 from pipeline.intake import ERRORS
 from pipeline.services import Services
 from pipeline.tenancy import OutOfReach, Reach
+from pipeline.text import Str
 
 T = TypeVar("T")
 router = APIRouter(prefix="/v1/ops", tags=["operator API"], responses=ERRORS)
@@ -50,20 +51,20 @@ class Strict(BaseModel):
 
 
 class SkipIn(Strict):
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Str = Field(min_length=2, max_length=500)
 
 
 class ConfirmIn(Strict):
-    url: str = Field(max_length=2000)
-    ident: str = Field(default="", max_length=200)
+    url: Str = Field(max_length=2000)
+    ident: Str = Field(default="", max_length=200)
 
 
 class ResubmitIn(Strict):
-    note: str = Field(default="", max_length=500)
+    note: Str = Field(default="", max_length=500)
 
 
 class RetractIn(Strict):
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Str = Field(min_length=2, max_length=500)
 
 
 def _services(request: Request) -> Services:
