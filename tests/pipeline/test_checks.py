@@ -172,3 +172,36 @@ def test_a_lexicon_entry_without_a_wrong_form_is_refused_naming_it(tmp_path: Pat
     bad.write_text('[[entry]]\nright = "国务院办公厅"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="entry 1"):
         lexicon.load(bad)
+
+
+def test_numbers_in_a_docx_table_and_a_pdf_are_found_where_they_are(
+    api: TestClient, auth: dict[str, str]
+) -> None:
+    import docx
+    from fpdf import FPDF
+
+    document = docx.Document()
+    document.add_paragraph("附件：名单")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "姓名", "银行卡号"
+    table.cell(1, 0).text, table.cell(1, 1).text = "李四", "4111111111111111"
+    docx_bytes = io.BytesIO()
+    document.save(docx_bytes)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="Contact: 13812345678")
+    files = [
+        {"name": "名单.docx", "media_type": "application/octet-stream",
+         "content_base64": base64.b64encode(docx_bytes.getvalue()).decode()},
+        {"name": "通知.pdf", "media_type": "application/pdf",
+         "content_base64": base64.b64encode(bytes(pdf.output())).decode()},
+    ]  # fmt: skip
+    assert api.post("/v1/items", json=make_item(5, attachments=files), headers=auth).status_code == 202
+    settled(api, auth, "t-5", {("site", 1): "held", ("archive", 1): "delivered"})
+    findings = api.get("/v1/items/test/t-5", headers=auth).json()["findings"]
+    assert {(f["where"], f["found"]) for f in findings} == {
+        ("attachment 名单.docx table 1 row 2 cell 2", "银行卡号 4111********1111"),
+        ("attachment 名单.docx table 1 row 2 cell 2", "姓名 李四 与号码同行"),
+        ("attachment 通知.pdf line 1", "手机号码 138****5678"),
+    }
