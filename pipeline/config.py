@@ -68,6 +68,16 @@ AgencyKind = Literal["government", "department", "town", "subdistrict"]
 AGENCY_PATH = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
+class AgencyChecks(BaseModel):
+    """``[agencies.CODE.checks]``: the agency's own lexicons (added to the platform's)
+    and per-channel actions (over the platform's), docs/checks.md."""
+
+    model_config = {"extra": "forbid"}
+
+    lexicons: list[str] = Field(default_factory=list)
+    channels: dict[str, Literal["warn", "hold"]] = Field(default_factory=dict)
+
+
 class AgencyConfig(BaseModel):
     """``[agencies.CODE]``: with a ``name``, the agency is declared by the file and the
     file wins over the CLI (pipeline.agencies.sync_toml); without one, the table only
@@ -85,6 +95,11 @@ class AgencyConfig(BaseModel):
     retired: bool = False
     taxonomy: dict[str, list[str]] | None = None
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    checks: AgencyChecks | None = Field(
+        default=None,
+        description="the agency's own check lexicons (added to `checks.lexicons`) and channel "
+        'actions (over `checks.channels`): `{lexicons = [...], channels = {NAME = "warn"}}`',
+    )
 
 
 class ChecksSettings(BaseModel):

@@ -43,7 +43,8 @@ class Services:
     @cached_property
     def checks(self) -> Stage:
         """The compliance checks at intake (lexicons built once)."""
-        return Stage(self.settings.checks, Policy.from_settings(self.settings.outbound))
+        agencies = {code: a.checks for code, a in self.settings.agencies.items() if a.checks}
+        return Stage(self.settings.checks, Policy.from_settings(self.settings.outbound), agencies)
 
     @cached_property
     def registry(self) -> Registry:

@@ -20,7 +20,7 @@ import structlog
 from pipeline.checks import lexicon, links, personal
 from pipeline.checks.extract import pieces
 from pipeline.checks.findings import NOTHING, Finding, Outcome
-from pipeline.config import ChecksSettings
+from pipeline.config import AgencyChecks, ChecksSettings
 from pipeline.model import ItemIn
 from pipeline.outbound import Policy
 
@@ -28,11 +28,20 @@ log = structlog.get_logger("govpub.checks")
 
 
 class Stage:
-    def __init__(self, settings: ChecksSettings, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        settings: ChecksSettings,
+        policy: Policy | None = None,
+        agencies: Mapping[str, AgencyChecks] | None = None,
+    ) -> None:
         self.settings = settings
         self.policy = policy or Policy()
+        self.agencies = dict(agencies or {})
         # loaded (and refused, with the file named) when the stage is made
         self.lexicons = [lexicon.load(path) for path in settings.lexicons]
+        self.agency_lexicons = {
+            code: [lexicon.load(path) for path in own.lexicons] for code, own in self.agencies.items()
+        }
 
     @property
     def active(self) -> bool:
@@ -45,7 +54,8 @@ class Stage:
             if "personal" in self.settings.enabled:
                 found.extend(personal.check(texts, self.settings.personal))
             if "expressions" in self.settings.enabled:
-                found.extend(lexicon.check(texts, self.lexicons))
+                own = self.agency_lexicons.get(item.agency.code, [])
+                found.extend(lexicon.check(texts, [*self.lexicons, *own]))
             if "links" in self.settings.enabled:
                 budget = self.settings.links_budget_seconds
                 found.extend(links.check(item.body_html, self.policy, budget, self.settings.links))
@@ -61,9 +71,7 @@ class Stage:
         found = self.findings(item)
         if not any(f.severity == "hold" for f in found):
             return Outcome(tuple(found))
-        held = {
-            name
-            for name, wanted in channels.items()
-            if wanted and self.settings.channels.get(name, "hold") == "hold"
-        }
+        agency = self.agencies.get(item.agency.code)
+        actions = {**self.settings.channels, **(agency.channels if agency else {})}
+        held = {name for name, wanted in channels.items() if wanted and actions.get(name, "hold") == "hold"}
         return Outcome(tuple(found), frozenset(held))

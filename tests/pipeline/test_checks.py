@@ -205,3 +205,26 @@ def test_numbers_in_a_docx_table_and_a_pdf_are_found_where_they_are(
         ("attachment 名单.docx table 1 row 2 cell 2", "姓名 李四 与号码同行"),
         ("attachment 通知.pdf line 1", "手机号码 138****5678"),
     }
+
+
+def test_an_agency_adds_its_own_lexicon_and_overrides_channel_actions(tmp_path: Path) -> None:
+    from pipeline.checks.stage import Stage
+    from pipeline.config import AgencyChecks
+    from pipeline.model import ItemIn
+
+    own = tmp_path / "own.toml"
+    own.write_text('[[entry]]\nwrong = "张店区教委"\nright = "张店区教育局"\n', encoding="utf-8")
+    item = ItemIn.model_validate({**make_item(6, body_html="<p>张店区教委通知</p>"), "source": "test"})
+    code = item.agency.code
+    wanted = {"site": True, "archive": True}
+    platform_only = Stage(ChecksSettings(enabled=["expressions"], lexicons=[str(SAMPLE)]))
+    assert platform_only.run(item, wanted).findings == ()
+    with_own = Stage(
+        ChecksSettings(enabled=["expressions"], lexicons=[str(SAMPLE)]),
+        agencies={code: AgencyChecks(lexicons=[str(own)], channels={"site": "warn"})},
+    )
+    outcome = with_own.run(item, wanted)
+    assert [(f.found, f.suggestion) for f in outcome.findings] == [("张店区教委", "张店区教育局")]
+    assert outcome.held == frozenset({"archive"})  # the agency lets its site warn only
+    other = item.model_copy(update={"agency": item.agency.model_copy(update={"code": "113703030000000099"})})
+    assert with_own.run(other, wanted).findings == ()
