@@ -1,8 +1,18 @@
 """Platform mode (issue 18) at scale: 200 agencies, side by side with one agency.
 
+    python -m bench.platform --all [--agencies 200] [--items 1000000] [--quick] [--redis URL]
     python -m bench.platform [--agencies 200] [--items 100000] [--requests 300] [--redis URL]
 
-Sections (each package of issue 18 adds its own):
+``--all`` (or ``--sections intake,site,console,report``) is the issue's scale section as
+one table (bench/platform_sections.py): each section below run by its own module, on its
+own freshly loaded platform, its figures beside the goals (render < 200 ms, console pages
+< 300 ms, per-agency report < 1 s) and the single-agency baselines; ``--quick`` repeats
+less and skips the 1M-item report baseline. Without it, the intake section alone.
+
+Sections (each package of issue 18 adds its own; each module runs alone too):
+
+- render: bench/platform_site.py; console: bench/platform_console.py; report and
+  summary: bench/platform_report.py.
 
 - intake: time to accept one new item (``POST /v1/items`` over HTTP to a real
   ``govpub serve``, until its answer: reach, registry, taxonomy, store, outbox) for a
@@ -107,13 +117,27 @@ def platform(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agencies", type=int, default=200)
-    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--items", type=int, help="default 100000 (intake alone), 1000000 (--all)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--redis", default=REDIS, help=f"a Redis database to empty and use (default {REDIS})")
+    parser.add_argument("--all", action="store_true", help="every section, one table")
+    parser.add_argument("--sections", help="some sections, one table: intake,site,console,report")
+    parser.add_argument("--quick", action="store_true", help="with --all: fewer repeats, no report baseline")
     args = parser.parse_args()
+    if args.all or args.sections:
+        from bench import platform_sections
+
+        chosen = list(platform_sections.SECTIONS) if args.all else args.sections.split(",")
+        unknown = set(chosen) - set(platform_sections.SECTIONS)
+        if unknown:
+            parser.error(f"unknown sections {sorted(unknown)}; known: {','.join(platform_sections.SECTIONS)}")
+        items = args.items or 1_000_000
+        rows = platform_sections.run(chosen, args.agencies, items, args.quick, args.redis)
+        platform_sections.table(rows, f"{args.agencies} agencies, {items:,} items")
+        return
     with scratch() as root, fresh_redis(args.redis) as broker:
         one = single_agency(root, broker, args.requests)
-        many, about = platform(root, broker, args.agencies, args.items, args.requests)
+        many, about = platform(root, broker, args.agencies, args.items or 100_000, args.requests)
     report([("intake: accept one item (bound source)", one, many)], about, args.requests)
 
 
