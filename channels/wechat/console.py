@@ -28,17 +28,24 @@ log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
-def _visible(account: Any, reach: Reach) -> bool:
-    """Whether every agency publishing on the account is within reach."""
+def _served(channel: Any) -> dict[str, list[str]]:
+    """The registered agencies publishing on each account of the channel (each agency
+    resolved once)."""
+    env = channel.env
+    found: dict[str, list[str]] = {}
+    for agency in env.agencies.all():
+        resolved = env.options_for(channel.name, agency.code)
+        if resolved is not None:
+            found.setdefault(resolved.account, []).append(agency.code)
+    return found
+
+
+def _visible(code: str, served: dict[str, list[str]], reach: Reach) -> bool:
+    """Whether every agency publishing on account ``code`` is within reach."""
     if reach.platform:
         return True
-    env = account.env
-    served = [
-        a.code
-        for a in env.agencies.all()
-        if (found := env.options_for(account.name, a.code)) is not None and found.account == account.code
-    ]
-    return bool(served) and all(reach.allows(code) for code in served)
+    agencies = served.get(code, [])
+    return bool(agencies) and all(reach.allows(a) for a in agencies)
 
 
 def _channel(request: Request, name: str) -> Any:
@@ -55,15 +62,17 @@ def _account(request: Request, name: str, path: str | None) -> Any:
     if channel is None:
         return None
     account = channel.own if path is None else channel.account_by_path(path)
-    return account if account is not None and _visible(account, current_user(request).reach) else None
+    if account is None or not _visible(account.code, _served(channel), current_user(request).reach):
+        return None
+    return account
 
 
 def _listing(request: Request, channel: Any) -> list[dict[str, Any]]:
     """The accounts of the channel the user reaches, with their mode and quota use."""
-    reach = current_user(request).reach
+    reach, served = current_user(request).reach, _served(channel)
     found = []
     for account in channel.accounts():
-        if _visible(account, reach):
+        if _visible(account.code, served, reach):
             quota = channel.quota(account.code)
             found.append({"path": account.path, "label": account.label, **quota})
     return found
