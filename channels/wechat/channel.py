@@ -192,7 +192,7 @@ class WeChatChannel(Channel):
     def confirmed_ref(self, progress: dict[str, Any], url: str, ident: str) -> Ref:
         """An article an operator found in the account's publish list (a lost submit
         answer): its link, and its ``article_id`` so that it can be replaced or deleted."""
-        return {
+        ref = {
             "mode": "publish",
             "media_id": progress.get("media_id"),
             "article_id": ident,
@@ -200,6 +200,9 @@ class WeChatChannel(Channel):
             "article_url": url,
             "confirmed_by": "operator",
         }
+        if "account" in progress:  # the account it was submitted on: where it is replaced or deleted
+            ref.update(account=progress["account"], appid=progress.get("appid"))
+        return ref
 
     def health(self) -> Health:
         """Every account's token can be had (each fetched once, then shared)."""
