@@ -28,6 +28,8 @@ from pipeline.tenancy import OutOfReach, Reach
 from pipeline.text import Str
 
 T = TypeVar("T")
+# read before the bearer token is checked: an action's body is a reason or a URL
+OPS_BODY_BYTES = 16 * 1024
 router = APIRouter(prefix="/v1/ops", tags=["operator API"], responses=ERRORS)
 
 
@@ -149,18 +151,18 @@ async def list_deliveries(
     return {"deliveries": [_json(r) for r in rows], "next_before": next_before}
 
 
-@router.post("/deliveries/{delivery_id}/retry")
+@router.post("/deliveries/{delivery_id}/retry", max_body_size=OPS_BODY_BYTES)
 def retry(request: Request, user: Operator, delivery_id: int) -> dict[str, Any]:
     enqueue = request.app.state.enqueue
     return _within(lambda: operations.retry(_services(request), enqueue, user, delivery_id)).as_json()
 
 
-@router.post("/deliveries/{delivery_id}/skip")
+@router.post("/deliveries/{delivery_id}/skip", max_body_size=OPS_BODY_BYTES)
 def skip(request: Request, user: Operator, delivery_id: int, body: SkipIn) -> dict[str, Any]:
     return _within(lambda: operations.skip(_services(request), user, delivery_id, body.reason)).as_json()
 
 
-@router.post("/deliveries/{delivery_id}/release")
+@router.post("/deliveries/{delivery_id}/release", max_body_size=OPS_BODY_BYTES)
 def release(request: Request, user: Operator, delivery_id: int, body: SkipIn) -> dict[str, Any]:
     """A delivery held by the checks goes out, with the operator's reason (audited)."""
     enqueue = request.app.state.enqueue
@@ -168,7 +170,7 @@ def release(request: Request, user: Operator, delivery_id: int, body: SkipIn) ->
     return done.as_json()
 
 
-@router.post("/items/{item_pk}/release")
+@router.post("/items/{item_pk}/release", max_body_size=OPS_BODY_BYTES)
 def release_item(request: Request, user: Operator, item_pk: int, body: SkipIn) -> dict[str, Any]:
     """Every held delivery of the item goes out, with the operator's reason (audited)."""
     enqueue = request.app.state.enqueue
@@ -176,14 +178,14 @@ def release_item(request: Request, user: Operator, item_pk: int, body: SkipIn) -
     return done.as_json()
 
 
-@router.post("/deliveries/{delivery_id}/confirm")
+@router.post("/deliveries/{delivery_id}/confirm", max_body_size=OPS_BODY_BYTES)
 def confirm(request: Request, user: Operator, delivery_id: int, body: ConfirmIn) -> dict[str, Any]:
     """A delivery in doubt is on the channel at ``url``."""
     done = _within(lambda: operations.confirm(_services(request), user, delivery_id, body.url, body.ident))
     return done.as_json()
 
 
-@router.post("/deliveries/{delivery_id}/resubmit")
+@router.post("/deliveries/{delivery_id}/resubmit", max_body_size=OPS_BODY_BYTES)
 def resubmit(
     request: Request, user: Operator, delivery_id: int, body: ResubmitIn | None = None
 ) -> dict[str, Any]:
@@ -193,7 +195,7 @@ def resubmit(
     return done.as_json()
 
 
-@router.post("/items/{item_pk}/retract")
+@router.post("/items/{item_pk}/retract", max_body_size=OPS_BODY_BYTES)
 def retract(request: Request, user: Operator, item_pk: int, body: RetractIn) -> dict[str, Any]:
     enqueue = request.app.state.enqueue
     done = _within(lambda: operations.retract(_services(request), enqueue, user, item_pk, body.reason))

@@ -23,6 +23,8 @@ from .channel import EmailChannel
 from .options import valid_address
 from .subscribers import MODES, Subscriber
 
+# the forms are read before anyone is known: an address, a scope and a mode
+FORM_BODY_BYTES = 8 * 1024
 router = APIRouter(tags=["email"], include_in_schema=False)
 
 
@@ -83,7 +85,7 @@ def form(request: Request, name: str, scope: str = "all") -> HTMLResponse:
     return _page(f"订阅 {channel.env.settings.site_name}", body)
 
 
-@router.post("/subscribe/{name}", response_class=HTMLResponse)
+@router.post("/subscribe/{name}", response_class=HTMLResponse, max_body_size=FORM_BODY_BYTES)
 def subscribe(
     request: Request, name: str, address: str = Form(...), scope: str = Form("all"), mode: str = Form("item")
 ) -> HTMLResponse:
@@ -140,7 +142,7 @@ def unsubscribe_page(request: Request, name: str, s: int, t: str) -> HTMLRespons
     )
 
 
-@router.post("/subscribe/{name}/unsubscribe", response_class=HTMLResponse)
+@router.post("/subscribe/{name}/unsubscribe", response_class=HTMLResponse, max_body_size=FORM_BODY_BYTES)
 def unsubscribe(request: Request, name: str, s: int, t: str) -> HTMLResponse:
     """The button, and RFC 8058's one-click POST (body ``List-Unsubscribe=One-Click``)."""
     channel = _channel(request, name)
