@@ -35,15 +35,16 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+T = TypeVar("T")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SCHEMES = ("http", "https")
@@ -252,27 +253,18 @@ def _timeout(policy: Policy) -> httpx.Timeout:
 
 def fetch(url: str, policy: Policy, limit: int, user_agent: str = "govpub") -> bytes:
     """GET ``url`` under the policy: its body, of at most ``limit`` bytes."""
-    deadline = time.monotonic() + policy.total_timeout
-    backend = PinnedBackend(policy, deadline=deadline)
-    headers = {"user-agent": user_agent, "accept-encoding": "identity"}
-    with httpx.Client(
-        transport=pinned_transport(backend), timeout=_timeout(policy), headers=headers, trust_env=False
-    ) as client:
-        for _ in range(policy.max_redirects + 1):
-            policy.check_url(url)
-            try:
-                with client.stream("GET", url) as answer:
-                    if not answer.has_redirect_location:
-                        return _body(url, answer, limit, deadline)
-                    url = str(answer.url.join(answer.headers["location"]))
-            except httpx.HTTPError as exc:
-                raise Failed(url, f"{type(exc).__name__}: {exc}") from exc
-    raise Refused(url, f"more than {policy.max_redirects} redirects")
+    return _follow(url, policy, user_agent, lambda at, answer, deadline: _body(at, answer, limit, deadline))
 
 
 def probe(url: str, policy: Policy, user_agent: str = "govpub") -> int:
     """The status ``url`` finally answers under the policy (redirects followed, each
     checked), without reading its body: for checking that a link resolves."""
+    return _follow(url, policy, user_agent, lambda _at, answer, _deadline: answer.status_code)
+
+
+def _follow(url: str, policy: Policy, user_agent: str, take: Callable[[str, httpx.Response, float], T]) -> T:
+    """GET ``url``, following redirects (each one checked by the policy), and ``take``
+    what the final answer gives, within the policy's total deadline."""
     deadline = time.monotonic() + policy.total_timeout
     backend = PinnedBackend(policy, deadline=deadline)
     headers = {"user-agent": user_agent, "accept-encoding": "identity"}
@@ -284,7 +276,7 @@ def probe(url: str, policy: Policy, user_agent: str = "govpub") -> int:
             try:
                 with client.stream("GET", url) as answer:
                     if not answer.has_redirect_location:
-                        return answer.status_code
+                        return take(url, answer, deadline)
                     url = str(answer.url.join(answer.headers["location"]))
             except httpx.HTTPError as exc:
                 raise Failed(url, f"{type(exc).__name__}: {exc}") from exc
