@@ -79,7 +79,7 @@ def _within(call: Callable[[], T]) -> T:
     try:
         return call()
     except OutOfReach as exc:
-        raise NotFound(exc.message.replace("没有投递", "no delivery").replace("没有信息", "no item")) from exc
+        raise NotFound(exc.message) from exc
 
 
 @router.get("/whoami")

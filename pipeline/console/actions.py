@@ -23,7 +23,6 @@ from pipeline.console.auth import User
 from pipeline.console.pages import PREFIX, back_to, console_of, not_found, operator
 from pipeline.errors import IntakeError
 from pipeline.services import Services
-from pipeline.tenancy import OutOfReach
 
 log = structlog.get_logger("govpub.console")
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -39,8 +38,8 @@ def _act(
         return user
     try:
         done = act(console_of(request).services, user)
-    except OutOfReach as exc:
-        return not_found(request, exc.message.removeprefix("没有"))
+    except operations.Unseen as exc:
+        return not_found(request, exc.in_chinese)
     except IntakeError as exc:  # bad input or a state that does not allow it
         return back_to(back, exc.message)
     log.info(f"console {name}", username=user.username, item=done.item_pk, delivery=done.delivery_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, select
 
@@ -33,6 +33,22 @@ D, It = db.deliveries, db.items
 
 class ReadOnly(Forbidden):
     code = "read_only"
+
+
+class Unseen(OutOfReach):
+    """A delivery or item elsewhere or nowhere. It names which, so each front end says
+    so in its own words (the console in Chinese, the API in English) without parsing
+    the message."""
+
+    WORDS: ClassVar[dict[str, str]] = {"delivery": "投递", "item": "信息"}
+
+    def __init__(self, thing: str, ident: int) -> None:
+        super().__init__(f"no {thing} {ident}")
+        self.thing, self.ident = thing, ident
+
+    @property
+    def in_chinese(self) -> str:
+        return f"{self.WORDS[self.thing]} {self.ident}"
 
 
 class NotPossible(Conflict):
@@ -72,7 +88,7 @@ def delivery_in_reach(engine: Engine, user: User, delivery_id: int) -> dict[str,
             .where(D.c.id == delivery_id)
         ).first()
     if row is None or not user.reach.allows(row.agency_code):
-        raise OutOfReach(f"没有投递 {delivery_id}")
+        raise Unseen("delivery", delivery_id)
     return dict(row._mapping)
 
 
@@ -80,7 +96,7 @@ def item_in_reach(engine: Engine, user: User, item_pk: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(It).where(It.c.pk == item_pk)).first()
     if row is None or not user.reach.allows(row.agency_code):
-        raise OutOfReach(f"没有信息 {item_pk}")
+        raise Unseen("item", item_pk)
     return dict(row._mapping)
 
 
