@@ -11,16 +11,18 @@ Each finding suggests the de-identified form (``3703**********1234``).
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from pipeline.checks.extract import Piece
+from pipeline.checks.extract import Corpus, Piece, corpus
 from pipeline.checks.findings import Finding, Severity
 
-# one pass over all the text for every kind of number; each run is then classified
-NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{11,19}[Xx]?)(?![0-9A-Za-z])")
+# One pass over all the text for every kind of number; each run is then classified.
+# 11 to 19 digits (and an X), with no letter or ASCII digit on either side. It starts
+# with a digit, so the engine skips to the next digit in C instead of trying the
+# lookbehind at every character (``(?<![0-9A-Za-z])\d{11,19}`` finds the same, slower).
+NUMBER = re.compile(r"\d(?<![0-9A-Za-z]\d)\d{10,18}[Xx]?(?![0-9A-Za-z])")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -66,29 +68,26 @@ def kind_of(number: str) -> tuple[str, str] | None:
     return None
 
 
-def check(texts: Iterable[Piece], severity: Severity = "hold") -> Iterator[Finding]:
-    """One regular-expression pass over the pieces joined (a 2 MB body is one scan,
-    not one per line); each number found is named with its piece."""
-    pieces = list(texts)
-    starts, offset = [], 0
-    for piece in pieces:
-        starts.append(offset)
-        offset += len(piece.text) + 1
-    joined = "\x00".join(piece.text for piece in pieces)
-    seen: set[tuple[int, str]] = set()
+def check(texts: Corpus | Iterable[Piece], severity: Severity = "hold") -> Iterator[Finding]:
+    """One regular-expression pass over the whole text (a 2 MB body is one scan, not
+    one per line); each number found is named with its piece and line, once there."""
+    joined = corpus(texts)
+    seen: set[tuple[int, str, str]] = set()
     named: set[int] = set()
-    for match in NUMBER.finditer(joined):
-        number = match.group(1)
-        index = bisect.bisect_right(starts, match.start()) - 1
+    for match in NUMBER.finditer(joined.text):
+        number = match.group()
         found = kind_of(number)
-        if found is None or (index, number) in seen:
+        if found is None:
             continue
-        seen.add((index, number))
-        piece, (what, shown) = pieces[index], found
-        yield Finding("personal", severity, piece.where, f"{what} {shown}", shown, f"{what}须去标识化后公开")
+        index, where = joined.locate(match.start())
+        if (index, where, number) in seen:
+            continue
+        seen.add((index, where, number))
+        piece, (what, shown) = joined.pieces[index], found
+        yield Finding("personal", severity, where, f"{what} {shown}", shown, f"{what}须去标识化后公开")
         if piece.row and index not in named:
             named.add(index)
             for name in (v.strip() for v in piece.row if NAME.match(v.strip())):
                 masked_name = name[0] + "*" * (len(name) - 1)
                 note = "同行姓名与号码一并公开即可识别个人"
-                yield Finding("personal", severity, piece.where, f"姓名 {name} 与号码同行", masked_name, note)
+                yield Finding("personal", severity, where, f"姓名 {name} 与号码同行", masked_name, note)

@@ -3,7 +3,8 @@
 Why at intake: the decision (which deliveries are ``held``) is written in the same
 transaction as the revision, so no worker can ever claim a delivery the checks would
 have held, and there is no second queue to lose. The checks are linear in the text
-(one Aho–Corasick pass per lexicon, regular expressions for personal information;
+(the text read once and joined; one Aho–Corasick pass per lexicon over it, one
+regular expression for personal information;
 bench/checks.py measures a 2 MB body); the links check waits for the network, within
 ``links_budget_seconds`` per item. One item's checks hold only its own request.
 A check that crashes loses nothing: the item is stored and
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 import structlog
 
 from pipeline.checks import lexicon, links, personal
-from pipeline.checks.extract import pieces
+from pipeline.checks.extract import Corpus, parse_body, pieces
 from pipeline.checks.findings import NOTHING, Finding, Outcome
 from pipeline.config import AgencyChecks, ChecksSettings
 from pipeline.model import ItemIn
@@ -49,7 +50,7 @@ class Stage:
 
     def findings(self, item: ItemIn) -> list[Finding]:
         try:
-            texts = list(pieces(item))
+            texts = Corpus(pieces(item, parse_body(item.body_html)))  # read once, for every check
             found: list[Finding] = []
             if "personal" in self.settings.enabled:
                 found.extend(personal.check(texts, self.settings.personal))
