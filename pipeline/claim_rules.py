@@ -7,6 +7,9 @@ abandoned (``sending`` past its lease: its worker died). It must still wait whil
   for a retraction, any publication): revision 3 never reaches a channel before 2;
 - a channel it depends on has not finished the same revision (WeChat links to the
   website page, so it goes after the website);
+- an item its revision interprets (政策解读 → the policy, :mod:`pipeline.interpretations`)
+  is not out yet: on the same channel, or, when the policy does not go to that channel,
+  on any channel; a retracted policy is never out;
 
 and it is *superseded* (skipped) when a newer revision of the item is to be published
 on the same channel, unless the channel already holds it (what went out stays counted).
@@ -25,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, Select, and_, false, or_, select
 
 from pipeline import db
-from pipeline.states import ACTIVE_STATES, CLAIMABLE_STATES, DeliveryState
+from pipeline.states import ACTIVE_STATES, CLAIMABLE_STATES, REACHED_STATES, DeliveryState
 
 D = db.deliveries
 SENDING = DeliveryState.SENDING
@@ -75,6 +78,55 @@ def open_dependencies(row: FromClause, depends_on: dict[str, list[str]]) -> Sele
     )
 
 
+def _out(delivery: FromClause) -> ColumnElement[bool]:
+    """A publication the channel holds (as the report counts it reached)."""
+    return and_(
+        delivery.c.action == PUBLISH,
+        delivery.c.state.in_((*REACHED_STATES, SENDING)),
+        delivery.c.delivered_at.is_not(None),
+    )
+
+
+def policies_not_out(row: FromClause) -> Select[Any]:
+    """索引号 of the items ``row``'s revision interprets that are not out yet where it
+    must follow them: on ``row``'s channel; where a policy has no publication for that
+    channel (not requested, or skipped), on any channel. A retracted policy is never out,
+    and a dead or held one is not out: the interpretation waits, saying why."""
+    interprets, policy = db.interpretations, db.items.alias("policy")
+    here, anywhere, wanted = D.alias("policy_here"), D.alias("policy_anywhere"), D.alias("policy_wanted")
+    # correlated by hand: two levels down, the automatic correlation would not reach ``row``
+    out_here = (
+        select(here.c.id)
+        .where(here.c.item_pk == interprets.c.policy_pk, here.c.channel == row.c.channel, _out(here))
+        .correlate_except(here)
+    )
+    goes_here = (
+        select(wanted.c.id)
+        .where(
+            wanted.c.item_pk == interprets.c.policy_pk,
+            wanted.c.channel == row.c.channel,
+            wanted.c.action == PUBLISH,
+            wanted.c.state != DeliveryState.SKIPPED,
+        )
+        .correlate_except(wanted)
+    )
+    out_anywhere = (
+        select(anywhere.c.id)
+        .where(anywhere.c.item_pk == interprets.c.policy_pk, _out(anywhere))
+        .correlate_except(anywhere)
+    )
+    out = and_(
+        policy.c.retracted_at.is_(None),
+        or_(out_here.exists(), and_(~goes_here.exists(), out_anywhere.exists())),
+    )
+    return select(policy.c.index_no).where(
+        row.c.action == PUBLISH,
+        interprets.c.revision_pk == row.c.revision_pk,
+        policy.c.pk == interprets.c.policy_pk,
+        ~out,
+    )
+
+
 def newer_revisions(row: FromClause) -> Select[Any]:
     """Newer revisions to be published on ``row``'s channel, which supersede it while the
     channel does not hold it yet."""
@@ -97,7 +149,11 @@ class ClaimRules:
     def free_to_go(self, row: FromClause, now: datetime) -> ColumnElement[bool]:
         """Due, and nothing stands in its way: the one-statement claim's condition. An
         abandoned row never goes this way (the claim must close its worker's attempt)."""
-        clear = [~earlier_being_sent(row).exists(), ~newer_revisions(row).exists()]
+        clear = [
+            ~earlier_being_sent(row).exists(),
+            ~newer_revisions(row).exists(),
+            ~policies_not_out(row).exists(),
+        ]
         dependent = [name for name, on in self.depends_on.items() if on]
         if dependent:  # only their rows pay for the dependency lookup
             ready = ~open_dependencies(row, self.depends_on).exists()
@@ -110,6 +166,7 @@ class ClaimRules:
             claimable(row, now).label("claimable"),
             _first(earlier_being_sent(row)).label("earlier_sending"),
             _first(open_dependencies(row, self.depends_on)).label("open_dependency"),
+            _first(policies_not_out(row)).label("waiting_policy"),
             _first(newer_revisions(row), descending=True).label("superseded_by"),
         ]
 

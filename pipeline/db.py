@@ -272,6 +272,22 @@ check_findings = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# 政策解读: which items each revision interprets (pipeline.interpretations). Per revision,
+# as what a revision says is fixed: the claim reads the list of the revision it sends, and
+# a new revision may name other policies. Written in the intake's transaction.
+interpretations = Table(
+    "interpretations",
+    metadata,
+    Column("revision_pk", Id, ForeignKey("revisions.pk"), primary_key=True),
+    Column("policy_pk", Id, ForeignKey("items.pk"), primary_key=True),
+    # the interpreting item (not ``item_pk``: a subquery of a statement on deliveries
+    # would read that name as its own column)
+    Column("interpretation_pk", Id, ForeignKey("items.pk"), nullable=False),
+    # a policy's interpretations (its page's 相关解读, the report's list, waking them)
+    Index("ix_interpretations_policy", "policy_pk", "interpretation_pk"),
+    Index("ix_interpretations_item", "interpretation_pk"),
+)
+
 blobs = Table(
     "blobs",
     metadata,

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, or_, select, update
 
-from pipeline import claim_rules, db
+from pipeline import claim_rules, db, interpretations
 from pipeline.claim_rules import ClaimRules
+from pipeline.interpretations import WAITING_REASON
 from pipeline.model import Published
 from pipeline.states import (
     MAY_BE_OUT_STATES,
@@ -47,6 +48,9 @@ D = db.deliveries
 R = db.revisions
 # The claimed revision's document, read by the claim's own UPDATE … RETURNING (one round trip).
 _DOCUMENT = select(R.c.document).where(R.c.pk == D.c.revision_pk).scalar_subquery().label("document")
+# Whether an item interprets the claimed one: its publication wakes them (same statement).
+_INTERPRETED = exists().where(db.interpretations.c.policy_pk == D.c.item_pk).label("interpreted")
+POLICY_RECHECK_SECONDS = 60.0  # an interpretation looks again for its policy (woken sooner)
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Claim:
     progress: dict[str, Any]
     reason: str
     sent: bool = False  # the channel already took it for good (state was ``unconfirmed``)
+    interpreted: bool = False  # another item interprets this one (pipeline.interpretations)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -107,7 +112,7 @@ class Deliveries:
             update(D)
             .where(D.c.id == delivery_id, self.rules.free_to_go(D, now))
             .values(_taken(worker, now, lease_until))
-            .returning(*D.c, _DOCUMENT)
+            .returning(*D.c, _DOCUMENT, _INTERPRETED)
         ).first()
         return None if taken is None else self._claimed(conn, taken, taken.document)
 
@@ -118,9 +123,9 @@ class Deliveries:
         row = conn.execute(select(D, *self.rules.reasons(D, now)).where(D.c.id == delivery_id)).first()
         if row is None or not row.claimable:
             return None
-        wait = _why_waiting(row)
+        wait, recheck = _why_waiting(row)
         if wait:
-            self._defer(conn, row, now + timedelta(seconds=2), f"waiting: {wait}")
+            self._defer(conn, row, now + timedelta(seconds=recheck), f"waiting: {wait}")
             return None
         if row.superseded_by is not None:
             self._skip_superseded(conn, row, now, worker)
@@ -129,7 +134,7 @@ class Deliveries:
             update(D)
             .where(D.c.id == row.id, D.c.claim_no == row.claim_no, claim_rules.claimable(D, now))
             .values(_taken(worker, now, lease_until))
-            .returning(*D.c, _DOCUMENT)
+            .returning(*D.c, _DOCUMENT, _INTERPRETED)
         ).first()
         if claimed is None:
             return None
@@ -164,6 +169,7 @@ class Deliveries:
             progress=dict(row.progress or {}),
             reason=self._retract_reason(conn, row),
             sent=row.delivered_at is not None,
+            interpreted=bool(row.interpreted),
         )
 
     def _previous(self, conn: Connection, row: Any) -> dict[str, Any] | None:
@@ -443,6 +449,21 @@ class Deliveries:
             )
         return list(woken)
 
+    def wake_interpretations(self, claim: Claim, now: datetime) -> list[tuple[int, str]]:
+        """The item ``claim`` published is out: the deliveries of its interpretations that
+        wait for it are due now; returns them (id, channel) for the queue. Only asked when
+        the claim found the item interpreted, so other items pay nothing."""
+        if not claim.interpreted or claim.action != "publish":
+            return []
+        with self.engine.begin() as conn:
+            woken = conn.execute(
+                update(D)
+                .where(interpretations.waiting_for(claim.item_pk), D.c.next_attempt_at > now)
+                .values(next_attempt_at=now, updated_at=now)
+                .returning(D.c.id, D.c.channel)
+            ).all()
+        return [(row.id, row.channel) for row in woken]
+
     # -- operator actions --------------------------------------------------------
     def retry_now(self, delivery_id: int, operator: str, now: datetime) -> bool:
         with self.engine.begin() as conn:
@@ -588,13 +609,17 @@ def _first_reached(now: datetime) -> Any:
     return func.coalesce(D.c.delivered_at, literal(now, D.c.delivered_at.type))
 
 
-def _why_waiting(row: Any) -> str:
-    """What the row waits for, from the slow claim's reason columns ("" for nothing)."""
+def _why_waiting(row: Any) -> tuple[str, float]:
+    """What the row waits for, from the slow claim's reason columns ("" for nothing), and
+    when to look again: soon for another delivery (it is being sent), a while for a
+    policy (it may wait for days; its delivery wakes the row, :meth:`Deliveries.wake_interpretations`)."""
     if row.earlier_sending is not None:
-        return f"delivery {row.earlier_sending} of an earlier revision is being sent"
+        return f"delivery {row.earlier_sending} of an earlier revision is being sent", 2
     if row.open_dependency is not None:
-        return f"channel {row.open_dependency} goes first"
-    return ""
+        return f"channel {row.open_dependency} goes first", 2
+    if row.waiting_policy is not None:
+        return f"{WAITING_REASON}（{row.waiting_policy}）", POLICY_RECHECK_SECONDS
+    return "", 0
 
 
 def _taken(worker: str, now: datetime, lease_until: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class LocalDispatcher:
 
     def __init__(self, services: Services, workers: int) -> None:
         self.services = services
+        services.dispatcher = self  # what a worker thread makes due comes back here
         self.tasks: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self.stop = threading.Event()
         self.threads = [

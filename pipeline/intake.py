@@ -101,13 +101,20 @@ def checked(services: Services, source: str, item: ItemIn, reach: Reach) -> Agen
     or the reasons it is refused."""
     if item.source and item.source != source:
         raise Forbidden(f"token of source {source!r} cannot submit items of {item.source!r}")
-    found_agency = checked_agency(services.registry, reach, item.model_copy(update={"source": source}))
+    found_agency = checked_agency(services.registry, reach, with_source(item, source))
     item, settings = found_agency.item, services.settings
     taxonomy = found_agency.agency.taxonomy_or(settings.taxonomy)
     found = problems(item, taxonomy, services.channel_names(), services.clock(), settings.timezone)
     if found:
         raise ValidationFailed("item refused", found)
     return found_agency
+
+
+def with_source(item: ItemIn, source: str) -> ItemIn:
+    """The item as its source's, every reference it makes spelled out (an omitted source
+    of an interpreted item is the item's own), so that the same item always hashes alike."""
+    interprets = [ref.model_copy(update={"source": ref.source or source}) for ref in item.interprets]
+    return item.model_copy(update={"source": source, "interprets": interprets})
 
 
 def store_and_enqueue(

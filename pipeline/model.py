@@ -58,6 +58,7 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+MAX_INTERPRETED = 20
 
 
 class Strict(BaseModel):
@@ -81,6 +82,15 @@ class Approver(Strict):
     role: Text
     name: Text | None = None
     at: datetime
+
+
+class Interpreted(Strict):
+    """An item this one interprets (政策解读 → the policy): its ``source`` (omitted: the
+    interpretation's own) and ``id``, resolved at intake to an item within the source's
+    reach (:mod:`pipeline.interpretations`)."""
+
+    source: Annotated[Str, matching(SOURCE_PATTERN)] = ""
+    id: Annotated[Str, matching(ID_PATTERN)]
 
 
 class Approval(Strict):
@@ -156,6 +166,14 @@ class ItemIn(Strict):
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
     cover_image: Attachment | None = None
     channels: list[ShortText] | None = None
+    interprets: list[Interpreted] = Field(
+        default_factory=list,
+        max_length=MAX_INTERPRETED,
+        description="政策解读: the items this one interprets ({source, id}; source omitted: this "
+        "item's). Each must be an item of an agency the source is bound to, accepted before or "
+        "earlier in the same batch, not retracted, not this item; otherwise 422 "
+        "interprets_unknown. This item goes live on no channel before them (docs/interpretations.md).",
+    )
     approval: Approval
 
     @model_validator(mode="wrap")
@@ -178,11 +196,15 @@ class ItemIn(Strict):
         return {
             key: value
             for key, value in self.model_dump(mode="json").items()
-            if value is not None or key not in declared or declared[key].hashed_when_empty
+            if (value is not None or key not in declared or declared[key].hashed_when_empty)
+            and (key not in UNHASHED_WHEN_EMPTY or value)
         }
 
 
 CORE_FIELDS = frozenset(ItemIn.model_fields)
+# core fields added after hashes were stored: left out of the hash while empty, so an item
+# submitted again as before still reads as the same body
+UNHASHED_WHEN_EMPTY = frozenset({"interprets"})
 _WITH_FIELDS: dict[tuple[tuple[str, int], ...], type[ItemIn]] = {}
 
 
@@ -290,6 +312,24 @@ def content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class InterpretedItem(Strict):
+    """A policy an item interprets, as its revision stored it: the page address follows
+    from ``index_no`` (its agency is the 索引号's prefix); ``title`` as it was then."""
+
+    source: str
+    id: str
+    index_no: str
+    title: str
+
+    @property
+    def key(self) -> str:
+        return self.index_no.replace("/", "-")
+
+    @property
+    def agency_code(self) -> str:
+        return self.index_no.partition("/")[0]
+
+
 class StoredAttachment(Strict):
     """An attachment as stored: its bytes live in the blob table under ``sha256``."""
 
@@ -325,6 +365,7 @@ class Published(Strict):
     body_html: str = ""
     attachments: list[StoredAttachment] = Field(default_factory=list)
     cover_image: StoredAttachment | None = None
+    interprets: list[InterpretedItem] = Field(default_factory=list)
     approval: Approval
     accepted_at: datetime
 

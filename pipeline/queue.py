@@ -59,6 +59,8 @@ def create_celery(services: Services) -> Celery:
     )
     for name, cfg in settings.channels.items():
         _register(app, services, name, cfg.rate_limit)
+    if services.dispatcher is None:  # a worker sends what it makes due (woken interpretations)
+        services.dispatcher = CeleryDispatcher(app)
 
     # One log line per delivery comes from the runner; Celery's own per-task lines
     # ("received", "succeeded") would only double it.

@@ -114,6 +114,8 @@ def _context(services: Services, claim: Claim) -> DeliveryContext:
 
 def _record_success(services: Services, claim: Claim, ref: Ref | None) -> str:
     ok = services.deliveries.succeeded(claim, services.worker_name, services.clock(), ref)
+    if ok and ref is not None:
+        _wake_interpretations(services, claim)
     outcome = ("delivered" if ref is not None else "skipped") if ok else "lost-lease"
     metrics.count_outcome(claim.channel, outcome)
     log.info(
@@ -127,6 +129,17 @@ def _record_success(services: Services, claim: Claim, ref: Ref | None) -> str:
         ref=ref,
     )
     return outcome
+
+
+def _wake_interpretations(services: Services, claim: Claim) -> None:
+    """A policy is out: its interpretations waiting for it go now, not at the next sweep
+    (a lost message costs nothing: they are due, the sweeper sends them)."""
+    woken = services.deliveries.wake_interpretations(claim, services.clock())
+    if woken and services.dispatcher is not None:
+        try:
+            services.dispatcher.send(woken)
+        except Exception as exc:
+            log.warning("waking interpretations failed; the sweeper sends them", error=str(exc))
 
 
 def _record_failure(services: Services, claim: Claim, exc: BaseException) -> str:
@@ -177,6 +190,8 @@ def _record_waiting(services: Services, claim: Claim, exc: BaseException) -> str
         message = f"sent; its confirmation could not be had yet ({type(exc).__name__}: {exc})"
     ref = exc.ref if isinstance(exc, Unconfirmed) else None
     state = services.deliveries.waiting(claim, services.worker_name, now, message, retry_at=retry_at, ref=ref)
+    if ref is not None and not claim.sent:
+        _wake_interpretations(services, claim)
     metrics.count_outcome(claim.channel, state)
     log.info(
         "delivery unconfirmed" if state == "unconfirmed" else "delivery waiting",

@@ -19,6 +19,7 @@ from pipeline.checks.stage import Stage
 from pipeline.config import Settings
 from pipeline.db import make_engine
 from pipeline.deliveries import Deliveries
+from pipeline.dispatch import Dispatcher
 from pipeline.outbound import Policy
 from pipeline.registry import kinds
 from pipeline.store import Store, utcnow
@@ -29,6 +30,8 @@ class Services:
     settings: Settings
     engine: Engine
     clock: Callable[[], datetime] = utcnow
+    # where workers send deliveries they make due (set by the queue or the in-process worker)
+    dispatcher: Dispatcher | None = None
     _channels: dict[str, Channel] = field(default_factory=dict)
 
     @cached_property

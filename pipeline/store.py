@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pipeline import db, deliveries
+from pipeline import db, deliveries, interpretations
 from pipeline.checks.findings import NOTHING, Outcome
 from pipeline.db import insert_ignore
 from pipeline.errors import (
@@ -30,7 +30,7 @@ from pipeline.errors import (
     StaleRevision,
     ValidationFailed,
 )
-from pipeline.model import ItemIn, Published, StoredAttachment, content_hash
+from pipeline.model import InterpretedItem, ItemIn, Published, StoredAttachment, content_hash
 from pipeline.sanitize import sanitize_html
 from pipeline.states import ACTIVE_STATES
 from pipeline.tenancy import Reach
@@ -156,8 +156,9 @@ class Store:
         """
         now = now or utcnow()
         # Locks (serial rows, new item keys) are taken in one global order, so two
-        # concurrent batches queue behind each other instead of deadlocking.
-        order = sorted(range(len(batch)), key=lambda i: lock_key(batch[i][0]))
+        # concurrent batches queue behind each other instead of deadlocking; within one
+        # serial row, interpretations after the others (their policy may be in the batch).
+        order = sorted(range(len(batch)), key=lambda i: (lock_key(batch[i][0]), bool(batch[i][0].interprets)))
         answers: dict[int, Accepted | IntakeError] = {}
         with self.engine.begin() as conn:
             for index in order:
@@ -214,9 +215,11 @@ class Store:
             conn.execute(
                 update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
             )
-        published = self._published(conn, item, index_no, now)
+        policies = interpretations.resolve(conn, item, item_pk)
+        published = self._published(conn, item, index_no, now, [p for _, p in policies])
         stored = Stored(item_pk, agency_code)
         revision_pk = self._add_revision(conn, stored, item, body_hash, published, now)
+        interpretations.record(conn, item_pk, revision_pk, [pk for pk, _ in policies])
         if head is not None:
             deliveries.supersede(conn, item_pk, item.revision, now)
         store_findings(conn, stored, revision_pk, item.revision, outcome, now)
@@ -344,15 +347,25 @@ class Store:
             if not self._taken(conn, index_no):
                 return index_no
 
-    def _published(self, conn: Connection, item: ItemIn, index_no: str, now: datetime) -> Published:
+    def _published(
+        self,
+        conn: Connection,
+        item: ItemIn,
+        index_no: str,
+        now: datetime,
+        interprets: list[InterpretedItem] | None = None,
+    ) -> Published:
         def keep(att: Any) -> StoredAttachment:
             data = att.content()
             sha = hashlib.sha256(data).hexdigest()
             insert_ignore(conn, db.blobs, {"sha256": sha, "size": len(data), "data": data})
             return StoredAttachment(name=att.name, media_type=att.media_type, size=len(data), sha256=sha)
 
-        fields = item.model_dump(exclude={"attachments", "cover_image", "channels", "body_html"})
+        fields = item.model_dump(
+            exclude={"attachments", "cover_image", "channels", "body_html", "interprets"}
+        )
         fields["index_no"] = index_no
+        fields["interprets"] = interprets or []
         return Published(
             **fields,
             body_html=sanitize_html(item.body_html),

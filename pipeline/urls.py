@@ -64,6 +64,13 @@ def item_url(settings: ChannelSettings, item: Published, *, agencies: Registry) 
     return f"{pages_root(settings)}/{item_path(item, column(agencies, item.agency.code))}"
 
 
+def page_url(settings: ChannelSettings, index_no: str, *, agencies: Registry) -> str:
+    """The page of the item numbered ``index_no``, from the number alone (its agency is the
+    索引号's prefix): what links to another item (a policy, its interpretations) use."""
+    key = index_no.replace("/", "-")
+    return f"{pages_root(settings)}/{column(agencies, index_no.partition('/')[0])}/items/{key}.html"
+
+
 def attachment_name(position: int, name: str) -> str:
     """The file name of an item's attachment on the site: safe on disk and in a URL,
     still recognisable: ``01-方案.pdf``.

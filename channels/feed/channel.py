@@ -40,7 +40,7 @@ from pipeline import outbound
 from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
-from pipeline.urls import attachment_url, item_url, pages_root
+from pipeline.urls import attachment_url, item_url, page_url, pages_root
 
 
 class FeedChannel(Channel):
@@ -163,6 +163,7 @@ class FeedChannel(Channel):
             page=lambda entry: item_url(settings, entry.item, agencies=agencies),
             enclosures=enclosures,
             hub=self.opts.websub_hub,
+            item_page=lambda index_no: page_url(settings, index_no, agencies=agencies),
         )
 
     # -- WebSub -------------------------------------------------------------------------

@@ -69,6 +69,7 @@ class Links:
     page: Callable[[Entry], str]
     enclosures: Callable[[Entry], list[Enclosure]]
     hub: str | None = None
+    item_page: Callable[[str], str] | None = None  # 索引号 → its page (解读的政策 links)
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,27 @@ def _add(gen: FeedGenerator, entry: Entry, links: Links, tz: ZoneInfo, full_text
     node.published(_local(entry.published, tz))
     node.updated(_local(entry.updated, tz))
     node.author(name=xml_text(item.agency.name))
-    if item.summary:  # text, carried as escaped HTML: RSS readers render a description as HTML
-        node.summary(as_html(xml_text(item.summary)), type="html")
+    interprets = _interprets(entry, links)
+    if item.summary or interprets:  # text, carried as escaped HTML: readers render a description as HTML
+        node.summary(as_html(xml_text(item.summary)) + interprets, type="html")
     if full_text and item.body_html:
-        node.content(xml_text(sanitize_html(item.body_html)), type="html")
+        node.content(interprets + xml_text(sanitize_html(item.body_html)), type="html")
     terms = dict.fromkeys(t for t in (item.category, item.subcategory, item.genre, *item.keywords) if t)
     if terms:
         node.category([{"term": xml_text(term)} for term in terms])
     node.govpub.creator = xml_text(item.agency.name)
     node.govpub.enclosures = links.enclosures(entry)
+
+
+def _interprets(entry: Entry, links: Links) -> str:
+    """解读的政策: a line linking the policies an interpretation interprets ("" for others)."""
+    named = [
+        f'<a href="{html.escape(links.item_page(p.index_no))}">{as_html(xml_text(p.title))}</a>'
+        if links.item_page
+        else as_html(xml_text(p.title))
+        for p in entry.item.interprets
+    ]
+    return f"<p>解读的政策：{'；'.join(named)}</p>" if named else ""
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -10,7 +10,7 @@ re-rendering unchanged content gives the same bytes and leaves the file alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,9 @@ from channels.website.catalogue import Entry
 from channels.website.layout import IndexSpec, href, item_page
 from pipeline.model import Published
 from pipeline.sanitize import sanitize_html
+
+Links = Sequence[tuple[str, str]]  # (title, address)
+INTERPRETATIONS_START, INTERPRETATIONS_END = "<!--govpub:interpretations-->", "<!--/govpub:interpretations-->"
 
 
 def clean_body(html: str) -> Markup:
@@ -89,7 +92,17 @@ class Renderer:
         html = self.env.get_template(template).render(site=self.site, link=link, **context)
         return html.encode("utf-8")
 
-    def item(self, item: Published, url: str, published: datetime, files: list[FileLink]) -> bytes:
+    def item(
+        self,
+        item: Published,
+        url: str,
+        published: datetime,
+        files: list[FileLink],
+        interprets: Links = (),
+        interpretations: Links = (),
+    ) -> bytes:
+        """The item's page; ``interprets`` (解读的政策) and ``interpretations`` (相关解读):
+        (title, address) of the policies it interprets and of the items interpreting it."""
         sub = IndexSpec("subcategory", category=item.category, subcategory=item.subcategory)
         return self._render(
             "item.html",
@@ -102,7 +115,20 @@ class Renderer:
             attachments=files,
             category_path=IndexSpec("category", category=item.category).page(None),
             subcategory_path=sub.page(None) if item.subcategory else None,
+            interprets=list(interprets),
+            interpretations=list(interpretations),
         )
+
+    def with_interpretations(self, page: bytes, interpretations: Links) -> bytes:
+        """An item page whose 相关解读 section lists ``interpretations`` now (the rest of
+        the page as it is: the policy's own publication wrote it). Markup of the section is
+        the template's, between comments that no sanitised body or escaped text can hold."""
+        section = self.env.get_template("interpretations.html").render(interpretations=list(interpretations))
+        text = page.decode("utf-8")
+        start, end = text.find(INTERPRETATIONS_START), text.find(INTERPRETATIONS_END)
+        if start < 0 or end < start:
+            return page  # a page of before interpretations: its next publication adds the section
+        return (text[:start] + section.rstrip("\n") + text[end + len(INTERPRETATIONS_END) :]).encode("utf-8")
 
     def withdrawn(self, title: str, index_no: str, url: str, when: datetime, reason: str) -> bytes:
         key = index_no.replace("/", "-")

@@ -37,12 +37,12 @@ from channels.website.column import Column
 from channels.website.files import remove
 from channels.website.options import StaticOptions
 from channels.website.portal import LEGACY_LISTINGS, RESERVED, Portal
-from pipeline import registry
+from pipeline import interpretations, registry
 from pipeline.agencies import Agency
 from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
-from pipeline.urls import attachment_name, item_url, pages_root, public
+from pipeline.urls import attachment_name, item_url, page_url, pages_root, public
 
 ITEM = re.compile(r"items/([0-9A-Za-z-]+)(\.html|/.*)")
 
@@ -152,14 +152,18 @@ class StaticSite:
         url = item_url(self.settings, item, agencies=self.env.agencies)
         files = self._write_attachments(item, ctx, column.folder)
         remove(column.folder / layout.withdrawn_marker(item.key))
-        page = column.render.item(item, url, published_at, files)
-        write_if_changed(column.folder / layout.item_page(item.key), page)
-        self._drop_legacy(item.key)
+        interprets = [(p.title, self._page_url(p.index_no)) for p in item.interprets]
         old = catalogue.last_delivered(self.env.engine, self.name, row.pk)
         new = _entry(row.pk, item)
-        with column.lock():
+        with column.lock():  # the page's 相关解读 as its interpretations' pages see it
+            page = column.render.item(
+                item, url, published_at, files, interprets, self._interpretations(row.pk)
+            )
+            write_if_changed(column.folder / layout.item_page(item.key), page)
             shards_changed = column.reindex(row.pk, old, new)
+        self._drop_legacy(item.key)
         self.portal.after_item(agency.path, row.pk, new, shards_changed)
+        self._relink_policies(row.pk)
         return {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",
@@ -187,6 +191,7 @@ class StaticSite:
         with column.lock():
             shards_changed = column.reindex(row.pk, old, None)
         self.portal.after_item(agency.path, row.pk, None, shards_changed)
+        self._relink_policies(row.pk)
         return {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",
@@ -227,6 +232,29 @@ class StaticSite:
         except OSError as exc:
             return Health(False, f"cannot write {self.folder}: {exc}")
         return Health(True, f"static site in {self.folder}")
+
+    # -- 政策解读: a policy's page and its interpretations' link each other ------------
+    def _page_url(self, index_no: str) -> str:
+        return page_url(self.settings, index_no, agencies=self.env.agencies)
+
+    def _interpretations(self, policy_pk: int) -> list[tuple[str, str]]:
+        found = interpretations.interpretations_of(self.env.engine, policy_pk, self.name)
+        return [(i.title, self._page_url(i.index_no)) for i in found]
+
+    def _relink_policies(self, item_pk: int) -> None:
+        """The pages of the policies the item interprets (or did, in any revision) list
+        their interpretations as they are now: the cheapest correct moment is the
+        interpretation's own publication or retraction. Each page is rewritten under its
+        column's lock, as its own publication writes it, so neither loses the other's list."""
+        for policy_pk, index_no in interpretations.policies_of(self.env.engine, item_pk):
+            key = index_no.replace("/", "-")
+            column = self.column(self.agency(index_no.partition("/")[0]))
+            path = column.folder / layout.item_page(key)
+            with column.lock():
+                if not path.exists() or (column.folder / layout.withdrawn_marker(key)).exists():
+                    continue  # not on the site (yet, or any more): its publication lists them
+                page = column.render.with_interpretations(path.read_bytes(), self._interpretations(policy_pk))
+                write_if_changed(path, page)
 
     # -- the item itself -------------------------------------------------------------
     def _item_row(self, item: Published) -> Any:

@@ -32,7 +32,7 @@ from channels.wechat.options import WeChatOptions
 from channels.wechat.plan import ready_and_due
 from channels.wechat.publish import Publisher
 from channels.wechat.records import Records
-from pipeline import outbound
+from pipeline import outbound, urls
 from pipeline.channel import ChannelEnv
 
 
@@ -79,7 +79,14 @@ class Account:
     @cached_property
     def publisher(self) -> Publisher:
         policy = outbound.Policy.from_settings(self.env.settings.outbound)
-        maker = ArticleMaker(self.client, self.records, self.opts, policy)
+        settings, agencies = self.env.settings, self.env.agencies
+        maker = ArticleMaker(
+            self.client,
+            self.records,
+            self.opts,
+            policy,
+            lambda no: urls.page_url(settings, no, agencies=agencies),
+        )
         return Publisher(self.client, self.records, maker, self.opts, self.page_url)
 
     @cached_property

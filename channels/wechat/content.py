@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape, unescape
@@ -85,6 +86,20 @@ def metadata_block(item: Published) -> str:
     return f"<p>{escape('　'.join(parts))}</p>"
 
 
+def interprets_block(item: Published, link_of: Callable[[str], str] | None) -> str:
+    """解读的政策: a line naming (and linking) the policies the item interprets, which
+    inspections ask every interpretation to show."""
+    if not item.interprets:
+        return ""
+    named = [
+        f'<a href="{escape(link_of(p.index_no), quote=True)}">{escape(p.title)}</a>'
+        if link_of
+        else escape(p.title)
+        for p in item.interprets
+    ]
+    return f"<p>解读的政策：{'；'.join(named)}</p>"
+
+
 def attachments_block(item: Published, page_url: str) -> str:
     if not item.attachments:
         return ""
@@ -109,12 +124,18 @@ class ArticleMaker:
     remembered in ``records`` so a retried or revised item uploads nothing twice."""
 
     def __init__(
-        self, uploader: Uploader, records: Records, options: WeChatOptions, policy: outbound.Policy
+        self,
+        uploader: Uploader,
+        records: Records,
+        options: WeChatOptions,
+        policy: outbound.Policy,
+        link_of: Callable[[str], str] | None = None,
     ) -> None:
         self.uploader = uploader
         self.records = records
         self.options = options
         self.policy = policy
+        self.link_of = link_of  # 索引号 → the item's website page (a policy's, for 解读的政策)
 
     def make(self, item: Published, page_url: str, blob: Any, now: datetime) -> Article:
         title = wechat_title(item)
@@ -124,13 +145,14 @@ class ArticleMaker:
             )
         article = Article(fields={})
         body = self._images(item.body_html, page_url, article, now)
-        content = metadata_block(item) + body + attachments_block(item, page_url)
+        head = metadata_block(item) + interprets_block(item, self.link_of)
+        content = head + body + attachments_block(item, page_url)
         if len(content) >= CONTENT_MAX_CHARS or len(content.encode()) >= CONTENT_MAX_BYTES:
             article.notes.append(
                 f"body of {len(content)} characters abridged: the full text is on the website"
             )
             content = (
-                metadata_block(item)
+                head
                 + f"<p>{escape(item.summary)}</p>"
                 + f"<p>全文共{len(plain_text(item.body_html))}字，超出微信图文长度限制，"
                 + "请点击“阅读原文”查看全文。</p>"

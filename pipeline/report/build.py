@@ -32,6 +32,7 @@ from pipeline.report.model import AnnualReport, CategoryCount, Counts
 from pipeline.report.scope import ChannelRoles, Role, Scope
 from pipeline.report.scratch import PORTAL, scratch
 from pipeline.report.timeliness import timeliness
+from pipeline.report.uninterpreted import uninterpreted
 from pipeline.report.workdays import WorkdayCalendar
 
 Progress = Callable[[str], None]
@@ -96,6 +97,7 @@ def build_report(
         retracted = retractions(conn, scope)
         documents, document_warnings = document_rows(conn, scope, roles, figures.table2.last_year_in_force)
         log = log_outcomes(conn, scope)
+        without_interpretation = uninterpreted(conn, scope, roles)
         code, name = agency_name(conn, scope)
     say(f"counted in {perf_counter() - started:.2f}s")
     counts = Counts(
@@ -106,6 +108,7 @@ def build_report(
         retractions=retracted,
         documents=documents,
         log=log,
+        uninterpreted=without_interpretation,
     )
     warnings += document_warnings
     warnings += _warnings(counts, roles, figures_source, timely.assumed_years)
@@ -161,6 +164,11 @@ def _warnings(
     if assumed:
         found.append(
             f"no State Council holiday calendar for {assumed}: Monday to Friday assumed as working days"
+        )
+    if counts.uninterpreted:
+        found.append(
+            f"{len(counts.uninterpreted)} 件本年公开的规范性文件没有政策解读 (no item interprets them: "
+            "inspections ask for both, linked; the list follows the retractions)"
         )
     for what, shown, total in (
         ("late items", len(counts.timeliness.late_items), counts.timeliness.late),

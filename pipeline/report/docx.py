@@ -96,6 +96,15 @@ def render_docx(report: AnnualReport, chart: Chart | None = None) -> bytes:
                 for i in c.retractions.items
             ],
         )
+    if c.uninterpreted:
+        _warning(
+            doc, f"本年公开的规范性文件中，{len(c.uninterpreted)}件没有政策解读（不属于报告正文，供核查）。"
+        )
+        _rows(
+            doc,
+            ["索引号", "信息名称", "网站公开日期"],
+            [[i.index_no, i.title, str(i.published_on)] for i in c.uninterpreted],
+        )
 
     _head(doc, "三、收到和处理政府信息公开申请情况")
     _grid(doc, layout.table3_grid(report))

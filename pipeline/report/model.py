@@ -84,6 +84,14 @@ class DocumentRow(BaseModel):
     last_year_source: str = Field(description="figures (last year's report) or log")
 
 
+class Uninterpreted(BaseModel):
+    """A 规范性文件 first on the website in the year that no 政策解读 interprets."""
+
+    index_no: str
+    title: str
+    published_on: date = Field(description="first on the website (local date)")
+
+
 class LogOutcome(BaseModel):
     channel: str
     outcome: str
@@ -100,6 +108,11 @@ class Counts(BaseModel):
     retractions: Retractions
     documents: list[DocumentRow]
     log: list[LogOutcome]
+    uninterpreted: list[Uninterpreted] = Field(
+        default_factory=list,
+        description="this year's 规范性文件 without an interpretation (政策解读): "
+        "inspections ask for both, linked",
+    )
 
 
 class AnnualReport(BaseModel):
