@@ -78,6 +78,69 @@ class AgencyChecks(BaseModel):
     channels: dict[str, Literal["warn", "hold"]] = Field(default_factory=dict)
 
 
+NEWS_WORDS = ["动态", "要闻", "新闻", "资讯"]
+
+
+class FreshnessLimits(BaseModel):
+    """How long a column or a 政务新媒体 account may go without a new publication: the
+    defaults are the inspection indicators' (国办秘函〔2019〕19号): two weeks for an
+    account and for a news-like column (its name has one of ``news_words``), six months
+    for the others (通知公告、政策文件类); per category and sub-category in ``columns``."""
+
+    model_config = {"extra": "forbid"}
+
+    accounts_days: float | None = Field(
+        default=None, gt=0, description="an account's limit (default 14 days; 单项否决 after two weeks)"
+    )
+    news_days: float | None = Field(default=None, gt=0, description="a news-like column's limit (default 14)")
+    columns_days: float | None = Field(
+        default=None, gt=0, description="any other column's limit (default 180)"
+    )
+    warn_before_days: float | None = Field(
+        default=None, ge=0, description="warn this long before the limit (default 1: at 13 days of 14)"
+    )
+    columns: dict[str, float] = Field(
+        default_factory=dict,
+        description='per column: `"政策法规" = 90` for a category (and its sub-categories), '
+        '`"政策法规/人事管理" = 365` for one sub-category, in days',
+    )
+
+
+class FreshnessSettings(FreshnessLimits):
+    """``[freshness]``: after publishing, how fresh every column and account is
+    (pipeline.freshness, docs/checks.md): limits, and where warnings go."""
+
+    accounts_days: float = Field(default=14.0, gt=0, description="a 政务新媒体 account's limit in days")
+    news_days: float = Field(default=14.0, gt=0, description="a news-like column's limit in days")
+    columns_days: float = Field(default=180.0, gt=0, description="any other column's limit in days")
+    warn_before_days: float = Field(
+        default=1.0, ge=0, description="warn this long before the limit (at 13 days of 14)"
+    )
+    news_words: list[str] = Field(
+        default_factory=lambda: list(NEWS_WORDS),
+        description="a column whose name has one of these is news-like (动态、要闻类: two weeks)",
+    )
+    check_seconds: float = Field(
+        default=600.0, ge=0.1, description="how often beat (or the embedded worker) looks again"
+    )
+    webhook: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="a URL every new warning is POSTed to as JSON (through the outbound policy)",
+    )
+    email_to: list[str] = Field(default_factory=list, description="addresses every new warning is mailed to")
+    email_from: str = Field(default="govpub@localhost", description="the warnings' sender address")
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server the warnings go through")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="its port")
+    smtp_starttls: bool = Field(
+        default=False, description="STARTTLS before sending (then AUTH if a user is set)"
+    )
+    smtp_user: str | None = Field(
+        default=None, description="SMTP login (its password: GOVPUB_FRESHNESS__SMTP_PASSWORD)"
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="from the environment, never the file")
+
+
 class AgencyConfig(BaseModel):
     """``[agencies.CODE]``: with a ``name``, the agency is declared by the file and the
     file wins over the CLI (pipeline.agencies.sync_toml); without one, the table only
@@ -99,6 +162,11 @@ class AgencyConfig(BaseModel):
         default=None,
         description="the agency's own check lexicons (added to `checks.lexicons`) and channel "
         'actions (over `checks.channels`): `{lexicons = [...], channels = {NAME = "warn"}}`',
+    )
+    freshness: FreshnessLimits | None = Field(
+        default=None,
+        description="the agency's own freshness limits, over `[freshness]`'s: "
+        '`{accounts_days = 7, columns = {"业务工作" = 30}}`',
     )
 
 
@@ -234,6 +302,7 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
+    freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     log_format: Literal["console", "json"] = "console"
 

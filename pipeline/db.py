@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -286,6 +287,24 @@ interpretations = Table(
     # a policy's interpretations (its page's 相关解读, the report's list, waking them)
     Index("ix_interpretations_policy", "policy_pk", "interpretation_pk"),
     Index("ix_interpretations_item", "interpretation_pk"),
+)
+
+# After publishing (pipeline.freshness): per agency, each column and 政务新媒体 account
+# watched, its limit and its last publication as beat last looked, and the warning last
+# sent to each destination ("warn@2026-11-18T02:00:00+00:00"), so a warning goes out once
+freshness = Table(
+    "freshness",
+    metadata,
+    Column("agency_code", String(32), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("limit_days", Float, nullable=False),
+    Column("warn_before_days", Float, nullable=False),
+    Column("last_at", UTCDateTime),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("webhook_sent", String(64)),
+    Column("email_sent", String(64)),
 )
 
 blobs = Table(

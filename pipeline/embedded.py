@@ -1,8 +1,9 @@
 """The in-process worker of the embedded default: no broker, same runner.
 
 Deliveries go to a local queue served by a few threads; the sweeper runs in a
-thread too. Nothing is lost across a restart because the outbox is in SQLite and
-the sweeper picks up whatever a previous process left unfinished.
+thread too, with beat's periodic look at freshness (pipeline.freshness). Nothing is
+lost across a restart because the outbox is in SQLite and the sweeper picks up
+whatever a previous process left unfinished.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 
 import structlog
 
+from pipeline.freshness.job import FreshnessJob
 from pipeline.runner import run_delivery
 from pipeline.services import Services
 from pipeline.sweeper import run_forever
@@ -34,7 +36,7 @@ class LocalDispatcher:
         self.threads.append(
             threading.Thread(
                 target=run_forever,
-                args=(services, self, self.stop),
+                args=(services, self, self.stop, [FreshnessJob()]),
                 name="govpub-sweeper",
                 daemon=True,
             )

@@ -214,6 +214,47 @@ class PipelineCollector(Collector):
             if n is not None:
                 depth.add_metric([channel], n)
         yield depth
+        yield from freshness_families(self.services, now)
+
+
+def freshness_families(services: Services, now: datetime) -> list[Metric]:
+    """Per agency, column and 政务新媒体 account: seconds since its last publication and
+    its limit (as beat last recorded them, pipeline.freshness), and per agency the
+    warnings (warn, overdue) and the empty columns."""
+    from pipeline.freshness.record import read
+
+    labels = ["agency", "kind", "subject"]
+    since = GaugeMetricFamily(
+        "govpub_freshness_seconds",
+        "Seconds since the last publication (never published: absent)",
+        labels=labels,
+    )
+    limit = GaugeMetricFamily(
+        "govpub_freshness_limit_seconds", "How long it may go without one", labels=labels
+    )
+    states = GaugeMetricFamily(
+        "govpub_freshness_warnings",
+        "Columns and accounts near their limit (warn) or past it (overdue)",
+        labels=["agency", "state"],
+    )
+    empty = GaugeMetricFamily(
+        "govpub_freshness_empty_columns", "Configured columns without any publication", labels=["agency"]
+    )
+    tally: Tally[tuple[str, str]] = Tally()
+    agencies = set()
+    for row in read(services.engine):
+        agencies.add(row.agency)
+        age, state = row.age_seconds(now), row.state(now)
+        if age is not None:
+            since.add_metric([row.agency, row.kind, row.subject], age)
+        limit.add_metric([row.agency, row.kind, row.subject], row.limit_days * 86400.0)
+        if state in ("warn", "overdue") or (state == "empty" and row.kind == "column"):
+            tally[(row.agency, state)] += 1
+    for agency in sorted(agencies):
+        for state in ("warn", "overdue"):
+            states.add_metric([agency, state], tally[(agency, state)])
+        empty.add_metric([agency], tally[(agency, "empty")])
+    return [since, limit, states, empty]
 
 
 def exposition(registry: CollectorRegistry) -> bytes:

@@ -187,3 +187,6 @@ class ChannelPlugin:
     # registered, e.g. the district's WeChat account serves the district government and no
     # department that has no account of its own).
     agency_default: Literal["platform", "none", "head"] = "platform"
+    # Whether each account of this kind is a 政务新媒体 account (WeChat, Weibo): inspected
+    # for a new publication every two weeks (pipeline.freshness watches it).
+    new_media: bool = False

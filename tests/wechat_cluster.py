@@ -45,6 +45,7 @@ class WeChatCluster:
         redis_url: str,
         allow: list[str],
         names: dict[str, list[str]] | None = None,
+        settings: dict[str, Any] | None = None,
         **wechat: Any,
     ) -> None:
         tag = secrets.token_hex(4)  # queues and the token's key are this test's own
@@ -63,7 +64,7 @@ class WeChatCluster:
             self.wechat: {"kind": "wechat", "depends_on": [self.site], "options": options},
         }
         self.cluster = LocalCluster.create(
-            root, pg_url, redis_url, channels, outbound={"allow": allow}, **FAST
+            root, pg_url, redis_url, channels, outbound={"allow": allow}, **{**FAST, **(settings or {})}
         )
         self.cluster.env["GOVPUB_WECHAT_SECRET"] = SECRET
         self.report = root / "connects-beyond-loopback"

@@ -52,6 +52,13 @@ class WebsiteChannel(Channel):
             return None
         return self.adapter.moved(relative)
 
+    def empty_listing(self, relative: str) -> str | None:
+        """Where a sub-category page that has no items (so no page) sends its visitors:
+        its category's page (static adapter), for a temporary redirect."""
+        if not isinstance(self.adapter, StaticSite):
+            return None
+        return self.adapter.empty_listing(relative)
+
     def search(self, text: str, agency: str | None) -> bytes | None:
         """The cross-agency search's page (``/site/search``); None without a static site."""
         if not isinstance(self.adapter, StaticSite):

@@ -10,7 +10,7 @@ affected archive pages and the front page of each listing it was or is in.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,7 +63,7 @@ class Column:
         for entry in (old, new):
             if entry:
                 specs += [s for s in _indexes(entry) if s not in specs]
-        specs.sort(key=lambda s: s.kind == "all")  # the column front lists the years
+        specs.sort(key=_writing_order)  # a front page lists the listings written before it
         if not specs:
             return self._write_manifests()
         olds = [old if old and _in(spec, old) else None for spec in specs]
@@ -115,8 +115,10 @@ class Column:
 
     def _write_front(self, spec: IndexSpec, entries: list[Entry], total: int, last: int) -> None:
         front = self.folder / spec.page(None)
-        if spec.kind == "year" and total == 0:
+        if spec.kind in ("year", "subcategory") and total == 0:  # no empty page (空白栏目)
             remove(front)
+            with suppress(OSError):  # the folder goes too, unless something else is in it
+                front.parent.rmdir()
             return
         years = self._years() if spec.kind == "all" else []
         pager = []
@@ -124,7 +126,9 @@ class Column:
             pager.append(("更早信息", spec.page(last - 1)))
         if last >= 3:
             pager.append(("最早信息", spec.page(1)))
-        write_if_changed(front, self.render.listing(spec, None, entries, pager, total=total, years=years))
+        subs = self._subcategories(spec.category) if spec.kind == "category" and spec.category else []
+        listing = self.render.listing(spec, None, entries, pager, total=total, years=years, subs=subs)
+        write_if_changed(front, listing)
 
     @staticmethod
     def _pager(spec: IndexSpec, number: int, last: int) -> list[tuple[str, str]]:
@@ -136,6 +140,12 @@ class Column:
         if number > 2:
             links.append(("最早信息", spec.page(1)))
         return links
+
+    def _subcategories(self, category: str) -> list[str]:
+        """The category's sub-categories that have a page (the non-empty ones), in the
+        taxonomy's order: a category page links no empty one."""
+        subs = self.taxonomy.get(category, [])
+        return [s for s in subs if (self.folder / _sub(category, s).page(None)).exists()]
 
     def _years(self) -> list[int]:
         found = [p.parent.name for p in (self.folder / "year").glob("*/index.html")]
@@ -181,15 +191,20 @@ class Column:
         for asset in ("site.css", "site.js"):
             write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
         write_if_changed(self.folder / "search.html", self.render.search_page())
-        specs = [IndexSpec("all")]
-        for category, subs in self.taxonomy.items():
-            specs.append(IndexSpec("category", category=category))
-            specs += [IndexSpec("subcategory", category=category, subcategory=s) for s in subs]
-        for spec in specs:
+        for spec in self._navigation():  # an empty sub-category is looked at once, stays absent
             if not (self.folder / spec.page(None)).exists():
                 self.rebuild_listing(cat, spec)
         self._write_manifests()
         self._skeleton_done = True
+
+    def _navigation(self) -> list[IndexSpec]:
+        """The listings of the taxonomy and the whole column, each before the page that
+        links it: a category's sub-categories before the category, the column last."""
+        specs: list[IndexSpec] = []
+        for category, subs in self.taxonomy.items():
+            specs += [_sub(category, s) for s in subs]
+            specs.append(IndexSpec("category", category=category))
+        return [*specs, IndexSpec("all")]
 
     def rebuild_listing(self, cat: Catalogue, spec: IndexSpec) -> None:
         """Every page of one listing from the database (a repair, and the first build)."""
@@ -215,11 +230,8 @@ class Column:
             for year in years:
                 self._write_year(cat, year, None)
                 self.rebuild_listing(cat, IndexSpec("year", year=year))
-            for category, subs in self.taxonomy.items():
-                self.rebuild_listing(cat, IndexSpec("category", category=category))
-                for sub in subs:
-                    self.rebuild_listing(cat, IndexSpec("subcategory", category=category, subcategory=sub))
-            self.rebuild_listing(cat, IndexSpec("all"))
+            for spec in self._navigation():
+                self.rebuild_listing(cat, spec)
             self._write_manifests()
 
 
@@ -258,6 +270,19 @@ def _slice(
     if end > max(start, below):
         found += cat.beside(spec, key, False, max(start, below) - below, end - max(start, below))
     return found
+
+
+def _sub(category: str, subcategory: str) -> IndexSpec:
+    return IndexSpec("subcategory", category=category, subcategory=subcategory)
+
+
+_ORDER = {"subcategory": 0, "category": 1, "year": 2, "all": 3}
+
+
+def _writing_order(spec: IndexSpec) -> int:
+    """Sub-category before category (its page lists the non-empty ones), years before
+    the column's front (it lists the years)."""
+    return _ORDER[spec.kind]
 
 
 def _indexes(entry: Entry) -> list[IndexSpec]:

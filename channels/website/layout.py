@@ -2,7 +2,7 @@
 
     index.html, page-1.html …                 the whole column
     category/<主题分类>/index.html, page-N.html  one category
-    category/<主题分类>/<子类>/index.html …       one sub-category
+    category/<主题分类>/<子类>/index.html …       one sub-category (only while it has items)
     year/<YYYY>/index.html …                  one year (of 生成日期)
     items/<key>.html, items/<key>/<file>      an item and its attachments
     search.html, search/<YYYY>.json           the static search and its index, per year

@@ -151,7 +151,10 @@ class Renderer:
         pager: list[tuple[str, str]],
         total: int | None = None,
         years: Iterable[int] = (),
+        subs: Iterable[str] = (),
     ) -> bytes:
+        """One page of a listing; a category's front page links ``subs``, its
+        sub-categories that have a page (never an empty one)."""
         span = ""
         if number is not None and entries:
             span = f"{entries[-1].generated_on.isoformat()} 至 {entries[0].generated_on.isoformat()}"
@@ -165,17 +168,16 @@ class Renderer:
             pager=pager,
             total=total,
             span=span,
-            subindexes=self._subindexes(spec) if number is None else [],
+            subindexes=self._subindexes(spec, subs) if number is None else [],
             years=[(y, IndexSpec("year", year=y).page(None)) for y in years],
         )
 
-    def _subindexes(self, spec: IndexSpec) -> list[tuple[str, str]]:
+    @staticmethod
+    def _subindexes(spec: IndexSpec, subs: Iterable[str]) -> list[tuple[str, str]]:
         if spec.kind != "category" or spec.category is None:
             return []
-        return [
-            (sub, IndexSpec("subcategory", category=spec.category, subcategory=sub).page(None))
-            for sub in self.site.taxonomy.get(spec.category, [])
-        ]
+        specs = [IndexSpec("subcategory", category=spec.category, subcategory=sub) for sub in subs]
+        return [(str(s.subcategory), s.page(None)) for s in specs]
 
     def search_page(self) -> bytes:
         return self._render("search.html", "search.html", page_title="信息检索")

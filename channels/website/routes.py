@@ -6,7 +6,8 @@ server can serve it just as well). Only regular files inside it are answered:
 no dot files (locks, temporary files), nothing outside the folder however the
 path is spelt; a retracted item's page answers 410 Gone with its notice. A path that
 is not there but moved (a column's former path, a page of the single column of before
-platform mode) answers 301 with its new address.
+platform mode) answers 301 with its new address; a sub-category page that is not there
+because the sub-category has no items answers 302 to its category's page.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def site_file(request: Request, path: str, q: str = "", agency: str = "") -> Res
         moved_to = channel.moved(path.strip("/"))
         if moved_to is not None:
             return RedirectResponse("/site/" + quote(moved_to), status_code=301)
+        instead = channel.empty_listing(path.strip("/"))
+        if instead is not None:  # a sub-category with nothing in it now: its category
+            return RedirectResponse("/site/" + quote(instead), status_code=302)
         return PlainTextResponse("not found", status_code=404)
     target, relative = found
     media_type = TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]

@@ -45,6 +45,9 @@ from pipeline.model import Published
 from pipeline.urls import attachment_name, item_url, page_url, pages_root, public
 
 ITEM = re.compile(r"items/([0-9A-Za-z-]+)(\.html|/.*)")
+SUBCATEGORY = re.compile(
+    r"([a-z0-9][a-z0-9-]*/category/[^/.][^/]*)/[^/.][^/]*(?:/(?:index\.html|page-\d+\.html)?)?"
+)
 
 
 class StaticSite:
@@ -224,6 +227,16 @@ class StaticSite:
             columns = self.env.agencies.all()
             return f"{columns[0].path}/{relative}" if len(columns) == 1 else ""
         return None
+
+    def empty_listing(self, relative: str) -> str | None:
+        """A sub-category page that is not there: its category's page. A sub-category
+        without items has no page (no 空白栏目), so a link kept from when it had some
+        lands on the category (a temporary redirect: the page comes back with an item)."""
+        match = SUBCATEGORY.fullmatch(relative)
+        if match is None:
+            return None
+        category = f"{match[1]}/index.html"
+        return category if (self.folder / category).is_file() else None
 
     def health(self) -> Health:
         probe = self.folder / ".health"

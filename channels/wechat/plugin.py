@@ -39,6 +39,7 @@ plugin = ChannelPlugin(
     # an agency without an account of its own (and no use = "parent"/"platform") gets no
     # WeChat delivery: only the head of the tree publishes on the instance's own account
     agency_default="head",
+    new_media=True,  # a 政务新媒体 account: watched for two weeks without a post
     item_fields={
         "wechat_title": ItemField(
             ShortText,

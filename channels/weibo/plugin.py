@@ -28,6 +28,7 @@ plugin = ChannelPlugin(
     # like WeChat's official accounts: a department without an account of its own (an
     # overlay) is not posted on the district's; the head of the tree is
     agency_default="head",
+    new_media=True,  # a 政务新媒体 account: watched for two weeks without a post
     item_fields={
         "weibo_text": ItemField(
             LongText,

@@ -18,6 +18,7 @@ from pipeline import registry
 from pipeline.cli.agencies import agencies
 from pipeline.cli.database import db
 from pipeline.cli.demo import demo
+from pipeline.cli.freshness import freshness
 from pipeline.cli.health import health
 from pipeline.cli.items import retract, status, submit
 from pipeline.cli.ops import ops
@@ -77,6 +78,7 @@ for command in (
     db,
     demo,
     report,
+    freshness,
     health,
 ):
     main.add_command(command)

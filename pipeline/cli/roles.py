@@ -49,10 +49,11 @@ def worker(queues: str, concurrency: int | None, pool: str | None) -> None:
 @click.command()
 def beat() -> None:
     """The sweeper and periodic jobs; run exactly one (needs GOVPUB_BROKER_URL)."""
+    from pipeline.freshness.job import FreshnessJob
     from pipeline.health import write_heartbeat
     from pipeline.queue import CeleryDispatcher, create_celery
     from pipeline.services import build_services
-    from pipeline.sweeper import run_forever
+    from pipeline.sweeper import PeriodicJob, run_forever
 
     settings = settings_to_run()
     if settings.embedded:
@@ -61,7 +62,8 @@ def beat() -> None:
     click.echo(f"govpub beat: sweeping every {settings.sweep_interval_seconds}s")
     stop = threading.Event()
     try:
-        heartbeat = [lambda s: write_heartbeat(s.settings)]  # for `govpub health beat`
-        run_forever(services, CeleryDispatcher(create_celery(services)), stop, heartbeat)
+        # the heartbeat `govpub health beat` reads; columns' and accounts' freshness
+        jobs: list[PeriodicJob] = [lambda s: write_heartbeat(s.settings), FreshnessJob()]
+        run_forever(services, CeleryDispatcher(create_celery(services)), stop, jobs)
     except KeyboardInterrupt:
         stop.set()

@@ -33,6 +33,7 @@ from pipeline.console.pages import (
     safe_next,
 )
 from pipeline.console.words import FAILING
+from pipeline.freshness.record import summary as freshness_summary
 from pipeline.overview import build_overview
 from pipeline.tenancy import OutOfReach, Reach
 
@@ -183,11 +184,13 @@ async def overview_page(request: Request, fragment: bool = False, agency: str = 
     if isinstance(reach, Response):
         return reach
     data = await run_in_threadpool(build_overview, console.services, request.app.state.dispatcher, reach)
+    fresh = await run_in_threadpool(freshness_summary, console.services.engine, data.generated_at, reach)
     template = "_overview.html" if fragment else "overview.html"
     return console.render(
         request,
         template,
         overview=data,
+        freshness=fresh,
         agency=agency,
         agencies=_agencies(console, current_user(request).reach),
     )

@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -257,3 +258,43 @@ def test_the_site_route_serves_nothing_outside_the_folder(
     # a control character in a URL is refused before any route (pipeline.text.CleanUrls)
     assert answer.status_code == (400 if "%00" in path else 404), answer.text
     assert "secret" not in answer.text
+
+
+def test_an_empty_sub_category_has_no_page_and_no_link(
+    api: TestClient, auth: dict[str, str], site: Path, services: Services
+) -> None:
+    """No 空白栏目: a sub-category gets a page with its first item and loses it with its
+    last; its category page links only sub-categories that have a page, and an old link
+    to a page that went lands on the category (302, the page may come back)."""
+    assert api.post("/v1/items", json=make_item(1), headers=auth).status_code == 202
+    settled(api, auth, "t-1")
+    subs = sorted(str(p.relative_to(site)) for p in site.glob("category/*/*/index.html"))
+    assert subs == ["category/政策法规/招生考试/index.html"]
+    category = (site / "category/政策法规/index.html").read_text("utf-8")
+    assert re.findall(r'<ul class="subindexes">\n(.*?)</ul>', category, re.S) == [
+        '<li><a href="%E6%8B%9B%E7%94%9F%E8%80%83%E8%AF%95/index.html">招生考试</a></li>'
+    ]
+    assert "分类浏览" not in (site / "category/规划计划/index.html").read_text("utf-8")
+    assert (site / "category/规划计划/index.html").exists()  # a category stays: the menu links it
+
+    moved = {**make_item(1), "revision": 2, "subcategory": "人事管理"}
+    assert api.post("/v1/items", json=moved, headers=auth).status_code == 202
+    settled(api, auth, "t-1")
+    assert sorted(str(p.relative_to(site)) for p in site.glob("category/*/*/index.html")) == [
+        "category/政策法规/人事管理/index.html"
+    ]
+    assert not (site / "category/政策法规/招生考试").exists()
+    assert "招生考试" not in (site / "category/政策法规/index.html").read_text("utf-8")
+    gone = api.get(f"/site/{COLUMN}/category/政策法规/招生考试/index.html", follow_redirects=False)
+    assert gone.status_code == 302
+    assert unquote(gone.headers["location"]) == f"/site/{COLUMN}/category/政策法规/index.html"
+    assert api.get(f"/site/{COLUMN}/category/政策法规/招生考试/").status_code == 200  # followed
+    assert api.get(f"/site/{COLUMN}/category/无此分类/招生考试/").status_code == 404
+
+    # a page left by an older version is removed by a rebuild
+    stale = site / "category/规划计划/人事管理/index.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("<p>暂无信息。</p>", "utf-8")
+    services.channel("website").rebuild()  # type: ignore[attr-defined]
+    assert not stale.parent.exists()
+    assert not [p for p in site.glob("category/*/*/*.html") if "暂无信息" in p.read_text("utf-8")]
