@@ -130,8 +130,7 @@ def _columns(
     warn = limits.warn_before_days
     found = []
     for category, subs in agency.taxonomy_or(settings.taxonomy).items():
-        mine = [at for (code, cat, _), at in lasts.items() if code == agency.code and cat == category]
-        last = max(mine, default=None)
+        last = lasts.get((agency.code, category, None))
         limit = column_limit(limits, category, None)
         found.append(Watched(agency.code, f"column:{category}", "column", category, limit, warn, last))
         for sub in subs:
@@ -182,7 +181,8 @@ def _first_reached(kinds: Iterable[str], *keys: Any) -> Any:
 
 
 def _column_lasts(conn: Connection, portal: list[str]) -> dict[tuple[str, str, str | None], datetime]:
-    """(agency, category, sub-category or None) → its newest item's first publication."""
+    """(agency, category, sub-category) → its newest item's first publication; with
+    sub-category None, the category's (every item in it)."""
     first = _first_reached(portal)
     latest = (R.c.item_pk == ITEMS.c.pk) & (R.c.revision == ITEMS.c.latest_revision)
     query = (
@@ -191,7 +191,13 @@ def _column_lasts(conn: Connection, portal: list[str]) -> dict[tuple[str, str, s
         .where(ITEMS.c.retracted_at.is_(None))
         .group_by(R.c.agency_code, R.c.category, R.c.subcategory)
     )
-    return {(a, c, s): at for a, c, s, at in conn.execute(query)}
+    found: dict[tuple[str, str, str | None], datetime] = {}
+    for code, category, sub, at in conn.execute(query):
+        if sub is not None:
+            found[(code, category, sub)] = at
+        whole = (code, category, None)  # the category: its items with or without a sub-category
+        found[whole] = max(at, found.get(whole, at))
+    return found
 
 
 def _account_lasts(conn: Connection, media: list[str]) -> dict[tuple[str, str], datetime]:
