@@ -28,8 +28,8 @@ def freshness(services: Services, agency: str | None, as_json: bool, problems: b
     status 1 when something is overdue."""
     from pipeline.freshness.watch import DAY, watched
 
-    if agency is not None:
-        services.registry.require(agency)
+    if agency is not None and services.registry.get(agency) is None:
+        raise click.ClickException(f"no agency {agency} is registered (govpub agencies list)")
     now, tz = services.clock(), services.settings.timezone
     names = {a.code: a.name for a in services.registry.all()}
     rows = [w for w in watched(services, agency) if not problems or w.state(now) != "ok"]

@@ -102,7 +102,7 @@ def test_columns_of_a_static_site(api: TestClient, auth: dict[str, str], service
     lines = [json.loads(line) for line in problems.output.splitlines()]
     states = {line["subject"]: line["state"] for line in lines}
     assert states["column:政策法规"] == "warn" and states["column:政策法规/招生考试"] == "warn"
-    assert states["column:规划计划"] == "empty" and "column:规划计划" in states
+    assert states["column:规划计划"] == "empty" and "column:规划计划/人事管理" in states
     assert 12.9 < next(x["days_since"] for x in lines if x["subject"] == "column:政策法规") < 13.1
 
     with services.engine.begin() as conn:
@@ -112,6 +112,11 @@ def test_columns_of_a_static_site(api: TestClient, auth: dict[str, str], service
     )
     assert table.exit_code == 1  # something is overdue
     assert "政策法规\t" in table.output and "已超期" in table.output
+
+    unknown = CliRunner().invoke(
+        main, ["freshness", "--agency", "NOPE123"], obj=Installation(services=services)
+    )
+    assert unknown.exit_code == 1 and "no agency NOPE123 is registered" in unknown.output
 
     record.save(services.engine, watched(services), now)
     summary = record.summary(services.engine, now)
