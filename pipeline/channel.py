@@ -139,6 +139,10 @@ class Channel:
 
     kind: ClassVar[str] = ""
     batched: bool = False  # an instance may set it from its options (WeChat broadcast mode)
+    # How many deliveries one call may take (publish_batch); 1: one call per item. A channel
+    # that does better with several at once (one feed regeneration, one listing render)
+    # sets it higher; the runner hands it up to this many of a claimed batch.
+    max_batch: int = 1
     # Archives keep records: a retraction does not cancel a publication still waiting
     # for this channel; the item and its retraction both reach it.
     keeps_records: ClassVar[bool] = False
@@ -176,10 +180,26 @@ class Channel:
         return {"url": url, **({"id": ident} if ident else {}), "confirmed_by": "operator"}
 
     def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
-        """Batched channels: every due delivery of the channel at once. Answers per
-        delivery id: a Ref, None (nothing to do), or an error from pipeline.errors;
-        ``NotDue(retry_at=…)`` for those that wait for the next window."""
-        raise NotImplementedError
+        """Several deliveries in one call: every due delivery of a ``batched`` channel, or
+        up to ``max_batch`` of a claimed batch. Answers per delivery id
+        (``entry.ctx.delivery_id``): a Ref, None (nothing to do), or an error from
+        pipeline.errors; ``NotDue(retry_at=…)`` for those that wait for the next window.
+        By default, one publish/update/retract per entry, each answering for itself."""
+        answers: dict[int, Ref | Exception | None] = {}
+        for entry in entries:
+            try:
+                answers[entry.ctx.delivery_id] = self.call_entry(entry)
+            except Exception as exc:  # this entry's answer; the others go on
+                answers[entry.ctx.delivery_id] = exc
+        return answers
+
+    def call_entry(self, entry: BatchEntry) -> Ref | None:
+        """The one operation ``entry`` asks for."""
+        if entry.action == "retract":
+            return self.retract(entry.item, entry.previous, entry.reason, entry.ctx)
+        if entry.previous is not None:
+            return self.update(entry.item, entry.previous, entry.ctx)
+        return self.publish(entry.item, entry.ctx)
 
 
 # -- what only some channels can do -------------------------------------------------

@@ -32,21 +32,24 @@ from pipeline import db
 from pipeline.states import ACTIVE_STATES, CLAIMABLE_STATES, REACHED_STATES, DeliveryState
 
 D = db.deliveries
+# The moment the rules are asked at: a datetime, or a bound parameter of a statement
+# built once and run at many moments (the claims of pipeline.deliveries).
+When = datetime | ColumnElement[datetime]
 SENDING = DeliveryState.SENDING
 PUBLISH, RETRACT = "publish", "retract"
 
 
-def due(row: FromClause, now: datetime) -> ColumnElement[bool]:
+def due(row: FromClause, now: When) -> ColumnElement[bool]:
     """Waiting to be sent and its time has come."""
     return and_(row.c.state.in_(CLAIMABLE_STATES), row.c.next_attempt_at <= now)
 
 
-def abandoned(row: FromClause, now: datetime) -> ColumnElement[bool]:
+def abandoned(row: FromClause, now: When) -> ColumnElement[bool]:
     """Claimed by a worker that stopped renewing its lease (it died)."""
     return and_(row.c.state == SENDING, row.c.lease_until < now)
 
 
-def claimable(row: FromClause, now: datetime) -> ColumnElement[bool]:
+def claimable(row: FromClause, now: When) -> ColumnElement[bool]:
     return or_(due(row, now), abandoned(row, now))
 
 
@@ -148,7 +151,7 @@ class ClaimRules:
     def __init__(self, depends_on: dict[str, list[str]]) -> None:
         self.depends_on = depends_on
 
-    def free_to_go(self, row: FromClause, now: datetime) -> ColumnElement[bool]:
+    def free_to_go(self, row: FromClause, now: When) -> ColumnElement[bool]:
         """Due, and nothing stands in its way: the one-statement claim's condition. An
         abandoned row never goes this way (the claim must close its worker's attempt)."""
         clear = [
@@ -162,7 +165,7 @@ class ClaimRules:
             clear.append(or_(row.c.channel.not_in(dependent), ready))
         return and_(due(row, now), *clear)
 
-    def reasons(self, row: FromClause, now: datetime) -> list[Any]:
+    def reasons(self, row: FromClause, now: When) -> list[Any]:
         """The same rules as labelled columns, for the slow claim to say why."""
         return [
             claimable(row, now).label("claimable"),

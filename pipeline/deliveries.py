@@ -25,9 +25,31 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+    values,
+)
 
 from pipeline import claim_rules, db, interpretations
 from pipeline.claim_rules import ClaimRules
@@ -77,10 +99,63 @@ def backoff(attempts: int, base: float, cap: float) -> float:
     return random.uniform(base / 2, min(cap, base * 2 ** max(attempts - 1, 0)))
 
 
+@dataclass
+class Batch:
+    """What one claim took: ``more`` when it took all it asked for (more may be due)."""
+
+    claims: list[Claim]
+    more: bool
+
+
+# A claim's parameters: the statements are built once per configuration of rules
+# (building and caching one costs more than running it), these are bound at each call.
+_NOW = bindparam("at_now", type_=db.UTCDateTime())
+_TAKEN: dict[str, Any] = {
+    "state": S.SENDING,
+    "claim_no": D.c.claim_no + 1,
+    "attempts": D.c.attempts + 1,
+    "claimed_by": bindparam("b_worker", type_=String()),
+    "lease_until": bindparam("b_lease_until", type_=db.UTCDateTime()),
+    "updated_at": _NOW,
+}
+STUCK_PAGE = 50  # stuck rows looked at per claim (see Deliveries.claim_batch)
+
+
 class Deliveries:
     def __init__(self, engine: Engine, depends_on: dict[str, list[str]] | None = None) -> None:
         self.engine = engine
         self.rules = ClaimRules(depends_on or {})
+        self._claim_one = (
+            update(D)
+            .where(D.c.id == bindparam("b_id"), self.rules.free_to_go(D, _NOW))
+            .values(_TAKEN)
+            .returning(*D.c, _DOCUMENT, _INTERPRETED)
+        )
+        # Rows other workers are claiming right now are passed over, not waited for
+        # (PostgreSQL's SKIP LOCKED; SQLite has one writer: BEGIN IMMEDIATE, no locks to
+        # skip, and the clause is left out). No ORDER BY: sorting would weigh the rules
+        # of every due row of the channel; the channel's index walk is oldest first.
+        free = D.alias("free")
+        picked = (
+            select(free.c.id)
+            .where(free.c.channel == bindparam("b_channel"), self.rules.free_to_go(free, _NOW))
+            .limit(bindparam("b_n", type_=Integer()))
+            .with_for_update(skip_locked=True)
+        )
+        self._claim_some = (
+            update(D).where(D.c.id.in_(picked)).values(_TAKEN).returning(*D.c, _DOCUMENT, _INTERPRETED)
+        )
+        self._any_free = (
+            select(free.c.id)
+            .where(free.c.channel == bindparam("b_channel"), self.rules.free_to_go(free, _NOW))
+            .limit(1)
+        )
+        self._stuck = (
+            select(D, *self.rules.reasons(D, _NOW))
+            .where(D.c.channel == bindparam("b_channel"), claim_rules.claimable(D, _NOW))
+            .limit(STUCK_PAGE)
+            .with_for_update(skip_locked=True, of=D)
+        )
 
     def mark_queued(self, ids: list[int], now: datetime) -> None:
         if not ids:
@@ -99,21 +174,55 @@ class Deliveries:
         superseded or was left by a dead worker goes the longer way."""
         lease_until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
-            fast = self._claim_fast(conn, delivery_id, worker, now, lease_until)
-            if fast is not None:
-                return fast
-            return self._claim_slowly(conn, delivery_id, worker, now, lease_until)
+            return self._claim_hint(conn, delivery_id, worker, now, lease_until)
+
+    def claim_batch(
+        self, channel: str, hint: int, size: int, worker: str, now: datetime, lease_seconds: float
+    ) -> Batch:
+        """Up to ``size`` deliveries of ``channel`` in one transaction, committed before
+        any of them is sent (a claim that was not committed is never sent).
+
+        ``hint`` (the woken delivery, 0 for none) goes first, as :meth:`claim` takes it;
+        then whatever else is free to go, in one ``UPDATE … WHERE id IN (SELECT … FOR
+        UPDATE SKIP LOCKED LIMIT n) RETURNING``. When that finds fewer than it asked for,
+        the channel's due rows are drained of free ones, and what is left due is stuck:
+        waiting for another delivery (deferred, as the single claim does), superseded
+        (skipped), or abandoned by a dead worker (taken over). Those are settled here a
+        page at a time, so one wake-up message serves a whole batch of deliveries."""
+        lease_until = now + timedelta(seconds=lease_seconds)
+        params = {"at_now": now, "b_lease_until": lease_until, "b_worker": worker, "b_channel": channel}
+        with self.engine.begin() as conn:
+            claims: list[Claim] = []
+            if hint:
+                first = self._claim_hint(conn, hint, worker, now, lease_until)
+                claims += [first] if first is not None else []
+            want = size - len(claims)
+            if want <= 0:  # a batch of one: is anything else due?
+                return Batch(claims, more=conn.execute(self._any_free, params).first() is not None)
+            rows = conn.execute(self._claim_some, {**params, "b_n": want}).all()
+            claims += [self._claimed(conn, row, row.document) for row in rows]
+            if len(rows) == want:
+                return Batch(claims, more=True)
+            stuck = conn.execute(self._stuck, params).all()
+            for row in stuck:
+                taken = self._settle(conn, row, worker, now, lease_until, may_take=len(claims) < size)
+                claims += [taken] if taken is not None else []
+            return Batch(claims, more=len(stuck) == STUCK_PAGE)
+
+    def _claim_hint(
+        self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
+    ) -> Claim | None:
+        fast = self._claim_fast(conn, delivery_id, worker, now, lease_until)
+        if fast is not None:
+            return fast
+        return self._claim_slowly(conn, delivery_id, worker, now, lease_until)
 
     def _claim_fast(
         self, conn: Connection, delivery_id: int, worker: str, now: datetime, lease_until: datetime
     ) -> Claim | None:
         """One ``UPDATE … RETURNING``: the row, if it is free to go, with its document."""
-        taken = conn.execute(
-            update(D)
-            .where(D.c.id == delivery_id, self.rules.free_to_go(D, now))
-            .values(_taken(worker, now, lease_until))
-            .returning(*D.c, _DOCUMENT, _INTERPRETED)
-        ).first()
+        params = {"b_id": delivery_id, "at_now": now, "b_lease_until": lease_until, "b_worker": worker}
+        taken = conn.execute(self._claim_one, params).first()
         return None if taken is None else self._claimed(conn, taken, taken.document)
 
     def _claim_slowly(
@@ -121,7 +230,22 @@ class Deliveries:
     ) -> Claim | None:
         """Why the fast claim failed (the same rules, read as columns), and what to do."""
         row = conn.execute(select(D, *self.rules.reasons(D, now)).where(D.c.id == delivery_id)).first()
-        if row is None or not row.claimable:
+        if row is None:
+            return None
+        return self._settle(conn, row, worker, now, lease_until)
+
+    def _settle(
+        self,
+        conn: Connection,
+        row: Any,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        may_take: bool = True,
+    ) -> Claim | None:
+        """A due row the fast claim did not take: defer it while it waits for another
+        delivery, skip it when superseded, else (abandoned, or free after all) take it."""
+        if not row.claimable:
             return None
         wait, recheck = _why_waiting(row)
         if wait:
@@ -129,6 +253,8 @@ class Deliveries:
             return None
         if row.superseded_by is not None:
             self._skip_superseded(conn, row, now, worker)
+            return None
+        if not may_take:
             return None
         claimed = conn.execute(
             update(D)
@@ -155,7 +281,6 @@ class Deliveries:
             _event(conn, row.id, now, row.attempts, worker, "skipped", message=why)
 
     def _claimed(self, conn: Connection, row: Any, document: dict[str, Any]) -> Claim:
-        first_publication = row.action == "publish" and row.revision == 1
         return Claim(
             id=row.id,
             channel=row.channel,
@@ -165,15 +290,24 @@ class Deliveries:
             claim_no=row.claim_no,
             attempts=row.attempts,
             item=Published.model_validate(document),
-            previous=None if first_publication else self._previous(conn, row),
+            previous=self._previous(conn, row),
             progress=dict(row.progress or {}),
             reason=self._retract_reason(conn, row),
             sent=row.delivered_at is not None,
             interpreted=bool(row.interpreted),
         )
 
+    def refresh(self, claim: Claim) -> None:
+        """Read again what an earlier delivery of the same item and channel may have
+        changed since the claim (what is live there; the retraction's reason)."""
+        with self.engine.connect() as conn:
+            claim.previous = self._previous(conn, claim)
+            claim.reason = self._retract_reason(conn, claim)
+
     def _previous(self, conn: Connection, row: Any) -> dict[str, Any] | None:
         """What an earlier revision left live on this channel (for update/retract)."""
+        if row.action == "publish" and row.revision == 1:
+            return None
         query = select(D.c.external_ref).where(
             D.c.item_pk == row.item_pk,
             D.c.channel == row.channel,
@@ -204,19 +338,10 @@ class Deliveries:
         )
 
     # -- outcomes ----------------------------------------------------------------
+    # Each outcome is an :class:`Outcome` first (what the row becomes, what the log
+    # says); :meth:`record` writes any number of them in one transaction.
     def succeeded(self, claim: Claim, worker: str, now: datetime, ref: dict[str, Any] | None) -> bool:
-        if ref is None:
-            values: dict[str, Any] = {"state": S.SKIPPED, "reason": "nothing to do on this channel"}
-            return self._close(claim, worker, now, values, "skipped")
-        values = {
-            "state": S.DELIVERED,
-            "external_ref": ref,
-            "delivered_at": _first_reached(now),  # sent earlier: that moment
-            "reason": None,
-            "last_error_class": None,  # an earlier attempt's error is history now (the log)
-            "last_error": None,
-        }
-        return self._close(claim, worker, now, values, "delivered", external_ref=ref)
+        return claim.id in self.record([Outcome.success(claim, ref)], worker, now)
 
     def failed(
         self,
@@ -229,39 +354,9 @@ class Deliveries:
         counts: bool = True,
     ) -> str:
         """Record a failed attempt; ``retry_at`` None means dead. Returns the new state."""
-        state = S.RETRYING if retry_at is not None else S.DEAD
-        values: dict[str, Any] = {
-            "state": state,
-            "last_error_class": type(error).__name__,
-            "last_error": str(error)[:4000],
-            "reason": None,
-        }
-        if retry_at is not None:
-            values["next_attempt_at"] = retry_at
-        else:
-            values["delivered_at"] = None  # the channel said it does not hold it
-        if not counts:
-            values["attempts"] = claim.attempts - 1
-        outcome = {S.DEAD: "dead", S.RETRYING: "retry" if counts else "waiting"}[state]
-        self._close(claim, worker, now, values, outcome, error=error)
-        return state
-
-    def renew(self, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:
-        """Extend the leases of claims this worker still holds; returns their ids. A claim
-        taken over since (``claim_no`` moved on) or finished is not touched. ``updated_at``
-        stays as it was: it tells the sweeper when the row was last handed out."""
-        lease_until = now + timedelta(seconds=lease_seconds)
-        kept: set[int] = set()
-        with self.engine.begin() as conn:
-            for claim in claims:
-                renewed = conn.execute(
-                    update(D)
-                    .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == S.SENDING)
-                    .values(lease_until=lease_until)
-                ).rowcount
-                if renewed:
-                    kept.add(claim.id)
-        return kept
+        outcome = Outcome.failure(claim, error, retry_at=retry_at, counts=counts)
+        self.record([outcome], worker, now)
+        return outcome.state
 
     def waiting(
         self,
@@ -273,70 +368,51 @@ class Deliveries:
         retry_at: datetime,
         ref: dict[str, Any] | None = None,
     ) -> str:
-        """Record an attempt that ended waiting, which is no failure: the attempt is not
-        counted and the row keeps no error, the message says what it waits for. It waits
-        in ``waiting`` for a window or an asynchronous result, or, once the channel took
-        it for good (``ref`` now, or an earlier attempt), in ``unconfirmed``: counted as
-        reached from this moment on, with ``ref`` as what went out. Returns the state."""
-        state = S.UNCONFIRMED if claim.sent or ref is not None else S.WAITING
-        values: dict[str, Any] = {
-            "state": state,
-            "next_attempt_at": retry_at,
-            "attempts": claim.attempts - 1,
-            "reason": message[:4000],
-            "last_error_class": None,
-            "last_error": None,
-        }
-        if ref is not None:
-            values["external_ref"] = ref
-            values["delivered_at"] = _first_reached(now)
-        outcome = "sent" if ref is not None and not claim.sent else "waiting"
-        logged = ref if ref is not None else claim.progress or None
-        self._close(claim, worker, now, values, outcome, message=message[:4000], external_ref=logged)
-        return state
+        """Record an attempt that ended waiting (see :meth:`Outcome.wait`). Returns the state."""
+        outcome = Outcome.wait(claim, message, retry_at=retry_at, ref=ref)
+        self.record([outcome], worker, now)
+        return outcome.state
 
     def in_doubt(self, claim: Claim, worker: str, now: datetime, error: BaseException) -> str:
         """The channel may hold it and cannot tell: nothing more happens by itself."""
-        values = {
-            "state": S.IN_DOUBT,
-            "last_error_class": type(error).__name__,
-            "last_error": str(error)[:4000],
-            "reason": None,
-        }
-        self._close(claim, worker, now, values, "in_doubt", error=error)
-        return S.IN_DOUBT
+        outcome = Outcome.doubt(claim, error)
+        self.record([outcome], worker, now)
+        return outcome.state
 
-    def _close(
-        self,
-        claim: Claim,
-        worker: str,
-        now: datetime,
-        values: dict[str, Any],
-        outcome: str,
-        *,
-        error: BaseException | None = None,
-        message: str | None = None,
-        external_ref: dict[str, Any] | None = None,
-    ) -> bool:
-        """End the claimed attempt with ``values`` and log it, unless the claim was lost
-        (another worker took the delivery over): then nothing is written."""
-        if error is not None:
-            message, external_ref = str(error)[:4000], claim.progress or None
+    def record(self, outcomes: list[Outcome], worker: str, now: datetime) -> set[int]:
+        """End the claimed attempts with their outcomes and log them, in one transaction
+        (one ``UPDATE`` and one ``INSERT`` of events on PostgreSQL). An outcome whose claim
+        was lost (another worker took the delivery over) is not written. Returns the ids
+        written."""
+        if not outcomes:
+            return set()
         with self.engine.begin() as conn:
-            done = self._finish(conn, claim, now, values)
-            if done:
-                _event(
-                    conn,
-                    claim.id,
-                    now,
-                    claim.attempts,
-                    worker,
-                    outcome,
-                    error_class=type(error).__name__ if error is not None else None,
-                    message=message,
-                    external_ref=external_ref,
-                )
-            return done
+            if conn.dialect.name == "postgresql":
+                done = _write_set(conn, outcomes, now)
+            else:
+                done = {o.claim.id for o in outcomes if _write_one(conn, o, now)}
+            events = [o.event_row(worker, now) for o in outcomes if o.claim.id in done]
+            if events:
+                conn.execute(insert(db.delivery_events), events)
+        return done
+
+    def renew(self, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:
+        """Extend the leases of claims this worker still holds, in one statement; returns
+        their ids. A claim taken over since (``claim_no`` moved on) or finished is not
+        touched. ``updated_at`` stays as it was: it tells the sweeper when the row was
+        last handed out."""
+        if not claims:
+            return set()
+        lease_until = now + timedelta(seconds=lease_seconds)
+        held = [(claim.id, claim.claim_no) for claim in claims]
+        with self.engine.begin() as conn:
+            kept = conn.execute(
+                update(D)
+                .where(tuple_(D.c.id, D.c.claim_no).in_(held), D.c.state == S.SENDING)
+                .values(lease_until=lease_until)
+                .returning(D.c.id)
+            ).scalars()
+            return set(kept)
 
     def checkpoint(self, claim: Claim, progress: dict[str, Any], now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -345,15 +421,6 @@ class Deliveries:
                 .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no)
                 .values(progress=progress, updated_at=now)
             )
-
-    @staticmethod
-    def _finish(conn: Connection, claim: Claim, now: datetime, values: dict[str, Any]) -> bool:
-        result = conn.execute(
-            update(D)
-            .where(D.c.id == claim.id, D.c.claim_no == claim.claim_no, D.c.state == S.SENDING)
-            .values(lease_until=None, updated_at=now, **values)
-        )
-        return result.rowcount == 1
 
     # -- the sweeper's view ------------------------------------------------------
     def due(self, now: datetime, requeue_after: float, limit: int = 1000) -> list[tuple[int, str]]:
@@ -559,6 +626,186 @@ class Deliveries:
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_skip", message=reason)
             return bool(done)
+
+
+@dataclass
+class Outcome:
+    """How one claimed attempt ended, before it is written: the row's new ``state`` and
+    columns, and the log's event. ``reached`` says what becomes of ``delivered_at``: kept,
+    set now unless set before (the channel holds the item), or cleared (it does not)."""
+
+    claim: Claim
+    state: str
+    event: str
+    reached: Literal["keep", "now", "clear"] = "keep"
+    ref: dict[str, Any] | None = None  # the row's external_ref, when set_ref
+    set_ref: bool = False
+    reason: str | None = None
+    error_class: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None  # None: as it was
+    counts: bool = True  # False: the attempt is given back (a wait, no failure)
+    keep_errors: bool = False  # True: last_error(_class) stay as they were
+    message: str | None = None
+    logged_ref: dict[str, Any] | None = None
+    log_error_class: str | None = None
+
+    @classmethod
+    def success(cls, claim: Claim, ref: dict[str, Any] | None) -> Outcome:
+        if ref is None:
+            return cls(claim, S.SKIPPED, "skipped", reason="nothing to do on this channel", keep_errors=True)
+        # an earlier attempt's error is history now (the log); sent earlier: that moment counts
+        return cls(claim, S.DELIVERED, "delivered", reached="now", ref=ref, set_ref=True, logged_ref=ref)
+
+    @classmethod
+    def failure(
+        cls, claim: Claim, error: BaseException, *, retry_at: datetime | None, counts: bool = True
+    ) -> Outcome:
+        """A failed attempt; ``retry_at`` None means dead (the channel said it does not
+        hold it: ``delivered_at`` goes)."""
+        state = S.RETRYING if retry_at is not None else S.DEAD
+        event = {S.DEAD: "dead", S.RETRYING: "retry" if counts else "waiting"}[state]
+        return cls(
+            claim,
+            state,
+            event,
+            reached="keep" if retry_at is not None else "clear",
+            next_attempt_at=retry_at,
+            counts=counts,
+            **_error_columns(claim, error),
+        )
+
+    @classmethod
+    def wait(
+        cls, claim: Claim, message: str, *, retry_at: datetime, ref: dict[str, Any] | None = None
+    ) -> Outcome:
+        """An attempt that ended waiting, which is no failure: the attempt is not counted
+        and the row keeps no error, the message says what it waits for. It waits in
+        ``waiting`` for a window or an asynchronous result, or, once the channel took it
+        for good (``ref`` now, or an earlier attempt), in ``unconfirmed``: counted as
+        reached from this moment on, with ``ref`` as what went out."""
+        return cls(
+            claim,
+            S.UNCONFIRMED if claim.sent or ref is not None else S.WAITING,
+            "sent" if ref is not None and not claim.sent else "waiting",
+            reached="now" if ref is not None else "keep",
+            ref=ref,
+            set_ref=ref is not None,
+            reason=message[:4000],
+            next_attempt_at=retry_at,
+            counts=False,
+            message=message[:4000],
+            logged_ref=ref if ref is not None else claim.progress or None,
+        )
+
+    @classmethod
+    def doubt(cls, claim: Claim, error: BaseException) -> Outcome:
+        """The channel may hold it and cannot tell: nothing more happens by itself."""
+        return cls(claim, S.IN_DOUBT, "in_doubt", **_error_columns(claim, error))
+
+    def event_row(self, worker: str, now: datetime) -> dict[str, Any]:
+        return {
+            "delivery_id": self.claim.id,
+            "at": now,
+            "attempt": self.claim.attempts,
+            "worker": worker,
+            "outcome": self.event,
+            "error_class": self.log_error_class,
+            "message": self.message,
+            "external_ref": self.logged_ref,
+        }
+
+
+def _error_columns(claim: Claim, error: BaseException) -> dict[str, Any]:
+    text = str(error)[:4000]
+    name = type(error).__name__
+    return {
+        "error_class": name,
+        "error": text,
+        "message": text,
+        "logged_ref": claim.progress or None,
+        "log_error_class": name,
+    }
+
+
+def _write_one(conn: Connection, outcome: Outcome, now: datetime) -> bool:
+    """One outcome, fenced by its claim (SQLite: no round trips to save)."""
+    o = outcome
+    values: dict[str, Any] = {"state": o.state, "reason": o.reason, "lease_until": None, "updated_at": now}
+    if not o.keep_errors:
+        values.update(last_error_class=o.error_class, last_error=o.error)
+    if o.set_ref:
+        values["external_ref"] = o.ref
+    if o.reached != "keep":
+        values["delivered_at"] = _first_reached(now) if o.reached == "now" else None
+    if o.next_attempt_at is not None:
+        values["next_attempt_at"] = o.next_attempt_at
+    if not o.counts:
+        values["attempts"] = o.claim.attempts - 1
+    fence = and_(D.c.id == o.claim.id, D.c.claim_no == o.claim.claim_no, D.c.state == S.SENDING)
+    return bool(conn.execute(update(D).where(fence).values(**values)).rowcount == 1)
+
+
+def _write_set(conn: Connection, outcomes: list[Outcome], now: datetime) -> set[int]:
+    """Every outcome in one ``UPDATE … FROM (VALUES …)``, each row fenced by its claim;
+    returns the ids written."""
+    v = values(
+        column("id", Integer()),
+        column("claim_no", Integer()),
+        column("state", String()),
+        column("reason", Text()),
+        column("keep_errors", Boolean()),
+        column("error_class", String()),
+        column("error", Text()),
+        column("set_ref", Boolean()),
+        column("ref", JSON()),
+        column("reached", String()),
+        column("next_at", db.UTCDateTime()),
+        column("uncount", Integer()),
+        name="v",
+    ).data(
+        [
+            (
+                o.claim.id,
+                o.claim.claim_no,
+                o.state,
+                o.reason,
+                o.keep_errors,
+                o.error_class,
+                o.error,
+                o.set_ref,
+                o.ref,
+                o.reached,
+                o.next_attempt_at,
+                0 if o.counts else 1,
+            )
+            for o in outcomes
+        ]
+    )
+    at = literal(now, db.UTCDateTime())
+    kept_or = lambda mine, theirs: case((v.c.keep_errors, theirs), else_=mine)  # noqa: E731
+    statement = (
+        update(D)
+        .where(D.c.id == v.c.id, D.c.claim_no == v.c.claim_no, D.c.state == S.SENDING)
+        .values(
+            state=cast(v.c.state, D.c.state.type),
+            reason=cast(v.c.reason, D.c.reason.type),
+            last_error_class=kept_or(cast(v.c.error_class, String()), D.c.last_error_class),
+            last_error=kept_or(cast(v.c.error, Text()), D.c.last_error),
+            external_ref=case((v.c.set_ref, cast(v.c.ref, JSON())), else_=D.c.external_ref),
+            delivered_at=case(
+                (v.c.reached == "now", func.coalesce(D.c.delivered_at, at)),
+                (v.c.reached == "clear", None),
+                else_=D.c.delivered_at,
+            ),
+            next_attempt_at=func.coalesce(cast(v.c.next_at, D.c.next_attempt_at.type), D.c.next_attempt_at),
+            attempts=D.c.attempts - v.c.uncount,
+            lease_until=None,
+            updated_at=at,
+        )
+        .returning(D.c.id)
+    )
+    return set(conn.execute(statement).scalars())
 
 
 # -- inside the intake's transaction (the store's) -------------------------------

@@ -49,6 +49,11 @@ class LeaseKeeper:
         if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join()
 
+    def forget(self, ids: list[int]) -> None:
+        """Stop renewing claims whose outcome is recorded (the rest of the batch goes on)."""
+        for done in ids:
+            self.held.pop(done, None)
+
     def _beat(self) -> None:
         while self.held and not self.stopped.wait(self.lease / 3):
             self.renew()
@@ -57,12 +62,15 @@ class LeaseKeeper:
         """One beat: extend every lease still held; forget those another worker took."""
         deliveries = self.services.deliveries
         try:
-            kept = deliveries.renew(list(self.held.values()), self.services.clock(), self.lease)
+            held = list(self.held.values())
+            kept = deliveries.renew(held, self.services.clock(), self.lease)
         except Exception as exc:  # the database restarts: try again at the next beat
             log.warning("lease renewal failed", error=str(exc)[:200], deliveries=sorted(self.held))
             return
-        for lost in sorted(set(self.held) - kept):
-            claim = self.held.pop(lost)
+        for lost in sorted({c.id for c in held} - kept):
+            claim = self.held.pop(lost, None)
+            if claim is None:  # recorded meanwhile (forget), not lost
+                continue
             log.warning(
                 "lease lost to another worker; its outcome will not be recorded",
                 id=lost,

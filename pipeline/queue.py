@@ -2,8 +2,10 @@
 
 Each channel gets its own queue (``govpub.<channel>``) and its own task name, so
 Celery's per-task ``rate_limit`` applies per channel and a slow channel never
-holds up another. The task carries only the delivery id; the database is the
-truth, the broker only a wake-up call (see :mod:`pipeline.deliveries`).
+holds up another. The task carries only a delivery id (0: none in particular); the
+database is the truth, the broker only a wake-up call: a task claims a batch of what is
+due on its channel (see :mod:`pipeline.runner`), so one message may serve many
+deliveries.
 """
 
 from __future__ import annotations
@@ -76,8 +78,11 @@ def create_celery(services: Services) -> Celery:
 
 
 def _register(app: Celery, services: Services, channel: str, rate_limit: str | None) -> None:
-    def deliver(delivery_id: int) -> str:
-        return run_delivery(services, delivery_id, channel)
+    def deliver(ids: int | list[int] | None = None) -> str:
+        """A wake-up for the channel: one delivery id, a list of them (the intake's batch),
+        or none; the first id is claimed first, the rest are whatever is due."""
+        hint = ids if isinstance(ids, int) else (ids or [0])[0]
+        return run_delivery(services, hint, channel)
 
     app.task(name=task_name(channel), rate_limit=rate_limit, acks_late=True)(deliver)
 

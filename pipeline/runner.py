@@ -1,9 +1,16 @@
-"""Run one delivery attempt: claim, call the channel, classify, record.
+"""Run delivery attempts: claim, call the channel, classify, record.
 
 This is the one place that wraps every channel: claims and leases (renewed by a
 heartbeat while the channel works, :mod:`pipeline.lease`), retries with backoff, the
 delivery log, metrics and logs. Celery tasks and the in-process
 worker both call :func:`run_delivery`; neither holds any logic of its own.
+
+A task is a wake-up for its channel: the worker claims up to N due deliveries of the
+channel in one statement (N from :mod:`pipeline.batchsize`: 1 when idle, more when the
+queue is deep), commits the claims before any call, works through them and records
+their outcomes in one transaction. The database decides who does what; a message only
+says "look". A claim that came back full sends one more wake-up first, so that other
+worker processes join in and one message can start the draining of any backlog.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import structlog
 from pipeline import metrics
 from pipeline.batchlock import batch_lock
 from pipeline.channel import BatchEntry, Channel, DeliveryContext, Ref
-from pipeline.deliveries import Claim, backoff
+from pipeline.deliveries import Claim, Outcome, backoff
 from pipeline.errors import AwaitingConfirmation, InDoubt, NotDue, PermanentError, TransientError, Unconfirmed
 from pipeline.lease import LeaseKeeper
 from pipeline.services import Services
@@ -25,29 +32,110 @@ from pipeline.services import Services
 log = structlog.get_logger("govpub.runner")
 
 POLL_SECONDS = 30.0
+Answer = Ref | Exception | None
 
 
 def run_delivery(services: Services, delivery_id: int, channel_name: str) -> str:
-    """One task: a per-item delivery, or for a batched channel everything due."""
+    """One task: a batch of the channel, ``delivery_id`` first (0: none in particular);
+    for a ``batched`` channel everything due. Answers the outcome of ``delivery_id``
+    when it was claimed, else what the batch did."""
     if channel_name in services.settings.channels and services.channel(channel_name).batched:
         return run_batch(services, channel_name)
-    settings = services.settings
-    claim = services.deliveries.claim(
-        delivery_id, services.worker_name, services.clock(), settings.lease_seconds
+    cfg = services.settings.channels.get(channel_name)
+    size = services.batch_sizes.size(channel_name, limited=bool(cfg and cfg.rate_limit))
+    batch = services.deliveries.claim_batch(
+        channel_name,
+        delivery_id,
+        size,
+        services.worker_name,
+        services.clock(),
+        services.settings.lease_seconds,
     )
-    if claim is None:
+    services.batch_sizes.saw(channel_name, batch.more)
+    if batch.more:
+        _wake(services, channel_name)
+    if not batch.claims:
         return "not-claimed"
-    channel = services.channel(claim.channel)
-    ctx = _context(services, claim)
-    started = time.perf_counter()
+    results = work_through(services, services.channel(channel_name), batch.claims)
+    return results.get(delivery_id) or f"batch of {len(batch.claims)}"
+
+
+def _wake(services: Services, channel: str) -> None:
+    """One more wake-up for ``channel`` (no delivery in particular): another worker joins
+    in. Lost, it costs only time: the sweeper sends what stays due."""
+    if services.dispatcher is None:
+        return
     try:
-        with LeaseKeeper(services, [claim]):
-            ref = _call(channel, claim, ctx)
-    except Exception as exc:  # classified below; anything unknown is transient
-        return _record_failure(services, claim, exc)
-    finally:
-        metrics.observe_attempt(claim.channel, time.perf_counter() - started)
-    return _record_success(services, claim, ref)
+        services.dispatcher.send([(0, channel)])
+    except Exception as exc:
+        log.warning("waking another worker failed; the sweeper sends what is due", error=str(exc))
+
+
+def work_through(services: Services, channel: Channel, claims: list[Claim]) -> dict[int, str]:
+    """Call the channel for every claim and record the outcomes; answers each claim's
+    result. Two deliveries of one item on this channel (a publication and its retraction,
+    two revisions) never share a call: the first goes with the batch, the others after
+    it, one by one in order, each reading again what the one before left live."""
+    first, later = _one_per_item(claims)
+    results: dict[int, str] = {}
+    with LeaseKeeper(services, claims) as keeper:
+        started = time.perf_counter()
+        answers = _answers(channel, first, [_context(services, c) for c in first])
+        services.batch_sizes.took(channel.name, time.perf_counter() - started, len(first))
+        results |= _record(services, first, answers)
+        keeper.forget([c.id for c in first])
+        for claim in later:
+            services.deliveries.refresh(claim)
+            results |= _record(services, [claim], _answers(channel, [claim], [_context(services, claim)]))
+            keeper.forget([claim.id])
+    return results
+
+
+def _one_per_item(claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:
+    """The first claim of each item (lowest revision, a publication before a retraction),
+    and the rest in the order they must go."""
+    ordered = sorted(claims, key=lambda c: (c.item_pk, c.revision, c.action != "publish", c.id))
+    seen: set[int] = set()
+    first: list[Claim] = []
+    later: list[Claim] = []
+    for claim in ordered:
+        (later if claim.item_pk in seen else first).append(claim)
+        seen.add(claim.item_pk)
+    return first, later
+
+
+def _answers(channel: Channel, claims: list[Claim], contexts: list[DeliveryContext]) -> dict[int, Answer]:
+    """The channel's answer for every claim: one call per item, or calls of up to
+    ``max_batch`` entries for a channel that takes several at once."""
+    answers: dict[int, Answer] = {}
+    if channel.max_batch <= 1:
+        for claim, ctx in zip(claims, contexts, strict=True):
+            started = time.perf_counter()
+            try:
+                answers[claim.id] = _call(channel, claim, ctx)
+            except Exception as exc:  # classified when recorded; anything unknown is transient
+                answers[claim.id] = exc
+            finally:
+                metrics.observe_attempt(claim.channel, time.perf_counter() - started)
+        return answers
+    for start in range(0, len(claims), channel.max_batch):
+        chunk = claims[start : start + channel.max_batch]
+        entries = [_entry(c, ctx) for c, ctx in zip(chunk, contexts[start : start + len(chunk)], strict=True)]
+        started = time.perf_counter()
+        try:
+            answers |= channel.publish_batch(entries)
+        except Exception as exc:  # the call failed as a whole: so did each of its entries
+            answers |= {c.id: exc for c in chunk}
+        each = (time.perf_counter() - started) / len(chunk)
+        for claim in chunk:
+            metrics.observe_attempt(claim.channel, each)
+    return answers
+
+
+def _entry(claim: Claim, ctx: DeliveryContext) -> BatchEntry:
+    return BatchEntry(
+        item=claim.item, ctx=ctx, action=claim.action, previous=claim.previous, reason=claim.reason
+    )
 
 
 def _call(channel: Channel, claim: Claim, ctx: DeliveryContext) -> Ref | None:
@@ -80,23 +168,13 @@ def _run_batch(services: Services, channel_name: str) -> str:
     ]
     if not claims:
         return "not-claimed"
-    entries = [
-        BatchEntry(
-            item=c.item, ctx=_context(services, c), action=c.action, previous=c.previous, reason=c.reason
-        )
-        for c in claims
-    ]
+    entries = [_entry(c, _context(services, c)) for c in claims]
     try:
         with LeaseKeeper(services, claims):
             answers = channel.publish_batch(entries)
     except Exception as exc:
         answers = {c.id: exc for c in claims}
-    for claim in claims:
-        answer = answers.get(claim.id, TransientError("the batch gave no answer for it"))
-        if isinstance(answer, Exception):
-            _record_failure(services, claim, answer)
-        else:
-            _record_success(services, claim, answer)
+    _record(services, claims, answers)
     return f"batch of {len(claims)}"
 
 
@@ -112,23 +190,22 @@ def _context(services: Services, claim: Claim) -> DeliveryContext:
     )
 
 
-def _record_success(services: Services, claim: Claim, ref: Ref | None) -> str:
-    ok = services.deliveries.succeeded(claim, services.worker_name, services.clock(), ref)
-    if ok and ref is not None:
-        _wake_interpretations(services, claim)
-    outcome = ("delivered" if ref is not None else "skipped") if ok else "lost-lease"
-    metrics.count_outcome(claim.channel, outcome)
-    log.info(
-        "delivery",
-        id=claim.id,
-        channel=claim.channel,
-        action=claim.action,
-        index_no=claim.item.index_no,
-        revision=claim.revision,
-        outcome=outcome,
-        ref=ref,
-    )
-    return outcome
+def _record(services: Services, claims: list[Claim], answers: dict[int, Answer]) -> dict[int, str]:
+    """Record the claims' outcomes in one transaction, then count and log each."""
+    now = services.clock()
+    missing = TransientError("the batch gave no answer for it")
+    outcomes = [_outcome(services, c, answers.get(c.id, missing), now) for c in claims]
+    written = services.deliveries.record(outcomes, services.worker_name, now)
+    for outcome in outcomes:
+        if outcome.claim.id in written and _went_out(outcome):
+            _wake_interpretations(services, outcome.claim)
+    return {o.claim.id: _report(o, o.claim.id in written, answers.get(o.claim.id, missing)) for o in outcomes}
+
+
+def _went_out(outcome: Outcome) -> bool:
+    """The channel holds the item from now on (delivered, or sent for good the first time)."""
+    fresh = outcome.state == "delivered" or (outcome.state == "unconfirmed" and not outcome.claim.sent)
+    return fresh and outcome.set_ref
 
 
 def _wake_interpretations(services: Services, claim: Claim) -> None:
@@ -142,29 +219,16 @@ def _wake_interpretations(services: Services, claim: Claim) -> None:
             log.warning("waking interpretations failed; the sweeper sends them", error=str(exc))
 
 
-def _record_failure(services: Services, claim: Claim, exc: BaseException) -> str:
-    if _is_waiting(claim, exc):
-        return _record_waiting(services, claim, exc)
-    if isinstance(exc, InDoubt):
-        return _record_in_doubt(services, claim, exc)
-    now = services.clock()
-    retry_at, counts = _next_attempt(services, claim, exc, now)
-    state = services.deliveries.failed(
-        claim, services.worker_name, now, exc, retry_at=retry_at, counts=counts
-    )
-    metrics.count_outcome(claim.channel, state)
-    log.warning(
-        "delivery failed",
-        id=claim.id,
-        channel=claim.channel,
-        action=claim.action,
-        index_no=claim.item.index_no,
-        attempt=claim.attempts,
-        state=state,
-        error_class=type(exc).__name__,
-        error=str(exc),
-    )
-    return state
+def _outcome(services: Services, claim: Claim, answer: Answer, now: datetime) -> Outcome:
+    """What the channel's answer makes of the delivery."""
+    if not isinstance(answer, Exception):
+        return Outcome.success(claim, answer)
+    if _is_waiting(claim, answer):
+        return _waiting(services, claim, answer, now)
+    if isinstance(answer, InDoubt):
+        return Outcome.doubt(claim, answer)
+    retry_at, counts = _next_attempt(services, claim, answer, now)
+    return Outcome.failure(claim, answer, retry_at=retry_at, counts=counts)
 
 
 def _is_waiting(claim: Claim, exc: BaseException) -> bool:
@@ -176,8 +240,7 @@ def _is_waiting(claim: Claim, exc: BaseException) -> bool:
     return claim.sent and not isinstance(exc, PermanentError | InDoubt)
 
 
-def _record_waiting(services: Services, claim: Claim, exc: BaseException) -> str:
-    now = services.clock()
+def _waiting(services: Services, claim: Claim, exc: BaseException, now: datetime) -> Outcome:
     retry_at = exc.retry_at if isinstance(exc, TransientError) else None
     if retry_at is None:
         retry_at = now + timedelta(seconds=POLL_SECONDS)
@@ -189,33 +252,40 @@ def _record_waiting(services: Services, claim: Claim, exc: BaseException) -> str
         retry_at = max(retry_at, now + timedelta(seconds=delay))
         message = f"sent; its confirmation could not be had yet ({type(exc).__name__}: {exc})"
     ref = exc.ref if isinstance(exc, Unconfirmed) else None
-    state = services.deliveries.waiting(claim, services.worker_name, now, message, retry_at=retry_at, ref=ref)
-    if ref is not None and not claim.sent:
-        _wake_interpretations(services, claim)
-    metrics.count_outcome(claim.channel, state)
-    log.info(
-        "delivery unconfirmed" if state == "unconfirmed" else "delivery waiting",
-        id=claim.id,
-        channel=claim.channel,
-        action=claim.action,
-        index_no=claim.item.index_no,
-        until=retry_at.isoformat(),
-        why=message,
-    )
-    return state
+    return Outcome.wait(claim, message, retry_at=retry_at, ref=ref)
 
 
-def _record_in_doubt(services: Services, claim: Claim, exc: InDoubt) -> str:
-    state = services.deliveries.in_doubt(claim, services.worker_name, services.clock(), exc)
+def _report(outcome: Outcome, written: bool, answer: Answer) -> str:
+    """Count and log one recorded outcome; answers the task's word for it."""
+    claim, state = outcome.claim, outcome.state
+    about = {
+        "id": claim.id,
+        "channel": claim.channel,
+        "action": claim.action,
+        "index_no": claim.item.index_no,
+    }
+    if not isinstance(answer, Exception):
+        result = ("delivered" if answer is not None else "skipped") if written else "lost-lease"
+        metrics.count_outcome(claim.channel, result)
+        log.info("delivery", **about, revision=claim.revision, outcome=result, ref=answer)
+        return result
     metrics.count_outcome(claim.channel, state)
-    log.warning(
-        "delivery in doubt: an operator must check the channel",
-        id=claim.id,
-        channel=claim.channel,
-        index_no=claim.item.index_no,
-        error=str(exc),
-    )
-    return state
+    if state in ("waiting", "unconfirmed"):
+        event = "delivery unconfirmed" if state == "unconfirmed" else "delivery waiting"
+        until = outcome.next_attempt_at.isoformat() if outcome.next_attempt_at else None
+        log.info(event, **about, until=until, why=outcome.message)
+    elif state == "in_doubt":
+        log.warning("delivery in doubt: an operator must check the channel", **about, error=str(answer))
+    else:
+        log.warning(
+            "delivery failed",
+            **about,
+            attempt=claim.attempts,
+            state=state,
+            error_class=type(answer).__name__,
+            error=str(answer),
+        )
+    return str(state)
 
 
 def _next_attempt(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from pipeline import overlays
 from pipeline.agencies import Registry
+from pipeline.batchsize import BatchSizes
 from pipeline.channel import Channel, ChannelEnv, channel_class
 from pipeline.checks.stage import Stage
 from pipeline.config import Settings
@@ -42,6 +43,11 @@ class Services:
     def deliveries(self) -> Deliveries:
         deps = {name: cfg.depends_on for name, cfg in self.settings.channels.items()}
         return Deliveries(self.engine, deps)
+
+    @cached_property
+    def batch_sizes(self) -> BatchSizes:
+        """How many deliveries this process claims at once, per channel."""
+        return BatchSizes()
 
     @cached_property
     def checks(self) -> Stage:

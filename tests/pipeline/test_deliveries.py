@@ -82,8 +82,9 @@ def test_a_newer_revision_supersedes_a_waiting_one_and_updates(settings_for: Any
     assert run_delivery(services, first, channel) == "delivered"
     ((second, _),) = accept(services, revision=2, summary="第二版")
     ((third, _),) = accept(services, revision=3, summary="第三版")
-    assert run_delivery(services, second, channel) == "not-claimed"  # superseded while waiting
-    assert run_delivery(services, third, channel) == "delivered"
+    # the second is superseded while waiting; its message, a wake-up, takes the third
+    assert run_delivery(services, second, channel) == "batch of 1"
+    assert run_delivery(services, third, channel) == "not-claimed"
     states = {d["revision"]: d["state"] for d in services.store.item_status("test", "t-1")["deliveries"]}
     assert states == {1: "delivered", 2: "skipped", 3: "delivered"}
     records = services.channel("memory").records()  # type: ignore[attr-defined]
