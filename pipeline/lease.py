@@ -33,6 +33,9 @@ class LeaseKeeper:
         self.held = {claim.id: claim for claim in claims}
         self.lease = services.settings.lease_seconds
         self.stopped = threading.Event()
+        # Held while a beat renews and while the batch records outcomes: two statements
+        # locking the same rows in different orders could deadlock each other.
+        self.writing = threading.Lock()
         self.thread = threading.Thread(target=self._beat, name="govpub-lease", daemon=True)
 
     def __enter__(self) -> LeaseKeeper:
@@ -62,8 +65,9 @@ class LeaseKeeper:
         """One beat: extend every lease still held; forget those another worker took."""
         deliveries = self.services.deliveries
         try:
-            held = list(self.held.values())
-            kept = deliveries.renew(held, self.services.clock(), self.lease)
+            with self.writing:
+                held = list(self.held.values())
+                kept = deliveries.renew(held, self.services.clock(), self.lease)
         except Exception as exc:  # the database restarts: try again at the next beat
             log.warning("lease renewal failed", error=str(exc)[:200], deliveries=sorted(self.held))
             return

@@ -82,12 +82,15 @@ def work_through(services: Services, channel: Channel, claims: list[Claim]) -> d
         started = time.perf_counter()
         answers = _answers(channel, first, [_context(services, c) for c in first])
         services.batch_sizes.took(channel.name, time.perf_counter() - started, len(first))
-        results |= _record(services, first, answers)
-        keeper.forget([c.id for c in first])
+        with keeper.writing:
+            results |= _record(services, first, answers)
+            keeper.forget([c.id for c in first])
         for claim in later:
             services.deliveries.refresh(claim)
-            results |= _record(services, [claim], _answers(channel, [claim], [_context(services, claim)]))
-            keeper.forget([claim.id])
+            answer = _answers(channel, [claim], [_context(services, claim)])
+            with keeper.writing:
+                results |= _record(services, [claim], answer)
+                keeper.forget([claim.id])
     return results
 
 

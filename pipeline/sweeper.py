@@ -42,19 +42,16 @@ def sweep_once(services: Services, dispatcher: Dispatcher, limit: int = 1000) ->
 
 
 def _backlogged_channels(services: Services, dispatcher: Dispatcher, channels: set[str]) -> set[str]:
-    """Channels whose queue holds at least as many messages as they have rows waiting in
-    pending/queued: their messages are just behind a backlog, and re-sending the waiting
-    rows every ``requeue_after_seconds`` would flood the queue with duplicates. A queue
-    holding fewer has lost messages (Redis flushed or restarted empty): re-send those.
-    Asked once per channel and sweep."""
-    if not channels:
-        return set()
-    counts = services.store.counts()
+    """Channels whose queue still holds a message: their waiting rows are just behind a
+    backlog, and re-sending them every ``requeue_after_seconds`` would flood the queue
+    with duplicates. One message is enough: a task is a wake-up that claims a batch of
+    whatever is due on its channel and, while its claims come back full, wakes another
+    (:mod:`pipeline.runner`). An empty queue with rows waiting has lost its messages
+    (Redis flushed or restarted empty): re-send those. Asked once per channel and sweep."""
     backlogged = set()
     for channel in channels:
         depth = dispatcher.depth(channel)
-        states = counts.get(channel, {})
-        if depth is not None and depth >= states.get("pending", 0) + states.get("queued", 0):
+        if depth is not None and depth > 0:
             backlogged.add(channel)
     return backlogged
 
