@@ -89,7 +89,7 @@ class Uninterpreted(BaseModel):
 
     index_no: str
     title: str
-    published_on: date = Field(description="first on the website (local date)")
+    published_on: date = Field(description="first published by the portal role (local date)")
 
 
 class LogOutcome(BaseModel):
