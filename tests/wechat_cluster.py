@@ -71,14 +71,20 @@ class WeChatCluster:
         self.cluster.env.update(guarded(root, names or {}, self.report))
 
     def __enter__(self) -> WeChatCluster:
-        port = self.sandbox_url.rsplit(":", 1)[1]
-        args = ["--port", port, "--appid", self.appid, "--publish-delay", "0.05"]
-        self.cluster.start("sandbox", "wechat", *args)
-        wait_http(f"{self.sandbox_url}/sandbox/record")
-        self.cluster.worker(f"govpub.{self.site},govpub.{self.wechat}", concurrency=2)
-        self.cluster.beat()
-        _, self.url = self.cluster.serve()
-        self.token = self.cluster.services.store.add_source("test")
+        """Every process started; one that does not come up stops those already started
+        (``__exit__`` is not called when ``__enter__`` raises)."""
+        try:
+            port = self.sandbox_url.rsplit(":", 1)[1]
+            args = ["--port", port, "--appid", self.appid, "--publish-delay", "0.05"]
+            self.cluster.start("sandbox", "wechat", *args)
+            wait_http(f"{self.sandbox_url}/sandbox/record")
+            self.cluster.worker(f"govpub.{self.site},govpub.{self.wechat}", concurrency=2)
+            self.cluster.beat()
+            _, self.url = self.cluster.serve()
+            self.token = self.cluster.services.store.add_source("test")
+        except BaseException:
+            self.cluster.stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

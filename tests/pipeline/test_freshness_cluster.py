@@ -95,7 +95,8 @@ def test_an_account_silent_for_13_days_raises_the_warning(
             gp.submit(1)
             assert gp.finished(1)["state"] == "delivered"
             subject = f"account:{gp.wechat}:"
-            wait_until(lambda: looks(gp, gp.cluster.services.clock()), 60, "beat looks again")
+            delivered = gp.cluster.services.clock()
+            wait_until(lambda: looks(gp, delivered), 60, "beat looks again")
             assert posted == [] and inbox.messages == []  # published just now: nothing to say
 
             back(gp, 13)
