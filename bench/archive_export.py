@@ -213,11 +213,11 @@ class _database:
     def __enter__(self) -> str:
         if self.kind == "sqlite":
             return f"sqlite:///{self.root / 'govpub.db'}"
-        from bench.infra import ensure_services
+        from bench.infra import ensure_services, pg_database
 
         ensure_services()
         self._admin("CREATE DATABASE")
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
+        return pg_database(self.name)
 
     def __exit__(self, *exc: object) -> None:
         if self.kind == "postgresql":
@@ -226,9 +226,9 @@ class _database:
     def _admin(self, verb: str, suffix: str = "") -> None:
         from sqlalchemy import create_engine, text
 
-        admin = create_engine(
-            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
-        )
+        from bench.infra import PG_ADMIN
+
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'{verb} "{self.name}"{suffix}'))
         admin.dispose()

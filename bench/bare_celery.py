@@ -8,7 +8,9 @@ import os
 import redis
 from celery import Celery
 
-BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/12")
+from bench.infra import REDIS
+
+BROKER = os.environ.get("BENCH_BROKER", REDIS)
 COUNTER = "bench:bare:done"
 
 app = Celery("bare", broker=BROKER)

@@ -1,8 +1,20 @@
 """What a benchmark run needs on this machine: a fresh PostgreSQL database, an empty
-Redis database, a scratch folder; all cleaned up afterwards."""
+Redis database, a scratch folder; all cleaned up afterwards.
+
+The servers are today's defaults unless the environment names others, so a run can
+use its own Redis (two runs on one Redis steal each other's tasks):
+
+    GOVPUB_BENCH_PG     a PostgreSQL URL whose database may create and drop others
+                        (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+    GOVPUB_BENCH_REDIS  a Redis database the run empties and uses
+                        (default redis://127.0.0.1:6379/12)
+
+Where either is set, :func:`ensure_services` starts nothing: the servers are yours.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -16,12 +28,20 @@ from typing import Any
 import redis
 from sqlalchemy import create_engine, text
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REDIS = "redis://127.0.0.1:6379/12"
+PG_ADMIN = os.environ.get("GOVPUB_BENCH_PG") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS = os.environ.get("GOVPUB_BENCH_REDIS") or "redis://127.0.0.1:6379/12"
+
+
+def pg_database(name: str) -> str:
+    """The URL of database ``name`` on the benchmark's PostgreSQL server."""
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 def ensure_services() -> None:
-    """Start Redis and PostgreSQL if they are not running (same script as the tests)."""
+    """Start Redis and PostgreSQL on their default ports if they are not running (same
+    script as the tests); nothing when the environment names the servers to use."""
+    if os.environ.get("GOVPUB_BENCH_PG") or os.environ.get("GOVPUB_BENCH_REDIS"):
+        return
     subprocess.run([str(Path(__file__).resolve().parents[1] / "scripts" / "services.sh")], check=True)
 
 
@@ -32,7 +52,7 @@ def fresh_postgres() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        yield pg_database(name)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

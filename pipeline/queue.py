@@ -2,16 +2,18 @@
 
 Each channel gets its own queue (``govpub.<channel>``) and its own task name, so
 Celery's per-task ``rate_limit`` applies per channel and a slow channel never
-holds up another. The task carries only a delivery id (0: none in particular); the
-database is the truth, the broker only a wake-up call: a task claims a batch of what is
-due on its channel (see :mod:`pipeline.runner`), so one message may serve many
-deliveries.
+holds up another. A message carries only delivery ids: one (an ``int``; 0: none in
+particular) or up to :data:`IDS_PER_MESSAGE` of its channel (a ``list``, the intake's
+batch). The database is the truth, the broker only a wake-up call: a task claims a
+batch of what is due on its channel (see :mod:`pipeline.runner`), so one message may
+serve many deliveries.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -20,6 +22,8 @@ from pipeline.config import Settings
 from pipeline.dispatch import queue_name, task_name
 from pipeline.runner import run_delivery
 from pipeline.services import Services
+
+IDS_PER_MESSAGE = 50  # a batch's ids, several to a message; one message stays small
 
 
 def time_limits(settings: Settings) -> tuple[float, float]:
@@ -88,7 +92,7 @@ def _register(app: Celery, services: Services, channel: str, rate_limit: str | N
 
 
 class CeleryDispatcher:
-    """Sends delivery ids to their channel queues."""
+    """Sends delivery ids to their channel queues, several to a message."""
 
     def __init__(self, app: Celery) -> None:
         self.app = app
@@ -102,13 +106,32 @@ class CeleryDispatcher:
 
     def send(self, work: list[tuple[int, str]]) -> None:
         with self.app.producer_or_acquire() as producer:
-            for delivery_id, channel in work:
+            for channel, ids in messages(work, self._per_message):
                 self.app.send_task(
                     task_name(channel),
-                    args=[delivery_id],
+                    args=[ids[0] if len(ids) == 1 else ids],
                     queue=queue_name(channel),
                     producer=producer,
                 )
+
+    def _per_message(self, channel: str) -> int:
+        """Celery's ``rate_limit`` counts messages: a rate-limited channel gets one id per
+        message, so its rate stays per delivery."""
+        task = self.app.tasks.get(task_name(channel))
+        return 1 if task is not None and task.rate_limit else IDS_PER_MESSAGE
+
+
+def messages(
+    work: list[tuple[int, str]], per_message: Callable[[str], int]
+) -> Iterator[tuple[str, list[int]]]:
+    """``(channel, ids)`` per message: each channel's ids in order, in chunks."""
+    by_channel: dict[str, list[int]] = {}
+    for delivery_id, channel in work:
+        by_channel.setdefault(channel, []).append(delivery_id)
+    for channel, ids in by_channel.items():
+        size = per_message(channel)
+        for start in range(0, len(ids), size):
+            yield channel, ids[start : start + size]
 
 
 def worker_argv(queues: list[str], concurrency: int | None, pool: str | None) -> list[str]:

@@ -3,23 +3,27 @@
 :meth:`Store.accept` commits the item revision and one delivery row per enabled
 channel before the intake answers; the queue is only told afterwards, so Redis
 may lose everything without losing an accepted item. Serials for 索引号 are taken
-inside the same transaction, so a refused or rolled-back item leaves no gap.
+inside the same transaction (:mod:`pipeline.serials`), so a refused or rolled-back item
+leaves no gap. :meth:`Store.accept_many` stores the ordinary items of a batch as sets
+(:mod:`pipeline.store_set`) and the rest one at a time, with the same rows either way
+(:mod:`pipeline.rows`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pipeline import db, deliveries, interpretations
+from pipeline import db, deliveries, interpretations, rows, serials, store_set
 from pipeline.checks.findings import NOTHING, Outcome
 from pipeline.db import insert_ignore
 from pipeline.errors import (
@@ -30,25 +34,23 @@ from pipeline.errors import (
     StaleRevision,
     ValidationFailed,
 )
-from pipeline.model import InterpretedItem, ItemIn, Published, StoredAttachment, content_hash
-from pipeline.sanitize import sanitize_html
+from pipeline.model import ItemIn, Published, content_hash
+from pipeline.rows import Accepted as Accepted
+from pipeline.rows import Stored
+from pipeline.rows import Work as Work
 from pipeline.states import ACTIVE_STATES
 from pipeline.tenancy import Reach
 
 log = structlog.get_logger("govpub.store")
-Work = tuple[int, str]  # (delivery id, channel name): what the queue needs
-MAX_SERIAL = 99999  # 索引号 serials have five digits
-
-
-def serial_key(index_no: str) -> tuple[str, int]:
-    """``(agency code, year)`` of a 索引号 ``CODE/YYYY-NNNNN``: the serial row it belongs to."""
-    code, _, rest = index_no.partition("/")
-    return code, int(rest.split("-", 1)[0])
-
-
-def lock_key(item: ItemIn) -> tuple[str, int]:
-    """The serial row a new item locks: its explicit 索引号's, else its agency and year's."""
-    return serial_key(item.index_no) if item.index_no else (item.agency.code, item.generated_on.year)
+# Built once: the intake runs them for every item (building and hashing a statement
+# costs more than its round trip).
+HEAD = (
+    select(db.items)
+    .where(db.items.c.source == bindparam("source"), db.items.c.item_id == bindparam("item_id"))
+    .with_for_update()
+)
+INSERT_ITEM = insert(db.items).returning(db.items.c.pk)
+INSERT_REVISION = insert(db.revisions).returning(db.revisions.c.pk)
 
 
 def utcnow() -> datetime:
@@ -57,25 +59,6 @@ def utcnow() -> datetime:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An item's row as its revisions and deliveries copy it: pk and agency."""
-
-    item_pk: int
-    agency_code: str
-
-
-@dataclass
-class Accepted:
-    """The answer to one submission."""
-
-    item_pk: int
-    index_no: str
-    revision: int
-    created: bool
-    work: list[Work]
 
 
 class Store:
@@ -146,37 +129,58 @@ class Store:
         now: datetime | None = None,
         outcomes: list[Outcome] | None = None,
     ) -> list[Accepted | IntakeError]:
-        """Store several items in one transaction, each in its own savepoint, so one
-        refusal leaves the others and the whole batch costs a single commit.
-        ``outcomes`` (aligned with ``batch``): what the checks found in each item, stored
-        with its revision, and the channels whose deliveries start ``held``.
+        """Store several items in one transaction, so the whole batch costs a single
+        commit. ``outcomes`` (aligned with ``batch``): what the checks found in each item,
+        stored with its revision, and the channels whose deliveries start ``held``.
 
-        A race with an identical submission from another request loses on a unique
-        key; the item is then retried once and answered like a resubmission.
+        The ordinary items of a serial series (new keys, no 索引号 of their own) go in
+        as one set (:mod:`pipeline.store_set`); the others, and a set that meets anything
+        unusual, one at a time, each in its own savepoint, so one refusal leaves the
+        others (a lone item: in its own transaction, no savepoint to pay for). A race
+        with an identical submission from another request loses on a unique key; the
+        item is then retried once and answered like a resubmission.
         """
         now = now or utcnow()
-        # Locks (serial rows, new item keys) are taken in one global order, so two
-        # concurrent batches queue behind each other instead of deadlocking; within one
-        # serial row, interpretations after the others (their policy may be in the batch).
-        order = sorted(range(len(batch)), key=lambda i: (lock_key(batch[i][0]), bool(batch[i][0].interprets)))
+        outcomes = outcomes or [NOTHING] * len(batch)
+        if len(batch) == 1:
+            return [self._accept_one(self.engine.begin, *batch[0], now, outcomes[0])]
         answers: dict[int, Accepted | IntakeError] = {}
         with self.engine.begin() as conn:
-            for index in order:
-                item, channels = batch[index]
-                outcome = outcomes[index] if outcomes else NOTHING
-                answers[index] = self._accept_one(conn, item, channels, now, outcome)
+            plan = store_set.plan(conn, [item for item, _ in batch])
+            # Locks (serial rows, new item keys) are taken series by series in one global
+            # order, so two concurrent batches queue behind each other instead of deadlocking;
+            # within a series, interpretations after the others (their policy may be in the batch).
+            for series in sorted(plan):
+                together, alone = plan[series]
+                if together:
+                    entries = [(i, *batch[i], outcomes[i]) for i in together]
+                    stored = store_set.accept(conn, self.kinds, series, entries, now)
+                    if stored is None:  # something unusual: every item of the series alone
+                        together, alone = [], together + alone
+                    answers.update(stored or {})
+                for index in sorted(alone, key=lambda i: (bool(batch[i][0].interprets), i)):
+                    item, channels = batch[index]
+                    answers[index] = self._accept_one(
+                        partial(savepoint, conn), item, channels, now, outcomes[index]
+                    )
         return [answers[i] for i in range(len(batch))]
 
     def _accept_one(
-        self, conn: Connection, item: ItemIn, channels: dict[str, bool], now: datetime, outcome: Outcome
+        self,
+        scope: Callable[[], AbstractContextManager[Connection]],
+        item: ItemIn,
+        channels: dict[str, bool],
+        now: datetime,
+        outcome: Outcome,
     ) -> Accepted | IntakeError:
-        """One item in its own savepoint. A unique key lost to a concurrent request is
-        retried once (then the other request's item is there to answer against); any
-        refusal of the database is this item's 4xx, never the batch's 500."""
+        """One item in its own ``scope`` (a savepoint, or a transaction). A unique key
+        lost to a concurrent request is retried once (then the other request's item is
+        there to answer against); any refusal of the database is this item's 4xx, never
+        the batch's 500."""
         body_hash = content_hash(item.hashed_document())
         for attempt in (1, 2):
             try:
-                with conn.begin_nested():
+                with scope() as conn:
                     return self._accept(conn, item, body_hash, channels, now, outcome)
             except IntakeError as exc:
                 return exc
@@ -198,13 +202,10 @@ class Store:
         now: datetime,
         outcome: Outcome = NOTHING,
     ) -> Accepted:
-        head = conn.execute(
-            select(db.items)
-            .where(db.items.c.source == item.source, db.items.c.item_id == item.id)
-            .with_for_update()
-        ).first()
+        head = conn.execute(HEAD, {"source": item.source, "item_id": item.id}).first()
         if head is None:
-            item_pk, index_no = self._new_item(conn, item, now)
+            index_no = self._new_index_no(conn, item)
+            item_pk = conn.execute(INSERT_ITEM, rows.item_row(item, index_no, now)).scalar_one()
             agency_code = item.agency.code
         else:
             resubmitted = self._resubmission(conn, head, item, body_hash)
@@ -216,9 +217,10 @@ class Store:
                 update(db.items).where(db.items.c.pk == item_pk).values(latest_revision=item.revision)
             )
         policies = interpretations.resolve(conn, item, item_pk)
-        published = self._published(conn, item, index_no, now, [p for _, p in policies])
+        document = rows.published(conn, item, index_no, now, [p for _, p in policies])
         stored = Stored(item_pk, agency_code)
-        revision_pk = self._add_revision(conn, stored, item, body_hash, published, now)
+        revision = rows.revision_row(stored, item, body_hash, document, now)
+        revision_pk = int(conn.execute(INSERT_REVISION, revision).scalar_one())
         interpretations.record(conn, item_pk, revision_pk, [pk for pk, _ in policies])
         if head is not None:
             deliveries.supersede(conn, item_pk, item.revision, now)
@@ -259,120 +261,23 @@ class Store:
         if item.agency.code != head.agency_code:
             raise ValidationFailed("agency cannot change", [f"agency.code: stored as {head.agency_code}"])
 
-    def _new_item(self, conn: Connection, item: ItemIn, now: datetime) -> tuple[int, str]:
-        """The item's row, with its 索引号: ``(pk, index_no)``."""
-        index_no = self._new_index_no(conn, item)
-        item_pk = conn.execute(
-            insert(db.items)
-            .values(
-                source=item.source,
-                item_id=item.id,
-                index_no=index_no,
-                agency_code=item.agency.code,
-                latest_revision=item.revision,
-                created_at=now,
-            )
-            .returning(db.items.c.pk)
-        ).scalar_one()
-        return item_pk, index_no
-
     @staticmethod
-    def _add_revision(
-        conn: Connection, stored: Stored, item: ItemIn, body_hash: str, published: Published, now: datetime
-    ) -> int:
-        return int(
-            conn.execute(
-                insert(db.revisions)
-                .values(
-                    item_pk=stored.item_pk,
-                    agency_code=stored.agency_code,
-                    revision=item.revision,
-                    body_hash=body_hash,
-                    title=item.title,
-                    category=item.category,
-                    subcategory=item.subcategory,
-                    genre=item.genre,
-                    validity=item.validity,
-                    generated_on=item.generated_on,
-                    accepted_at=now,
-                    document=published.model_dump(mode="json"),
-                )
-                .returning(db.revisions.c.pk)
-            ).scalar_one()
-        )
-
-    def _new_index_no(self, conn: Connection, item: ItemIn) -> str:
+    def _new_index_no(conn: Connection, item: ItemIn) -> str:
         """The 索引号 of a new item: its own if free, else the next free serial.
 
-        Both paths hold the (agency, year) serial row locked, so an explicit number and
-        the allocator never race for the same 索引号: whichever comes second sees the
-        first one's item (a taken explicit number is a 409 for that item alone)."""
+        Both hold the (agency, year) serial row locked, so an explicit number and the
+        allocator never race for the same 索引号: whichever comes second sees the first
+        one's item (a taken explicit number is a 409 for that item alone)."""
         if item.index_no:
-            self._lock_serials(conn, *serial_key(item.index_no))
-            if self._taken(conn, item.index_no):
+            serials.lock(conn, *serials.serial_key(item.index_no))
+            if serials.held(conn, item.index_no):
                 raise IndexNoTaken(
                     f"index_no {item.index_no} is already taken",
                     ["index_no: omit it to have the next free 索引号 assigned, or choose another"],
                 )
             return item.index_no
-        return self._next_index_no(conn, item.agency.code, item.generated_on.year)
-
-    def _lock_serials(self, conn: Connection, code: str, year: int) -> None:
-        insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
-        conn.execute(
-            select(db.index_serials.c.last_serial)
-            .where(db.index_serials.c.agency_code == code, db.index_serials.c.year == year)
-            .with_for_update()
-        )
-
-    @staticmethod
-    def _taken(conn: Connection, index_no: str) -> bool:
-        return conn.execute(select(db.items.c.pk).where(db.items.c.index_no == index_no)).first() is not None
-
-    def _next_index_no(self, conn: Connection, code: str, year: int) -> str:
-        """The next serial of (agency, year) that no item holds. Numbers a source gave
-        its items explicitly are stepped over once: the counter moves past them."""
-        insert_ignore(conn, db.index_serials, {"agency_code": code, "year": year, "last_serial": 0})
-        while True:
-            serial = conn.execute(
-                update(db.index_serials)
-                .where(db.index_serials.c.agency_code == code, db.index_serials.c.year == year)
-                .values(last_serial=db.index_serials.c.last_serial + 1)
-                .returning(db.index_serials.c.last_serial)
-            ).scalar_one()
-            if serial > MAX_SERIAL:
-                full = [f"{code}/{year} has {MAX_SERIAL} items"]
-                raise ValidationFailed("index_no serials exhausted", full)
-            index_no = f"{code}/{year}-{serial:05d}"
-            if not self._taken(conn, index_no):
-                return index_no
-
-    def _published(
-        self,
-        conn: Connection,
-        item: ItemIn,
-        index_no: str,
-        now: datetime,
-        interprets: list[InterpretedItem] | None = None,
-    ) -> Published:
-        def keep(att: Any) -> StoredAttachment:
-            data = att.content()
-            sha = hashlib.sha256(data).hexdigest()
-            insert_ignore(conn, db.blobs, {"sha256": sha, "size": len(data), "data": data})
-            return StoredAttachment(name=att.name, media_type=att.media_type, size=len(data), sha256=sha)
-
-        fields = item.model_dump(
-            exclude={"attachments", "cover_image", "channels", "body_html", "interprets"}
-        )
-        fields["index_no"] = index_no
-        fields["interprets"] = interprets or []
-        return Published(
-            **fields,
-            body_html=sanitize_html(item.body_html),
-            attachments=[keep(a) for a in item.attachments],
-            cover_image=keep(item.cover_image) if item.cover_image else None,
-            accepted_at=now,
-        )
+        (index_no,) = serials.take(conn, item.agency.code, item.generated_on.year)
+        return index_no
 
     def _create_deliveries(
         self,
@@ -387,37 +292,8 @@ class Store:
     ) -> list[Work]:
         if not channels:
             return []
-        rows = [
-            {
-                "item_pk": stored.item_pk,
-                "agency_code": stored.agency_code,
-                "revision_pk": revision_pk,
-                "revision": revision,
-                "channel": name,
-                "kind": self.kinds.get(name, name),
-                "action": action,
-                "state": ("held" if name in held.held else "pending") if wanted else "skipped",
-                "reason": (held.reason() if name in held.held else None)
-                if wanted
-                else "not requested for this item",
-                "attempts": 0,
-                "claim_no": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for name, wanted in channels.items()
-        ]
-        created = conn.execute(
-            insert(db.deliveries).returning(
-                db.deliveries.c.id,
-                db.deliveries.c.channel,
-                db.deliveries.c.state,
-                sort_by_parameter_order=True,
-            ),
-            rows,
-        ).all()
-        return [(row.id, row.channel) for row in created if row.state == "pending"]
+        values = rows.delivery_rows(stored, revision_pk, revision, channels, self.kinds, now, action, held)
+        return store_set.insert_deliveries(conn, values)
 
     # -- retraction --------------------------------------------------------------
     def retract(
@@ -553,29 +429,19 @@ class Store:
             )
 
 
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    with conn.begin_nested():
+        yield conn
+
+
 def store_findings(
     conn: Connection, stored: Stored, revision_pk: int, revision: int, outcome: Outcome, now: datetime
 ) -> None:
     """The checks' findings on a new revision, in its transaction."""
-    if not outcome.findings:
-        return
-    rows = [
-        {
-            "item_pk": stored.item_pk,
-            "revision_pk": revision_pk,
-            "revision": revision,
-            "agency_code": stored.agency_code,
-            "check_name": f.check,
-            "severity": f.severity,
-            "location": f.where[:500],
-            "found": f.found,
-            "suggestion": f.suggestion,
-            "note": f.note,
-            "created_at": now,
-        }
-        for f in outcome.findings
-    ]
-    conn.execute(insert(db.check_findings), rows)
+    if outcome.findings:
+        found = rows.finding_rows(stored, revision_pk, revision, outcome, now)
+        conn.execute(insert(db.check_findings), found)
 
 
 def findings_of(conn: Connection, item_pk: int, revision_pk: int | None = None) -> list[dict[str, Any]]:

@@ -85,6 +85,19 @@ def test_items_are_delivered_by_a_celery_worker(cluster_for: Any, tmp_path: Path
     assert sorted(received(tmp_path)) == sorted(f"test~t-{n}~r1~publish.json" for n in range(5))
 
 
+def test_a_batch_wakes_its_channel_with_one_message_not_one_per_item(
+    cluster_for: Any, tmp_path: Path, redis_url: str
+) -> None:
+    cluster = cluster_for()
+    token = cluster.services.store.add_source("test")
+    with TestClient(create_app(cluster.settings, cluster.services)) as client:
+        submit(client, token, [make_item(n) for n in range(7)])
+    assert redis.Redis.from_url(redis_url).llen("govpub.memory") == 1  # all 7 ids in one message
+    cluster.worker("govpub.memory")
+    wait_until(lambda: states(cluster) == {"delivered": 7}, 60, f"delivery\n{cluster.logs()}")
+    assert len(received(tmp_path)) == 7
+
+
 def test_a_worker_killed_while_sending_is_recovered_exactly_once(cluster_for: Any, tmp_path: Path) -> None:
     cluster = cluster_for(delay_seconds=2.0, settings={"lease_seconds": 4.0})
     doomed = cluster.worker("govpub.memory", concurrency=1)
