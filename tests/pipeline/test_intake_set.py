@@ -48,6 +48,7 @@ def two(request: pytest.FixtureRequest, tmp_path: Path, settings_for: Any) -> It
         services = build_services(settings_for(database_url=url))
         upgrade(services.engine)
         register_agencies(services.engine, {TEST_AGENCY: TEST_AGENCY_NAME, OTHER: "张店区财政局"})
+        services.store.add_source("test", [TEST_AGENCY, OTHER])  # what items interpret is in reach
         built.append(services)
     yield built
     for services in built:
@@ -112,6 +113,7 @@ def test_a_mixed_batch_stores_the_same_rows_and_receipts_either_way(
 ) -> None:
     before = [(item("old"), NOTHING), (item("stale", revision=3), NOTHING)]
     batch = [
+        (item("reads-1", interprets=[{"id": "t-1"}]), NOTHING),  # 政策解读 of an item after it: alone
         (item(1), NOTHING),
         (item(2), WARN),
         (item(3, channels=["feed"]), NOTHING),  # not a channel here: skipped
@@ -138,7 +140,7 @@ def test_a_mixed_batch_stores_the_same_rows_and_receipts_either_way(
     assert rows(sets) == rows(singles)
     created = [a[2] for a in answers(as_sets) if len(a) == 4]
     refused = [a[:2] for a in answers(as_sets) if len(a) == 3]
-    assert (created.count(True), refused) == (11, [("StaleRevision", 409)]), answers(as_sets)
+    assert (created.count(True), refused) == (12, [("StaleRevision", 409)]), answers(as_sets)
 
 
 def test_numbers_held_by_explicit_items_are_stepped_over_as_one_at_a_time(two: list[Services]) -> None:
