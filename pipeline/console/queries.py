@@ -31,7 +31,7 @@ INDEX_NO = re.compile(r"[0-9A-Za-z]{6,32}/\d{4}-\d{5}")
 @dataclass
 class DeliveryFilter:
     channel: str = ""
-    state: str = ""  # a state, "failing" (retrying, in_doubt, dead) or "" for all
+    state: str = ""  # a state, "failing" (retrying, held, in_doubt, dead) or "" for all
     source: str = ""
     date_from: date | None = None
     date_to: date | None = None

@@ -21,8 +21,9 @@ STATES = {
     "retracted": "已撤回",
     "held": "待审（检查发现问题，需操作员放行或来源修改）",
 }
-# the filter's extra choice: everything an operator may have to act on (waiting is no failure)
-FAILING = ("retrying", "in_doubt", "dead")
+# the filter's extra choice: everything an operator may have to act on (waiting is no
+# failure; a held delivery waits for an operator's release or the source's new revision)
+FAILING = ("retrying", "held", "in_doubt", "dead")
 
 OUTCOMES = {
     "delivered": "送达",

@@ -67,15 +67,18 @@ def test_overview_counts_by_period_in_shanghai_time(services: Services, client: 
     accept(services, 2, datetime(2017, 12, 31, 15, 0, tzinfo=UTC))  # 2017-12-31 23:00: last year
     dead = accept(services, 3, datetime(2017, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 on 1 January
     set_state(services, dead, "dead", last_error_class="PermanentError", last_error="refused")
+    held = accept(services, 4, datetime(2017, 12, 31, 17, 0, tzinfo=UTC))
+    set_state(services, held, "held", reason="held by checks: personal@title: 手机号码 138****5678")
     overview = build_overview(services)
     memory = next(ch for ch in overview.channels if ch.name == "memory")
-    assert memory.today == memory.week == memory.year == {"pending": 1, "dead": 1}
+    assert memory.today == memory.week == memory.year == {"pending": 1, "dead": 1, "held": 1}
     assert memory.oldest_waiting is not None
     assert memory.oldest_waiting["age_seconds"] == 11 * 3600  # item 2, accepted 11 hours before NOW
     body = client.get("/v1/overview").json()
-    assert body["channels"][0]["year"] == {"pending": 1, "dead": 1}
+    assert body["channels"][0]["year"] == {"pending": 1, "dead": 1, "held": 1}
     page = client.get("/console/").text
     assert "失败待处理" in page and "已等 11 小时" in page
+    assert "state=held" in page and "1 条，去放行" in page  # what waits for an operator
 
 
 def test_deliveries_filter_by_state_source_channel_and_date(services: Services, client: TestClient) -> None:
@@ -83,18 +86,20 @@ def test_deliveries_filter_by_state_source_channel_and_date(services: Services, 
     dead = accept(services, 2, NOW, source="hr", title="人事任免通知")
     set_state(services, dead, "dead", last_error_class="PermanentError", last_error="IP 不在白名单")
     set_state(services, old, "delivered")
+    held = accept(services, 3, NOW, source="hr")
+    set_state(services, held, "held", reason="held by checks: expressions@body line 1: 两岸三地")
 
     def ids(query: str) -> list[str]:
         page = client.get(f"/console/deliveries?{query}").text
         return [chunk.split('"')[0] for chunk in page.split('id="delivery-')[1:]]
 
-    assert ids("") == ["2", "1"]
-    assert ids("state=failing") == ["2"]
+    assert ids("") == ["3", "2", "1"]
+    assert ids("state=failing") == ["3", "2"]  # held waits for an operator too
     assert ids("state=delivered") == ["1"]
-    assert ids("source=hr") == ["2"]
+    assert ids("source=hr") == ["3", "2"]
     assert ids("channel=memory&source=oa") == ["1"]
     assert ids("channel=elsewhere") == []
-    assert ids("date_from=2018-01-01") == ["2"]  # Shanghai dates: item 1 is 31 December
+    assert ids("date_from=2018-01-01") == ["3", "2"]  # Shanghai dates: item 1 is 31 December
     assert ids("date_to=2017-12-31") == ["1"]
     failing = client.get("/console/deliveries?state=failing").text
     assert "IP 不在白名单" in failing and "永久性错误" in failing
