@@ -33,7 +33,7 @@ Section = Callable[[bool], list[measure.Row]]
 
 def sections(rss: dict[str, float], profile_to: Path | None = None) -> dict[str, Section]:
     """Each section takes ``quick`` and returns its rows."""
-    from bench import archive_export, realistic, reports_feeds, wechat
+    from bench import archive_export, realistic, reports_feeds, steady, wechat
 
     return {
         "1": lambda quick: measure.queue_overhead(100 if quick else 2000, profile_to=profile_to),
@@ -47,6 +47,7 @@ def sections(rss: dict[str, float], profile_to: Path | None = None) -> dict[str,
         ],
         "7": wechat.figures,
         "8": archive_export.figures,
+        "9": steady.figures,
     }
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smoke run for CI (no figures)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
     parser.add_argument("--json", metavar="FILE", help="also write the rows and machine as JSON")
     parser.add_argument(
         "--profile", metavar="DIR", help="sample section 1's workers with py-spy; stacks go to DIR"

@@ -7,6 +7,8 @@ a channel module only fills in this form:
 
 - ``kind``: its registry name; ``batched``: whether it sends items in groups
   (a daily WeChat broadcast, a monthly archive package) rather than one by one;
+  ``max_batch``: how many deliveries one ``publish_batch`` call may take (the feed
+  regenerates once for 50 new items; 1: one call per item);
 - ``publish`` / ``update`` / ``retract``: each returns a :data:`Ref` (the page URL,
   the WeChat ``publish_id`` and article URL, the archive package id and checksum);
 - ``health``: whether it can work right now;

@@ -42,24 +42,26 @@ class FeedBuilder:
     def path(self, scope: Scope, fmt: str) -> Path:
         return self.folder / f"{scope.name}.{fmt}"
 
-    def regenerate(self, scopes: list[Scope], links: Links, current: Entry | None = None) -> None:
-        """Rewrite the feeds of ``scopes``; ``current`` is the entry being delivered now
-        (its delivery is not marked delivered yet: merged in by hand)."""
+    def regenerate(self, scopes: list[Scope], links: Links, current: list[Entry] | None = None) -> None:
+        """Rewrite the feeds of ``scopes``, each once; ``current`` are the entries being
+        delivered now (one, or a batch's: their deliveries are not marked delivered yet,
+        so they are merged in by hand)."""
         with folder_lock(self.folder, self.lock_timeout):
             for scope in scopes:
-                entries, updated = self.entries(scope, current)
+                entries, updated = self.entries(scope, current or [])
                 info = self.info(scope, entries, updated)
                 for fmt, data in render(info, entries, links, self.tz, self.full_text).items():
                     write_if_changed(self.path(scope, fmt), data)
 
-    def entries(self, scope: Scope, current: Entry | None) -> tuple[list[Entry], datetime]:
+    def entries(self, scope: Scope, current: list[Entry]) -> tuple[list[Entry], datetime]:
         """The feed's entries, and its newest change: the newest revision shown, or a
         later retraction that took an entry out (of an item newer than the oldest one
         shown; any, when the feed is not full)."""
-        window = self.catalogue.newest(scope, self.length, exclude=current.key[1] if current else None)
+        window = self.catalogue.newest(scope, self.length, exclude={e.key[1] for e in current})
         entries = window.entries
-        if current is not None and in_scope(current, scope):
-            entries = sorted([*entries, current], key=lambda e: e.key, reverse=True)[: self.length]
+        mine = [e for e in current if in_scope(e, scope)]
+        if mine:
+            entries = sorted([*entries, *mine], key=lambda e: e.key, reverse=True)[: self.length]
         oldest = entries[-1].key if len(entries) >= self.length else None
         changes = [e.updated for e in entries]
         changes += [when for key, when in window.retractions if oldest is None or key > oldest]

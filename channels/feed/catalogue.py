@@ -15,8 +15,8 @@ key, so no plan can turn quadratic, even before the planner has statistics.
 Two refinements keep concurrent regenerations consistent (each runs under the
 feeds folder lock, see :mod:`channels.feed.builder`):
 
-- the item being delivered is left out and merged in by the caller: its own
-  delivery is only marked delivered after the channel returns;
+- the items being delivered (one, or a batch) are left out and merged in by the
+  caller: their own deliveries are only marked delivered after the channel returns;
 - publications that another worker is sending count as live: that worker will
   regenerate after us (it waits for the lock), and until then our file already
   holds its item, so whichever regeneration writes last, no item goes missing.
@@ -24,6 +24,7 @@ feeds folder lock, see :mod:`channels.feed.builder`):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,15 +75,15 @@ class Catalogue:
         self.engine = engine
         self.channel = channel
 
-    def newest(self, scope: Scope, limit: int, exclude: int | None = None) -> Window:
-        """The newest ``limit`` live entries of the scope, without item ``exclude``."""
+    def newest(self, scope: Scope, limit: int, exclude: Collection[int] = ()) -> Window:
+        """The newest ``limit`` live entries of the scope, without the items ``exclude``."""
         found = Window()
         after: SortKey | None = None
         size = max(2 * limit, 64)
         with self.engine.connect() as conn:
             while len(found.entries) < limit:
                 heads = conn.execute(_heads(scope, after, size)).all()
-                shown = self._shown(conn, [h.pk for h in heads if h.pk != exclude])
+                shown = self._shown(conn, [h.pk for h in heads if h.pk not in exclude])
                 chosen: list[tuple[SortKey, _Shown]] = []
                 for head in heads:
                     live = shown.get(head.pk)
@@ -120,15 +121,16 @@ class Catalogue:
                 newest[row.item_pk] = row
         return {pk: _Shown(row.revision_pk, row.category, row.accepted_at) for pk, row in newest.items()}
 
-    def item_key(self, index_no: str) -> tuple[SortKey, bool] | None:
-        """Where the item sorts and whether it is retracted (None if never stored)."""
+    def item_keys(self, index_nos: list[str]) -> dict[str, tuple[SortKey, bool]]:
+        """Where each item sorts and whether it is retracted, in one query (an item
+        never stored is absent)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(ITEMS.c.created_at, ITEMS.c.pk, ITEMS.c.retracted_at).where(
-                    ITEMS.c.index_no == index_no
+            rows = conn.execute(
+                select(ITEMS.c.index_no, ITEMS.c.created_at, ITEMS.c.pk, ITEMS.c.retracted_at).where(
+                    ITEMS.c.index_no.in_(sorted(set(index_nos)))
                 )
-            ).first()
-        return ((row.created_at, row.pk), row.retracted_at is not None) if row else None
+            ).all()
+        return {row.index_no: ((row.created_at, row.pk), row.retracted_at is not None) for row in rows}
 
     def several_agencies(self) -> bool:
         """Whether items of more than one agency exist (two probes of the agency index)."""

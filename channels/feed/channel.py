@@ -14,6 +14,10 @@ feeds its previous revision was in, should its category have changed); a retract
 regenerates them without it. Feeds are read from the database, not patched, so a
 redelivered task writes the same bytes again: idempotent by construction. Each entry
 is keyed by a ``tag:`` URI of the item's 索引号, the same across revisions.
+
+A batch (``max_batch``, :meth:`FeedChannel.publish_batch`) regenerates each feed any of
+its deliveries touches once, with all of them in; a single delivery is a batch of one,
+so both paths write the same files.
 """
 
 from __future__ import annotations
@@ -28,16 +32,17 @@ import httpx
 
 from channels.feed import scopes
 from channels.feed.builder import FeedBuilder
-from channels.feed.catalogue import Catalogue, Entry
+from channels.feed.catalogue import Catalogue, Entry, SortKey
 from channels.feed.options import parse_options
 from channels.feed.render import FORMATS, Enclosure, Links
 from channels.feed.scopes import Scope
 from channels.feed.served import Served, ServedFiles
 from channels.feed.urls import feed_url
 from channels.feed.websub import ping
+from channels.kit.batches import Answers, answer_one, each_run
 from channels.kit.files import write_if_changed
 from pipeline import outbound
-from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
+from pipeline.channel import BatchEntry, Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.urls import attachment_url, item_url, page_url, pages_root
@@ -53,6 +58,7 @@ class FeedChannel(Channel):
     def __init__(self, name: str, options: dict[str, Any], env: ChannelEnv) -> None:
         super().__init__(name, options, env)
         self.opts = parse_options(name, options)
+        self.max_batch = self.opts.max_batch  # deliveries regenerated together
         self.settings = env.settings
         self.folder = self.opts.folder(self.settings.data_dir)
         self.catalogue = Catalogue(env.engine, name)
@@ -70,18 +76,20 @@ class FeedChannel(Channel):
 
     # -- the channel contract -----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
-        return self._show(item, None, ctx.now)
+        return self._one(BatchEntry(item=item, ctx=ctx))
 
     def update(self, item: Published, previous: Ref, ctx: DeliveryContext) -> Ref:
-        return self._show(item, previous, ctx.now)
+        return self._one(BatchEntry(item=item, ctx=ctx, previous=previous))
 
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
-        if previous is None:
-            return None
-        touched = self._with_previous(self.scopes_of(item), previous)
-        self.builder.regenerate(touched, self.links)  # the item is retracted: it is left out
-        self._announce(touched, ctx.now)
-        return {"entry_id": self.entry_id(item), "removed_from": [s.name for s in touched]}
+        entry = BatchEntry(item=item, ctx=ctx, action="retract", previous=previous, reason=reason)
+        return answer_one(self._deliver, entry)
+
+    def publish_batch(self, entries: list[BatchEntry]) -> Answers:
+        """Several deliveries, one regeneration: every feed any of them touches is
+        written once with all of them in, and the hub is pinged once. An entry that
+        cannot be shown (an item the database does not hold) fails alone."""
+        return each_run(entries, self._deliver)
 
     def health(self) -> Health:
         try:
@@ -90,22 +98,62 @@ class FeedChannel(Channel):
             return Health(False, f"cannot write {self.folder}: {exc}")
         return Health(True, f"feeds in {self.folder}")
 
-    def _show(self, item: Published, previous: Ref | None, now: datetime) -> Ref:
-        found = self.catalogue.item_key(item.index_no)
+    def _one(self, entry: BatchEntry) -> Ref:
+        ref = answer_one(self._deliver, entry)
+        assert ref is not None  # a publication always answers its entry
+        return ref
+
+    def _deliver(self, entries: list[BatchEntry]) -> Answers:
+        """One run of a batch (no item twice): plan each entry, then regenerate the union
+        of their feeds with every publication merged in."""
+        per_agency = self.per_agency()
+        keys = self.catalogue.item_keys([e.item.index_no for e in entries if e.action != "retract"])
+        answers: Answers = {}
+        planned: Answers = {}
+        current: list[Entry] = []
+        touched: list[Scope] = []
+        for entry in entries:
+            try:
+                ref, feeds, shown = self._plan(entry, keys, per_agency)
+            except Exception as exc:  # this entry alone (the runner classifies it)
+                answers[entry.ctx.delivery_id] = exc
+                continue
+            planned[entry.ctx.delivery_id] = ref
+            touched += feeds
+            current += [shown] if shown else []
+        touched = list(dict.fromkeys(touched))
+        if touched:
+            try:
+                self.builder.regenerate(touched, self.links, current=current)
+                self._announce(touched, max(e.ctx.now for e in entries))
+            except Exception as exc:  # the files of all of them: all of them retry
+                planned = dict.fromkeys(planned, exc)
+        return {**planned, **answers}
+
+    def _plan(
+        self, entry: BatchEntry, keys: dict[str, tuple[SortKey, bool]], per_agency: bool
+    ) -> tuple[Ref | None, list[Scope], Entry | None]:
+        """The entry's answer, the feeds it touches, and the entry it shows (None when
+        the item is retracted: the feeds are regenerated without it)."""
+        item = entry.item
+        shown_in = scopes.of_item(item.category, item.agency.code, per_agency, self.env.agencies)
+        touched = self._with_previous(shown_in, entry.previous)
+        if entry.action == "retract":
+            if entry.previous is None:
+                return None, [], None
+            return {"entry_id": self.entry_id(item), "removed_from": [s.name for s in touched]}, touched, None
+        found = keys.get(item.index_no)
         if found is None:
             raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
         key, retracted = found
         # retracted while this publication was under way: its retraction follows, show nothing
-        current = None if retracted else Entry(item=item, published=key[0], updated=item.accepted_at, key=key)
-        shown_in = self.scopes_of(item)
-        touched = self._with_previous(shown_in, previous)
-        self.builder.regenerate(touched, self.links, current=current)
-        self._announce(touched, now)
-        return {
+        shown = None if retracted else Entry(item=item, published=key[0], updated=item.accepted_at, key=key)
+        ref = {
             "entry_id": self.entry_id(item),
             "url": item_url(self.settings, item, agencies=self.env.agencies),
             "feeds": [s.name for s in shown_in],
         }
+        return ref, touched, shown
 
     # -- which feeds ----------------------------------------------------------------
     def per_agency(self) -> bool:
@@ -113,9 +161,6 @@ class FeedChannel(Channel):
         if mode != "auto":
             return mode == "always"
         return len(self.env.agencies.all()) > 1 or self.catalogue.several_agencies()
-
-    def scopes_of(self, item: Published) -> list[Scope]:
-        return scopes.of_item(item.category, item.agency.code, self.per_agency(), self.env.agencies)
 
     def _with_previous(self, found: list[Scope], previous: Ref | None) -> list[Scope]:
         """Also the feeds the previous revision was in (it may have had another category)."""

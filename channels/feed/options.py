@@ -30,6 +30,8 @@ class FeedOptions(BaseModel):
     websub_hub: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     lock_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Deliveries regenerated together (one write of each feed they touch); 1: one by one.
+    max_batch: int = Field(default=50, ge=1, le=500)
 
     def folder(self, data_dir: Path) -> Path:
         return Path(self.output_dir) if self.output_dir else Path(data_dir) / "site" / "feeds"

@@ -8,7 +8,8 @@ item the channel's destination holds: it is how the suite checks that a second
 publish of the same delivery does not duplicate and that a retraction removes it
 (None means the channel cannot observe that; the suite then checks the references
 only). Batched channels (``batched=True``) are checked through ``publish_batch`` by
-their own suites, not this one.
+their own suites, not this one; a channel that takes several items per call
+(``max_batch > 1``) also passes :class:`channels.testing.batches.BatchContract`.
 
 A channel that confirms asynchronously raises ``AwaitingConfirmation`` and is asked
 again later by the runner; :meth:`ContractSetup.settled` does the same for the suite.
@@ -40,6 +41,8 @@ class ContractSetup:
     copies: Callable[[Published], int | None]
     saved: dict[int, dict[str, Any]] = field(default_factory=dict)
     confirm_within: float = 30.0  # seconds an asynchronous channel may take to confirm
+    # everything the destination holds (e.g. its files' bytes), for the batch contract
+    state: Callable[[], object] = lambda: None
 
     def ctx(self, delivery_id: int | None = None, attempt: int = 1) -> DeliveryContext:
         """A delivery attempt; another attempt of the same delivery sees what earlier
@@ -129,6 +132,11 @@ class ChannelContract:
         )
         assert answer is None or isinstance(answer, dict)
         assert contract.copies(item) in (0, None)
+
+    def test_a_channel_taking_batches_passes_the_batch_contract(self, contract: ContractSetup) -> None:
+        if contract.channel.max_batch > 1:
+            suites = [c.__name__ for c in type(self).__mro__]
+            assert "BatchContract" in suites, "max_batch > 1: add channels.testing.BatchContract to the suite"
 
     def test_health(self, contract: ContractSetup) -> None:
         health = contract.channel.health()

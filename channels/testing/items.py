@@ -8,6 +8,7 @@ hand would test the channel against items the pipeline never hands it.
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 from pipeline.model import ItemIn, Published
@@ -68,11 +69,12 @@ def accept_item(
     *,
     wanted: dict[str, bool] | None = None,
     source: str = "contract",
+    now: datetime | None = None,
     **changes: Any,
 ) -> Published:
     """Item ``n`` stored as source ``source`` (delivery rows for the channels ``wanted``
-    names), read back as a channel receives it."""
+    names) at ``now`` (default: the real time), read back as a channel receives it."""
     raw = example_item(n, **changes)
     register_example_agency(services, raw["agency"]["code"], raw["agency"]["name"])
-    services.store.accept(ItemIn.model_validate({**raw, "source": source}), wanted or {})
+    services.store.accept(ItemIn.model_validate({**raw, "source": source}), wanted or {}, now=now)
     return Published.model_validate(services.store.item_status(source, raw["id"])["item"])

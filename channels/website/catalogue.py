@@ -4,8 +4,9 @@ An item is on the site when its latest website publish delivery is delivered
 and the item is not retracted. Two refinements keep concurrent renders
 consistent (every index rebuild runs under the site lock):
 
-- the item being rendered is left out of every query and merged in by the
-  caller (its own delivery is not marked delivered until the render returns);
+- the items being rendered (one, or a batch's) are left out of every query and
+  merged in by the caller (their deliveries are not marked delivered until the render
+  returns);
 - a delivery another worker is sending counts when its item page is already on
   disk (that worker rendered it, or will render its indexes after us and include
   us): ``sending_ok`` names those items explicitly, so the answer cannot change
@@ -17,7 +18,7 @@ from the newest end; only counts walk a whole listing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -77,15 +78,21 @@ def _entry(row: Any) -> Entry:
 
 class Catalogue:
     """Queries of one website channel's listings: one agency's column (``agency``), or the
-    whole platform (None: the portal's latest list); ``exclude`` is the item being rendered."""
+    whole platform (None: the portal's latest list); ``exclude`` are the items being
+    rendered."""
 
     def __init__(
-        self, engine: Engine, channel: str, exclude: int, sending_ok: Iterable[int], agency: str | None = None
+        self,
+        engine: Engine,
+        channel: str,
+        exclude: Collection[int],
+        sending_ok: Iterable[int],
+        agency: str | None = None,
     ) -> None:
         self.engine = engine
         self.channel = channel
-        self.exclude = exclude
-        self.sending_ok = sorted(set(sending_ok) - {exclude})
+        self.exclude = sorted(set(exclude))
+        self.sending_ok = sorted(set(sending_ok) - set(exclude))
         self.agency = agency
 
     # -- the live set --------------------------------------------------------------
@@ -123,7 +130,7 @@ class Catalogue:
             .where(
                 *([R.c.agency_code == self.agency] if self.agency is not None else []),
                 *_filter(spec),
-                R.c.item_pk != self.exclude,
+                *([R.c.item_pk.not_in(self.exclude)] if self.exclude else []),
                 ITEMS.c.retracted_at.is_(None),
                 listed,
                 ~superseded,
@@ -206,14 +213,13 @@ def _filter(spec: IndexSpec) -> list[ColumnElement[bool]]:
 
 
 # -- the item being rendered ----------------------------------------------------------
-def item_row(engine: Engine, index_no: str) -> Any:
-    """The item's primary key and retraction (None if the pipeline never stored it)."""
+def item_rows(engine: Engine, index_nos: list[str]) -> dict[str, Any]:
+    """Each item's primary key and retraction, by 索引号 (an item the pipeline never
+    stored is absent)."""
+    query = select(ITEMS.c.index_no, ITEMS.c.pk, ITEMS.c.retracted_at, ITEMS.c.retract_reason)
     with engine.connect() as conn:
-        return conn.execute(
-            select(ITEMS.c.pk, ITEMS.c.retracted_at, ITEMS.c.retract_reason).where(
-                ITEMS.c.index_no == index_no
-            )
-        ).first()
+        rows = conn.execute(query.where(ITEMS.c.index_no.in_(sorted(set(index_nos))))).all()
+    return {row.index_no: row for row in rows}
 
 
 def last_delivered(engine: Engine, channel: str, item_pk: int) -> Entry | None:

@@ -2,7 +2,8 @@
 
 One channel kind, two adapters chosen by ``options.adapter``: ``static`` renders
 the 政府信息公开 column into a folder (:mod:`channels.website.static`), ``http``
-pushes each item to the agency's CMS (:mod:`channels.website.cms`).
+pushes each item to the agency's CMS (:mod:`channels.website.cms`). The static adapter
+takes batches (``max_batch``): each listing page is rendered once for all their items.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from channels.kit.batches import each_run
 from channels.website.cms import CmsPush
 from channels.website.options import StaticOptions, check_options, parse_options
 from channels.website.static import StaticSite
-from pipeline.channel import Channel, ChannelEnv, DeliveryContext, Health, Ref
+from pipeline.channel import BatchEntry, Channel, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.model import Published
 
 
@@ -31,6 +33,7 @@ class WebsiteChannel(Channel):
         self.adapter: StaticSite | CmsPush
         if isinstance(parsed, StaticOptions):
             self.adapter = StaticSite(name, parsed, env)
+            self.max_batch = parsed.max_batch  # each listing page rendered once for all of them
         else:
             self.adapter = CmsPush(name, parsed, env)
 
@@ -81,6 +84,13 @@ class WebsiteChannel(Channel):
 
     def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
         return self.adapter.retract(item, previous, reason, ctx)
+
+    def publish_batch(self, entries: list[BatchEntry]) -> dict[int, Ref | Exception | None]:
+        """Static adapter: items' pages each, every listing, search index and sitemap
+        they change once per column (:meth:`StaticSite.deliver`). A CMS push is per item."""
+        if isinstance(self.adapter, StaticSite):
+            return each_run(entries, self.adapter.deliver)
+        return super().publish_batch(entries)
 
     def health(self) -> Health:
         return self.adapter.health()

@@ -6,13 +6,19 @@ so two agencies render in parallel and one item never touches another agency's
 files. Listings are read from the database, filtered to the agency
 (:class:`~channels.website.catalogue.Catalogue`); a new item changes only the
 affected archive pages and the front page of each listing it was or is in.
+
+A batch of items (:meth:`Column.reindex_many`) writes each affected page once for all
+of them: every listing any of them was or is in, from the oldest page one of them
+touches up to the newest, and each affected year's search index and sitemap once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,6 +32,8 @@ from channels.website.layout import IndexSpec
 ASSETS = Path(__file__).parent / "assets"
 # the changed item's sort key, and how many other listed items are newer than it
 Anchor = tuple[tuple[date, int], int]
+# one item of a batch: its primary key, the entry listed before, the entry listed after
+Change = tuple[int, Entry | None, Entry | None]
 
 
 @dataclass
@@ -49,16 +57,17 @@ class Column:
     def lock(self) -> AbstractContextManager[None]:
         return folder_lock(self.folder, self.lock_timeout)
 
-    def catalogue(self, item_pk: int) -> Catalogue:
-        return Catalogue(self.engine, self.channel, item_pk, self._sending_ok(item_pk), self.agency)
+    def catalogue(self, items: Collection[int]) -> Catalogue:
+        """The column's listings without ``items`` (those being rendered)."""
+        return Catalogue(self.engine, self.channel, items, self._sending_ok(items), self.agency)
 
     def reindex(self, item_pk: int, old: Entry | None, new: Entry | None) -> bool:
         """Rewrite what the item changes (the caller holds :meth:`lock`); True when the
         column's set of search shards or sitemaps changed (the portal lists them)."""
-        cat = self.catalogue(item_pk)
+        cat = self.catalogue([item_pk])
         self.ensure_skeleton(cat)
         for year in sorted({e.generated_on.year for e in (old, new) if e}):
-            self._write_year(cat, year, new)
+            self._write_year(cat, year, [new] if new else [])
         specs: list[IndexSpec] = []
         for entry in (old, new):
             if entry:
@@ -74,28 +83,49 @@ class Column:
             old_rank = below.pop(0) if was else None
             new_rank = below.pop(0) if now else None
             change = paging.change(self.size, others, old_rank, new_rank)
-            self._write_pages(cat, spec, change, now, _anchor(others, was, old_rank, now, new_rank))
+            anchor = _anchor(others, was, old_rank, now, new_rank)
+            self._write_pages(spec, change, partial(_slice, cat, spec, anchor=anchor, new=now))
         return self._write_manifests()
 
-    def _sending_ok(self, item_pk: int) -> list[int]:
+    def reindex_many(self, changes: list[Change]) -> bool:
+        """:meth:`reindex` for several items at once (none twice), each page written once."""
+        if len(changes) == 1:
+            return self.reindex(*changes[0])
+        cat = self.catalogue([pk for pk, _, _ in changes])
+        self.ensure_skeleton(cat)
+        olds = [old for _, old, _ in changes if old]
+        news = [new for _, _, new in changes if new]
+        for year in sorted({e.generated_on.year for e in (*olds, *news)}):
+            self._write_year(cat, year, news)
+        specs = list(dict.fromkeys(s for e in (*olds, *news) for s in _indexes(e)))
+        specs.sort(key=_writing_order)  # a front page lists the listings written before it
+        listed = [([e for e in olds if _in(s, e)], [e for e in news if _in(s, e)]) for s in specs]
+        wanted = [(s, [e.sort_key for e in (*o, *n)]) for s, (o, n) in zip(specs, listed, strict=True)]
+        for spec, (was, now), (others, below) in zip(specs, listed, cat.census(wanted), strict=True):
+            old_ranks = _ranks(was, below[: len(was)])
+            new_ranks = _ranks(now, below[len(was) :])
+            change = paging.change_many(self.size, others, old_ranks, new_ranks)
+            placed = sorted(zip(new_ranks, now, strict=True), key=lambda pair: pair[0], reverse=True)
+            self._write_pages(spec, change, partial(_merged, cat, spec, placed=placed, total=change.total))
+        return self._write_manifests()
+
+    def _sending_ok(self, items: Collection[int]) -> list[int]:
         """Items another worker is publishing whose page is already on disk."""
         return [
             pk
             for pk, index_no in catalogue.being_sent(self.engine, self.channel, self.agency)
-            if pk != item_pk
+            if pk not in items
             and (self.folder / layout.item_page(index_no.replace("/", "-"))).exists()
             and not (self.folder / layout.withdrawn_marker(index_no.replace("/", "-"))).exists()
         ]
 
     def _write_pages(
-        self, cat: Catalogue, spec: IndexSpec, change: paging.Change, new: Entry | None, anchor: Anchor | None
+        self, spec: IndexSpec, change: paging.Change, rows: Callable[[int, int], list[Entry]]
     ) -> None:
+        """The listing's pages ``change`` names and its front page; ``rows(start, end)``
+        answers newest-first positions of the listing after the change."""
         total, size = change.total, self.size
         last = paging.page_count(total, size)
-
-        def rows(start: int, end: int) -> list[Entry]:
-            return _slice(cat, spec, start, end, anchor, new)
-
         front: list[Entry] | None = None
         if change.write:
             start, end = paging.newest_first_span(change.write, total, size)
@@ -151,12 +181,14 @@ class Column:
         found = [p.parent.name for p in (self.folder / "year").glob("*/index.html")]
         return sorted((int(y) for y in found if y.isdigit()), reverse=True)
 
-    def _write_year(self, cat: Catalogue, year: int, new: Entry | None) -> None:
-        """The year's search index and sitemap: every item of the year, newest first."""
+    def _write_year(self, cat: Catalogue, year: int, news: list[Entry]) -> None:
+        """The year's search index and sitemap: every item of the year, newest first
+        (``news``: the entries being rendered, merged in)."""
         spec = IndexSpec("year", year=year)
         entries = cat.everything(spec)
-        if new and _in(spec, new):
-            entries = sorted([*entries, new], key=lambda e: e.sort_key, reverse=True)
+        mine = [e for e in news if _in(spec, e)]
+        if mine:
+            entries = sorted([*entries, *mine], key=lambda e: e.sort_key, reverse=True)
         search, sitemap = self.folder / f"search/{year}.json", self.folder / f"sitemaps/{year}.xml"
         if not entries:
             remove(search)
@@ -214,13 +246,14 @@ class Column:
         extra = [p for p in folder.glob("page-*.html") if not p.stem[5:].isdigit() or int(p.stem[5:]) > last]
         for page in extra:
             remove(page)
-        self._write_pages(cat, spec, paging.Change(total, range(1, last + 1), range(0)), None, None)
+        change = paging.Change(total, range(1, last + 1), range(0))
+        self._write_pages(spec, change, partial(_merged, cat, spec, placed=[], total=total))
 
     def rebuild(self) -> None:
         """Every listing, search index and sitemap from the database (item pages stay as
         they are): a repair after a lost or hand-edited folder."""
         with self.lock():
-            cat = self.catalogue(0)
+            cat = self.catalogue(())
             self._skeleton_done = False
             self.ensure_skeleton(cat)
             years = cat.years()
@@ -228,7 +261,7 @@ class Column:
                 if not stale.parent.name.isdigit() or int(stale.parent.name) not in years:
                     remove(stale)
             for year in years:
-                self._write_year(cat, year, None)
+                self._write_year(cat, year, [])
                 self.rebuild_listing(cat, IndexSpec("year", year=year))
             for spec in self._navigation():
                 self.rebuild_listing(cat, spec)
@@ -283,6 +316,24 @@ def _writing_order(spec: IndexSpec) -> int:
     """Sub-category before category (its page lists the non-empty ones), years before
     the column's front (it lists the years)."""
     return _ORDER[spec.kind]
+
+
+def _ranks(entries: list[Entry], below: list[int]) -> list[int]:
+    """Each entry's rank from the oldest in a listing of the other items plus
+    ``entries``: the others older than it (``below``) and the entries older than it."""
+    return [n + sum(o.sort_key < e.sort_key for o in entries) for e, n in zip(entries, below, strict=True)]
+
+
+def _merged(
+    cat: Catalogue, spec: IndexSpec, start: int, end: int, placed: list[tuple[int, Entry]], total: int
+) -> list[Entry]:
+    """Newest-first positions ``start``…``end`` of a listing after a batch: the other
+    items read from the database, the batch's ``placed`` (rank, entry) merged in."""
+    at = [(total - 1 - rank, entry) for rank, entry in placed]  # newest-first positions
+    above = sum(1 for position, _ in at if position < start)
+    inside = [entry for position, entry in at if start <= position < end]
+    others = cat.window(spec, start - above, end - start - len(inside))
+    return sorted([*others, *inside], key=lambda e: e.sort_key, reverse=True)
 
 
 def _indexes(entry: Entry) -> list[IndexSpec]:

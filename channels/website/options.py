@@ -52,6 +52,8 @@ class StaticOptions(_Options):
     column_name: str = Field(default="政府信息公开", min_length=1, max_length=40)
     lock_timeout_seconds: float = Field(default=120.0, gt=0)
     latest_size: int = Field(default=50, ge=1, le=500)  # the portal's district-wide latest list
+    # Deliveries rendered together (each listing page written once for all); 1: one by one.
+    max_batch: int = Field(default=50, ge=1, le=500)
 
     def folder(self, data_dir: Path) -> Path:
         return Path(self.output_dir) if self.output_dir else Path(data_dir) / "site"

@@ -62,3 +62,17 @@ def newest_first_span(pages: range, total: int, size: int) -> tuple[int, int]:
 def page_positions(number: int, total: int, size: int) -> tuple[int, int]:
     """Newest-first positions of one archive page."""
     return newest_first_span(range(number, number + 1), total, size)
+
+
+def change_many(size: int, others: int, old_ranks: list[int], new_ranks: list[int]) -> Change:
+    """:func:`change` for several items at once (``old_ranks`` in the listing before,
+    ``new_ranks`` in the listing after). Every page from the oldest one any of them
+    touches up to the newest is written: each entry or exit shifts all newer items."""
+    old_total, new_total = others + len(old_ranks), others + len(new_ranks)
+    old_pages, new_pages = page_count(old_total, size), page_count(new_total, size)
+    touched = [page_of(r, size) for r in (*old_ranks, *new_ranks)]
+    write = range(min(touched), new_pages + 1) if touched else range(0)
+    if old_pages != new_pages and min(old_pages, new_pages) > 0:
+        boundary = min(old_pages, new_pages)
+        write = range(min(write.start, boundary) if write else boundary, max(write.stop, boundary + 1))
+    return Change(new_total, write, range(new_pages + 1, old_pages + 1))

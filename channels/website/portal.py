@@ -19,7 +19,7 @@ each column keeps its own static search (``{path}/search.html``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,14 +61,18 @@ class Portal:
         found = self.agencies.get(code)
         return found.path if found is not None else code.lower()
 
-    # -- after one item ------------------------------------------------------------
-    def after_item(self, column: str, item_pk: int, new: Entry | None, shards_changed: bool) -> None:
-        """What one item's render in ``column`` (its path) changes here (the caller holds
-        no column lock): the front page when the registry changed or the column is new."""
+    # -- after items -----------------------------------------------------------------
+    def after_items(
+        self, columns: Collection[str], items: Collection[int], news: list[Entry], shards_changed: bool
+    ) -> None:
+        """What rendering ``items`` (one, or a batch's) in ``columns`` (their paths)
+        changes here, written once (the caller holds no column lock): the latest list
+        (``news`` merged in), the front page when the registry changed or a column is
+        new, the sitemap index when a column's shards changed."""
         with self.lock():
-            if self.agencies.version() != self._seen_version or column not in self._linked:
+            if self.agencies.version() != self._seen_version or not set(columns) <= self._linked:
                 self.write_front()
-            self.write_latest(item_pk, new)
+            self.write_latest(items, news)
             if shards_changed:
                 self.write_manifests()
 
@@ -87,13 +91,13 @@ class Portal:
         write_if_changed(self.folder / "index.html", self.render.portal(groups, retired))
         self._seen_version, self._linked = version, frozenset(built)
 
-    def write_latest(self, item_pk: int, new: Entry | None) -> bool:
-        """The newest ``latest_size`` items of every column (the item being rendered,
-        ``item_pk``, merged in as ``new``, or left out when it was retracted)."""
-        cat = Catalogue(self.engine, self.channel, item_pk, self._sending_ok(item_pk))
+    def write_latest(self, items: Collection[int], news: list[Entry]) -> bool:
+        """The newest ``latest_size`` items of every column (the items being rendered,
+        ``items``, merged in as ``news``, or left out when they were retracted)."""
+        cat = Catalogue(self.engine, self.channel, items, self._sending_ok(items))
         entries = cat.window(IndexSpec("all"), 0, self.latest_size)
-        if new is not None:
-            entries = sorted([*entries, new], key=lambda e: e.sort_key, reverse=True)[: self.latest_size]
+        if news:
+            entries = sorted([*entries, *news], key=lambda e: e.sort_key, reverse=True)[: self.latest_size]
         return write_if_changed(self.folder / "latest/index.html", self.render.latest(self._rows(entries)))
 
     def _rows(self, entries: Iterable[Entry]) -> list[dict[str, Any]]:
@@ -113,14 +117,14 @@ class Portal:
             )
         return rows
 
-    def _sending_ok(self, item_pk: int) -> list[int]:
+    def _sending_ok(self, items: Collection[int]) -> list[int]:
         """Items another worker is publishing whose page is already in their column."""
         found = []
         for pk, index_no in catalogue.being_sent(self.engine, self.channel):
             key = index_no.replace("/", "-")
             column = self.folder / self.column_path(index_no.split("/", 1)[0])
             if (
-                pk != item_pk
+                pk not in items
                 and (column / layout.item_page(key)).exists()
                 and not (column / layout.withdrawn_marker(key)).exists()
             ):
@@ -132,7 +136,7 @@ class Portal:
         whose title holds ``text`` or whose 索引号 it is."""
         found: list[Entry] = []
         if text:
-            found = Catalogue(self.engine, self.channel, 0, [], agency).search(text, pages.SEARCH_LIMIT)
+            found = Catalogue(self.engine, self.channel, (), [], agency).search(text, pages.SEARCH_LIMIT)
         choices = [(a.code, a.name) for a in self.agencies.all(include_retired=False)]
         return self.render.found(text, agency or "", choices, self._rows(found))
 
@@ -146,7 +150,7 @@ class Portal:
         with self.lock():
             self.write_front()
             progress("portal: front page")
-            self.write_latest(0, None)
+            self.write_latest((), [])
             progress("portal: latest list")
             self.write_manifests()
             progress("portal: sitemap index")

@@ -8,7 +8,9 @@ A publication writes the item's page and attachments into its agency's column, t
 under that column's lock, rebuilds only what the item changes there (the affected
 archive pages and front pages of its listings, its year's search index and sitemap),
 then the portal's latest list under the portal's lock. Another agency's files are never
-touched, so columns render in parallel. A retraction replaces the page with a notice and
+touched, so columns render in parallel. A batch (:meth:`StaticSite.deliver`) writes each
+item's page, then each column's listings once for all its items, then the portal once;
+a single delivery is a batch of one. A retraction replaces the page with a notice and
 takes the item out of its listings.
 
 Paths come from the agency registry: a column whose agency moved to a new path is moved
@@ -30,16 +32,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from channels.kit.batches import Answers, answer_one
 from channels.kit.files import write_if_changed
 from channels.website import catalogue, layout, pages
 from channels.website.catalogue import Entry
-from channels.website.column import Column
+from channels.website.column import Change, Column
 from channels.website.files import remove
 from channels.website.options import StaticOptions
 from channels.website.portal import LEGACY_LISTINGS, RESERVED, Portal
 from pipeline import interpretations, registry
 from pipeline.agencies import Agency
-from pipeline.channel import ChannelEnv, DeliveryContext, Health, Ref
+from pipeline.channel import BatchEntry, ChannelEnv, DeliveryContext, Health, Ref
 from pipeline.errors import PermanentError
 from pipeline.model import Published
 from pipeline.urls import attachment_name, item_url, page_url, pages_root, public
@@ -142,12 +145,78 @@ class StaticSite:
 
     # -- the channel operations ----------------------------------------------------
     def publish(self, item: Published, ctx: DeliveryContext, previous: Ref | None = None) -> Ref:
-        row = self._item_row(item)
+        ref = answer_one(self.deliver, BatchEntry(item=item, ctx=ctx, previous=previous))
+        assert ref is not None  # a publication always answers (a notice when withdrawn)
+        return ref
+
+    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
+        entry = BatchEntry(item=item, ctx=ctx, action="retract", previous=previous, reason=reason)
+        return answer_one(self.deliver, entry)
+
+    def deliver(self, entries: list[BatchEntry]) -> Answers:
+        """Deliveries of distinct items at once: each item's page, then, per column and
+        under its lock once, every listing, search index and sitemap they change, then
+        the portal once. An entry whose own page fails fails alone; a column's listings
+        that fail fail the entries of that column."""
+        rows = catalogue.item_rows(self.env.engine, [e.item.index_no for e in entries])
+        answers: Answers = {}
+        columns: dict[str, tuple[Column, list[tuple[int, Ref, Change]]]] = {}
+        for entry in entries:
+            try:
+                found = self._page(entry, rows.get(entry.item.index_no))
+            except Exception as exc:  # this entry alone (the runner classifies it)
+                answers[entry.ctx.delivery_id] = exc
+                continue
+            column, ref, change = found
+            if column is None or change is None or ref is None:  # nothing of the site changes
+                answers[entry.ctx.delivery_id] = ref
+                continue
+            columns.setdefault(column.agency, (column, []))[1].append((entry.ctx.delivery_id, ref, change))
+        done: list[tuple[Column, list[tuple[int, Ref, Change]]]] = []
+        shards_changed = False
+        for column, work in columns.values():
+            try:
+                with column.lock():
+                    shards_changed |= column.reindex_many([change for _, _, change in work])
+            except Exception as exc:  # the column's listings: its entries retry
+                answers.update((delivery_id, exc) for delivery_id, _, _ in work)
+            else:
+                done.append((column, work))
+        if done:
+            changes = [change for _, work in done for _, _, change in work]
+            paths = [column.folder.name for column, _ in done]
+            news = [new for _, _, new in changes if new]
+            try:
+                self.portal.after_items(paths, [pk for pk, _, _ in changes], news, shards_changed)
+            except Exception as exc:
+                answers.update((delivery_id, exc) for _, work in done for delivery_id, _, _ in work)
+            else:
+                for delivery_id, ref, (item_pk, _, _) in (w for _, work in done for w in work):
+                    answers[delivery_id] = self._relinked(item_pk, ref)
+        return answers
+
+    def _relinked(self, item_pk: int, ref: Ref) -> Ref | Exception:
+        """``ref`` once the pages of the policies the item interprets list it as it is now."""
+        try:
+            self._relink_policies(item_pk)
+        except Exception as exc:
+            return exc
+        return ref
+
+    def _page(self, entry: BatchEntry, row: Any) -> tuple[Column | None, Ref | None, Change | None]:
+        """Write the entry's own page (the item's, or a withdrawal notice); answer its
+        column, its reference and what it changes in the listings (no column: the
+        answer alone, nothing of the site changes)."""
+        item, ctx = entry.item, entry.ctx
+        if row is None:
+            raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
+        if entry.action == "retract":
+            return self._notice(item, entry.previous, entry.reason, ctx.now, row) or (None, None, None)
         if row.retracted_at is not None:  # withdrawn while this publication waited
-            notice = self.retract(item, previous, row.retract_reason or "", ctx)
-            return notice or {"index_no": item.index_no, "withdrawn": "before it went live"}
+            found = self._notice(item, entry.previous, row.retract_reason or "", ctx.now, row)
+            return found or (None, {"index_no": item.index_no, "withdrawn": "before it went live"}, None)
         if "published_at" not in ctx.progress:
-            first = (previous or {}).get("published_at") or ctx.now.isoformat()
+            first = (entry.previous or {}).get("published_at") or ctx.now.isoformat()
             ctx.checkpoint(published_at=first)
         published_at = datetime.fromisoformat(ctx.progress["published_at"])
         agency = self.agency(item.agency.code)
@@ -157,31 +226,31 @@ class StaticSite:
         remove(column.folder / layout.withdrawn_marker(item.key))
         interprets = [(p.title, self._page_url(p.index_no)) for p in item.interprets]
         old = catalogue.last_delivered(self.env.engine, self.name, row.pk)
-        new = _entry(row.pk, item)
         with column.lock():  # the page's 相关解读 as its interpretations' pages see it
             page = column.render.item(
                 item, url, published_at, files, interprets, self._interpretations(row.pk)
             )
             write_if_changed(column.folder / layout.item_page(item.key), page)
-            shards_changed = column.reindex(row.pk, old, new)
         self._drop_legacy(item.key)
-        self.portal.after_item(agency.path, row.pk, new, shards_changed)
-        self._relink_policies(row.pk)
-        return {
+        ref = {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",
             "revision": item.revision,
             "published_at": published_at.isoformat(),
         }
+        return column, ref, (row.pk, old, _entry(row.pk, item))
 
-    def retract(self, item: Published, previous: Ref | None, reason: str, ctx: DeliveryContext) -> Ref | None:
-        row = self._item_row(item)
+    def _notice(
+        self, item: Published, previous: Ref | None, reason: str, now: datetime, row: Any
+    ) -> tuple[Column, Ref, Change] | None:
+        """A retraction: the page becomes a notice, the item leaves its listings (None
+        when it was never here)."""
         agency = self.agency(item.agency.code)
         column = self.column(agency)
         page = column.folder / layout.item_page(item.key)
         if previous is None and not page.exists():
             return None
-        when = row.retracted_at or ctx.now
+        when = row.retracted_at or now
         url = item_url(self.settings, item, agencies=self.env.agencies)
         notice = column.render.withdrawn(item.title, item.index_no, url, when, reason)
         write_if_changed(page, notice)
@@ -191,15 +260,12 @@ class StaticSite:
         self._drop_legacy(item.key)
         engine = self.env.engine
         old = catalogue.last_delivered(engine, self.name, row.pk) or catalogue.latest_stored(engine, row.pk)
-        with column.lock():
-            shards_changed = column.reindex(row.pk, old, None)
-        self.portal.after_item(agency.path, row.pk, None, shards_changed)
-        self._relink_policies(row.pk)
-        return {
+        ref = {
             "url": url,
             "path": f"{agency.path}/{layout.item_page(item.key)}",
             "withdrawn_at": when.isoformat(),
         }
+        return column, ref, (row.pk, old, None)
 
     def withdrawn(self, relative: str) -> bool:
         """Whether ``{column}/items/{key}.html`` is a retracted item's notice."""
@@ -270,12 +336,6 @@ class StaticSite:
                 write_if_changed(path, page)
 
     # -- the item itself -------------------------------------------------------------
-    def _item_row(self, item: Published) -> Any:
-        row = catalogue.item_row(self.env.engine, item.index_no)
-        if row is None:
-            raise PermanentError(f"item {item.index_no} is not in the database; submit it through the intake")
-        return row
-
     def _write_attachments(self, item: Published, ctx: DeliveryContext, folder: Path) -> list[pages.FileLink]:
         """Copy each attachment next to the page under a safe name; drop stale ones."""
         links = []

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -21,7 +22,8 @@ import pytest
 from sqlalchemy import select
 
 from channels.archive.verify import verify
-from channels.testing import ChannelContract, ContractSetup, accept_item, installation
+from channels.testing import BatchContract, ChannelContract, ContractSetup, accept_item, installation
+from channels.testing.batches import Installed
 from channels.wechat.sandbox import SandboxServer, start
 from channels.wechat.sandbox_account import Config
 from pipeline import db
@@ -34,6 +36,7 @@ from tests.channels.archive_support import receiver_options
 from tests.channels.email.support import EmailContract
 from tests.channels.website_helpers import cms_options, running_cms
 from tests.channels.weibo.support import TestWeiboContract
+from tests.conftest import fresh_pg_database
 
 
 def setup(services: Services, name: str, copies: object, **wanted: bool) -> ContractSetup:
@@ -63,23 +66,48 @@ class TestMemoryContract(ChannelContract):
             yield setup(services, "memory", copies)
 
 
-class TestStaticSiteContract(ChannelContract):
+def files_of(folder: Path) -> Callable[[], dict[str, bytes]]:
+    """Every file a channel wrote under ``folder`` (its lock and health probe aside)."""
+
+    def read() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in (".lock", ".health")
+        }
+
+    return read
+
+
+@contextmanager
+def static_site(tmp_path: Path, db_url: str) -> Iterator[ContractSetup]:
+    folder = tmp_path / "site"
+
+    def copies(item: Published) -> int:
+        """Entries of the item in the search index (one per listed item)."""
+        column = folder / item.agency.code.lower()  # an agency's default path: its code
+        shard = column / f"search/{item.generated_on.year}.json"
+        entries = json.loads(shard.read_text()) if shard.exists() else []
+        return sum(1 for e in entries if e["n"] == item.index_no)
+
+    channels = {"website": {"kind": "website", "options": {"output_dir": str(folder)}}}
+    with installation(tmp_path, channels, database_url=db_url) as services:
+        contract = setup(services, "website", copies)
+        contract.state = files_of(folder)
+        yield contract
+
+
+class TestStaticSiteContract(ChannelContract, BatchContract):
     kind = "website"
 
     @pytest.fixture
     def contract(self, tmp_path: Path, db_url: str) -> Iterator[ContractSetup]:
-        folder = tmp_path / "site"
+        with static_site(tmp_path, db_url) as contract:
+            yield contract
 
-        def copies(item: Published) -> int:
-            """Entries of the item in the search index (one per listed item)."""
-            column = folder / item.agency.code.lower()  # an agency's default path: its code
-            shard = column / f"search/{item.generated_on.year}.json"
-            entries = json.loads(shard.read_text()) if shard.exists() else []
-            return sum(1 for e in entries if e["n"] == item.index_no)
-
-        channels = {"website": {"kind": "website", "options": {"output_dir": str(folder)}}}
-        with installation(tmp_path, channels, database_url=db_url) as services:
-            yield setup(services, "website", copies)
+    @pytest.fixture
+    def installed(self, tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> Installed:
+        return twins(tmp_path, db_url, request, static_site)
 
 
 class TestCmsPushContract(ChannelContract):
@@ -95,28 +123,66 @@ class TestCmsPushContract(ChannelContract):
                 )
 
 
-class TestFeedContract(ChannelContract):
+@contextmanager
+def feeds(tmp_path: Path, db_url: str) -> Iterator[ContractSetup]:
+    folder = tmp_path / "feeds"
+
+    def copies(item: Published) -> int:
+        """Entries of the item in both formats of the feed of every item, halved
+        (no file yet: nothing was ever published)."""
+        files = [folder / f"all.{fmt}" for fmt in ("rss", "atom")]
+        found = [
+            entry.id
+            for path in files
+            if path.exists()
+            for entry in feedparser.parse(path.read_bytes()).entries
+        ]
+        return sum(1 for entry_id in found if entry_id.endswith(":" + item.index_no)) // 2
+
+    channels = {"feed": {"kind": "feed", "options": {"output_dir": str(folder)}}}
+    with installation(tmp_path, channels, database_url=db_url) as services:
+        contract = setup(services, "feed", copies)
+        contract.state = files_of(folder)
+        yield contract
+
+
+class TestFeedContract(ChannelContract, BatchContract):
     kind = "feed"
 
     @pytest.fixture
     def contract(self, tmp_path: Path, db_url: str) -> Iterator[ContractSetup]:
-        folder = tmp_path / "feeds"
+        with feeds(tmp_path, db_url) as contract:
+            yield contract
 
-        def copies(item: Published) -> int:
-            """Entries of the item in both formats of the feed of every item, halved
-            (no file yet: nothing was ever published)."""
-            files = [folder / f"all.{fmt}" for fmt in ("rss", "atom")]
-            found = [
-                entry.id
-                for path in files
-                if path.exists()
-                for entry in feedparser.parse(path.read_bytes()).entries
-            ]
-            return sum(1 for entry_id in found if entry_id.endswith(":" + item.index_no)) // 2
+    @pytest.fixture
+    def installed(self, tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> Installed:
+        return twins(tmp_path, db_url, request, feeds)
 
-        channels = {"feed": {"kind": "feed", "options": {"output_dir": str(folder)}}}
-        with installation(tmp_path, channels, database_url=db_url) as services:
-            yield setup(services, "feed", copies)
+
+def twins(
+    tmp_path: Path,
+    db_url: str,
+    request: pytest.FixtureRequest,
+    build: Callable[[Path, str], AbstractContextManager[ContractSetup]],
+) -> Installed:
+    """Installations of one channel in folders of their own, each with a database of its
+    own (the test's, then a fresh one of the same kind)."""
+    urls = iter([db_url])
+
+    @contextmanager
+    def make(name: str) -> Iterator[ContractSetup]:
+        url = next(urls, None)
+        if url is None and db_url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / name / 'govpub.db'}"
+        elif url is None:
+            databases = fresh_pg_database()
+            url = next(databases)
+            request.addfinalizer(lambda: next(databases, None))
+        (tmp_path / name).mkdir()
+        with build(tmp_path / name, url) as contract:
+            yield contract
+
+    return make
 
 
 @pytest.fixture
