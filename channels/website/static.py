@@ -184,7 +184,7 @@ class StaticSite:
                 done.append((column, work))
         if done:
             changes = [change for _, work in done for _, _, change in work]
-            paths = [column.folder.name for column, _ in done]
+            paths = [column.folder.relative_to(self.folder).as_posix() for column, _ in done]
             news = [new for _, _, new in changes if new]
             try:
                 self.portal.after_items(paths, [pk for pk, _, _ in changes], news, shards_changed)
