@@ -33,6 +33,7 @@ import psycopg
 from sqlalchemy import text
 
 from bench.infra import ensure_services, fresh_postgres, register_demo_agency, scratch
+from bench.platform_data import fill_counters
 from pipeline.config import ChannelConfig, Settings
 from pipeline.db import make_engine
 from pipeline.report import build_report
@@ -188,7 +189,7 @@ class Generator:
             self.events_in_year += start <= moment < start.replace(year=YEAR + 1)
 
 
-def generate(url: str, events: int) -> dict[str, int]:
+def generate(url: str, events: int) -> dict[str, float]:
     gen = Generator()
     for _ in range(events // 25):  # the previous year: a tenth of the volume
         gen.item(YEAR - 1)
@@ -201,9 +202,14 @@ def generate(url: str, events: int) -> dict[str, int]:
                 for row in gen.rows[table]:
                     copy.write_row(row)
         conn.commit()
+    counted = fill_counters(url)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    return {"events_in_year": gen.events_in_year, **{t: len(r) for t, r in gen.rows.items()}}
+    return {
+        "events_in_year": gen.events_in_year,
+        "counters_seconds": counted,
+        **{t: len(r) for t, r in gen.rows.items()},
+    }
 
 
 def run(events: int = 1_000_000, repeat: int = 3) -> dict[str, Any]:

@@ -228,6 +228,23 @@ deliveries = Table(
     Index("ix_deliveries_agency_created", "agency_code", "created_at", "channel", "state"),
 )
 
+# Counts kept as deliveries change (pipeline.counters), so the report and the overview
+# read a few hundred rows instead of scanning the log. One row per local day
+# (Asia/Shanghai), agency, measure, name and detail; ``slot`` spreads concurrent writers
+# over several rows (readers add the slots up). pipeline.recount rebuilds them from the log.
+counters = Table(
+    "counters",
+    metadata,
+    Column("measure", String(16), primary_key=True),  # reached, kind, role, state, event
+    Column("day", Date, primary_key=True),
+    Column("agency_code", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),  # the channel, the kind or the role
+    Column("detail", String(64), primary_key=True),  # the channel's kind, the state, the outcome, ""
+    Column("slot", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_counters_agency", "agency_code", "measure", "day"),
+)
+
 delivery_events = Table(
     "delivery_events",
     metadata,

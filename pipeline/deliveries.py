@@ -17,6 +17,8 @@
 A claim is ``UPDATE … WHERE id=? AND state IN (…)``: whoever loses it does nothing.
 Every later write is fenced by ``claim_no``, so a worker whose lease ran out cannot
 overwrite the outcome of the worker that took over. Every outcome appends an event.
+Every change of a settled state, of what counts as reached, and every event moves the
+counters (:mod:`pipeline.counters`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ from sqlalchemy import (
     values,
 )
 
-from pipeline import claim_rules, db, interpretations
+from pipeline import claim_rules, counters, db, interpretations
 from pipeline.claim_rules import ClaimRules
+from pipeline.counters import Change
 from pipeline.interpretations import WAITING_REASON
 from pipeline.model import Published
 from pipeline.states import (
@@ -92,6 +95,7 @@ class Claim:
     reason: str
     sent: bool = False  # the channel already took it for good (state was ``unconfirmed``)
     interpreted: bool = False  # another item interprets this one (pipeline.interpretations)
+    sent_at: datetime | None = None  # since when (its ``delivered_at``)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -272,6 +276,7 @@ class Deliveries:
         if row.state == S.SENDING:  # the previous holder died: close its attempt
             message = "lease expired before the worker reported back"
             _event(conn, row.id, now, row.attempts, row.claimed_by or "?", "lost", message=message)
+            counters.record(conn, [Change.of(claimed, row.state, row.delivered_at, "lost", now)])
         return self._claimed(conn, claimed, claimed.document)
 
     @staticmethod
@@ -281,9 +286,11 @@ class Deliveries:
             update(D)
             .where(D.c.id == row.id, D.c.claim_no == row.claim_no, claim_rules.claimable(D, now))
             .values(state=S.SKIPPED, reason=why, updated_at=now)
-        ).rowcount
-        if skipped:
+            .returning(*counters.COLUMNS)
+        ).first()
+        if skipped is not None:
             _event(conn, row.id, now, row.attempts, worker, "skipped", message=why)
+            counters.record(conn, [Change.of(skipped, row.state, row.delivered_at, "skipped", now)])
 
     def _claimed(self, conn: Connection, row: Any, document: dict[str, Any]) -> Claim:
         return Claim(
@@ -300,6 +307,7 @@ class Deliveries:
             reason=self._retract_reason(conn, row),
             sent=row.delivered_at is not None,
             interpreted=bool(row.interpreted),
+            sent_at=row.delivered_at,
         )
 
     def refresh(self, claim: Claim) -> None:
@@ -336,11 +344,14 @@ class Deliveries:
     def _defer(self, conn: Connection, row: Any, when: datetime, why: str) -> None:
         """Waiting for another delivery is no failure (and what went out stays reached)."""
         state = S.UNCONFIRMED if row.delivered_at is not None else S.WAITING
-        conn.execute(
+        deferred = conn.execute(
             update(D)
             .where(D.c.id == row.id, D.c.claim_no == row.claim_no)
             .values(state=state, next_attempt_at=when, reason=why, updated_at=when)
-        )
+            .returning(*counters.COLUMNS)
+        ).first()
+        if deferred is not None:
+            counters.record(conn, [Change.of(deferred, row.state, row.delivered_at)])
 
     # -- outcomes ----------------------------------------------------------------
     # Each outcome is an :class:`Outcome` first (what the row becomes, what the log
@@ -399,6 +410,7 @@ class Deliveries:
             events = [o.event_row(worker, now) for o in outcomes if o.claim.id in done]
             if events:
                 conn.execute(insert(db.delivery_events), events)
+                _count_outcomes(conn, [o for o in outcomes if o.claim.id in done], now)
         return done
 
     def renew(self, claims: list[Claim], now: datetime, lease_seconds: float) -> set[int]:
@@ -539,11 +551,10 @@ class Deliveries:
     # -- operator actions --------------------------------------------------------
     def retry_now(self, delivery_id: int, operator: str, now: datetime) -> bool:
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(RETRYABLE_STATES))
-                .values(state=S.QUEUED, attempts=0, next_attempt_at=now, updated_at=now)
-            ).rowcount
+            values = {"state": S.QUEUED, "attempts": 0, "next_attempt_at": now, "updated_at": now}
+            done = _move(
+                conn, [D.c.id == delivery_id, D.c.state.in_(RETRYABLE_STATES)], values, "operator_retry", now
+            )
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_retry")
             return bool(done)
@@ -561,9 +572,9 @@ class Deliveries:
             "updated_at": now,
         }
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(D).where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT).values(**values)
-            ).rowcount
+            done = _move(
+                conn, [D.c.id == delivery_id, D.c.state == S.IN_DOUBT], values, "operator_confirm", now
+            )
             if done:
                 _event(
                     conn, delivery_id, now, 0, operator, "operator_confirm", message=note, external_ref=ref
@@ -583,18 +594,20 @@ class Deliveries:
             if row is None:
                 return False
             progress = {**(row.progress or {}), "operator_resubmit": True}
-            done = conn.execute(
-                update(D)
-                .where(D.c.id == delivery_id, D.c.state == S.IN_DOUBT, D.c.claim_no == row.claim_no)
-                .values(
-                    state=S.QUEUED,
-                    attempts=0,
-                    next_attempt_at=now,
-                    updated_at=now,
-                    progress=progress,
-                    delivered_at=None,
-                )
-            ).rowcount
+            done = _move(
+                conn,
+                [D.c.id == delivery_id, D.c.state == S.IN_DOUBT, D.c.claim_no == row.claim_no],
+                {
+                    "state": S.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "updated_at": now,
+                    "progress": progress,
+                    "delivered_at": None,
+                },
+                "operator_resubmit",
+                now,
+            )
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_resubmit", message=note)
             return bool(done)
@@ -612,22 +625,18 @@ class Deliveries:
     def release(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
         """An operator read the findings and lets a ``held`` delivery go, with a reason."""
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(D)
-                .where(D.c.id == delivery_id, D.c.state == S.HELD)
-                .values(state=S.QUEUED, reason=None, next_attempt_at=now, updated_at=now)
-            ).rowcount
+            values = {"state": S.QUEUED, "reason": None, "next_attempt_at": now, "updated_at": now}
+            done = _move(conn, [D.c.id == delivery_id, D.c.state == S.HELD], values, "operator_release", now)
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_release", message=reason)
             return bool(done)
 
     def skip(self, delivery_id: int, operator: str, reason: str, now: datetime) -> bool:
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(D)
-                .where(D.c.id == delivery_id, D.c.state.in_(SKIPPABLE_STATES))
-                .values(state=S.SKIPPED, reason=reason, updated_at=now)
-            ).rowcount
+            values = {"state": S.SKIPPED, "reason": reason, "updated_at": now}
+            done = _move(
+                conn, [D.c.id == delivery_id, D.c.state.in_(SKIPPABLE_STATES)], values, "operator_skip", now
+            )
             if done:
                 _event(conn, delivery_id, now, 0, operator, "operator_skip", message=reason)
             return bool(done)
@@ -733,6 +742,18 @@ def _error_columns(claim: Claim, error: BaseException) -> dict[str, Any]:
     }
 
 
+def _count_outcomes(conn: Connection, written: list[Outcome], now: datetime) -> None:
+    """Move the counters by the outcomes written (each row as it now stands, against the
+    ``sending`` it left, with ``delivered_at`` as the claim found it)."""
+    rows = {
+        r.id: r
+        for r in conn.execute(select(*counters.COLUMNS).where(D.c.id.in_([o.claim.id for o in written])))
+    }
+    counters.record(
+        conn, [Change.of(rows[o.claim.id], S.SENDING, o.claim.sent_at, o.event, now) for o in written]
+    )
+
+
 def _write_one(conn: Connection, outcome: Outcome, now: datetime) -> bool:
     """One outcome, fenced by its claim (SQLite: no round trips to save)."""
     o = outcome
@@ -817,16 +838,16 @@ def _write_set(conn: Connection, outcomes: list[Outcome], now: datetime) -> set[
 def supersede(conn: Connection, item_pk: int, revision: int, now: datetime) -> None:
     """A newer revision replaces older ones still waiting (not those being sent, nor
     what went out: it stays counted)."""
-    conn.execute(
-        update(D)
-        .where(
+    _move(
+        conn,
+        [
             D.c.item_pk == item_pk,
             D.c.revision < revision,
             D.c.action == "publish",
             D.c.state.in_(SUPERSEDABLE_STATES),
             D.c.delivered_at.is_(None),
-        )
-        .values(state=S.SKIPPED, reason=f"superseded by revision {revision}", updated_at=now)
+        ],
+        {"state": S.SKIPPED, "reason": f"superseded by revision {revision}", "updated_at": now},
     )
 
 
@@ -836,16 +857,16 @@ def cancel_for_retraction(
     """Cancel the item's publications that have not gone out, except on channels in
     ``keep`` (archives keep records); returns the channels that must hear of the
     retraction: what is there or may be, what had started, and every kept channel."""
-    conn.execute(
-        update(D)
-        .where(
+    _move(
+        conn,
+        [
             D.c.item_pk == item_pk,
             D.c.action == "publish",
             D.c.state.in_((*SUPERSEDABLE_STATES, S.DEAD)),
             D.c.delivered_at.is_(None),
             D.c.channel.notin_(list(keep)),
-        )
-        .values(state=S.RETRACTED, reason=f"item retracted: {reason}", updated_at=now)
+        ],
+        {"state": S.RETRACTED, "reason": f"item retracted: {reason}", "updated_at": now},
     )
     told = or_(
         D.c.state.in_(MAY_BE_OUT_STATES),  # a retraction goes after it
@@ -854,6 +875,32 @@ def cancel_for_retraction(
     )
     query = select(D.c.channel).distinct().where(D.c.item_pk == item_pk, D.c.action == "publish", told)
     return list(conn.execute(query).scalars().all())
+
+
+def _move(
+    conn: Connection,
+    where: list[Any],
+    values: dict[str, Any],
+    outcome: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Change the rows ``where`` selects to ``values`` and move the counters: the rows are
+    locked and read first, because what they leave (their state) is what the counters
+    subtract. Returns how many changed. ``outcome``: the event each logs (at ``at``)."""
+    before = {
+        row.id: row
+        for row in conn.execute(
+            select(D.c.id, D.c.state, D.c.delivered_at).where(*where).order_by(D.c.id).with_for_update()
+        ).all()
+    }
+    if not before:
+        return 0
+    rows = conn.execute(
+        update(D).where(D.c.id.in_(list(before))).values(**values).returning(*counters.COLUMNS)
+    ).all()
+    changes = [Change.of(r, before[r.id].state, before[r.id].delivered_at, outcome, at) for r in rows]
+    counters.record(conn, changes)
+    return len(rows)
 
 
 def _first_reached(now: datetime) -> Any:

@@ -4,7 +4,9 @@ what waits and for how long, how often attempts fail, how deep the queues are.
 One reader shared by the console's overview page, ``GET /v1/overview`` (and so
 ``govpub status``) and ``/metrics``. Periods are counted in ``settings.timezone``
 (Asia/Shanghai): a delivery accepted at 2017-12-31T20:00Z belongs to 2018. The
-counts come from the database, so they are right whichever process delivered.
+counts come from the database, so they are right whichever process delivered: the
+settled states from the counters (:mod:`pipeline.counters`), the few deliveries in
+flight from their rows.
 Channels may add a few facts of their own (the WeChat quota, the next broadcast
 window, the last archive package): :class:`~pipeline.channel.HasOverviewFacts`, or
 :class:`~pipeline.channel.HasQuota` for a plain quota line; and their plug-in's console
@@ -22,9 +24,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Connection, and_, case, func, select, true
+from sqlalchemy import Connection, and_, case, func, or_, select, true
 
-from pipeline import db, registry, states
+from pipeline import counters, db, registry, states
 from pipeline.channel import HasOverviewFacts, HasQuota
 from pipeline.dispatch import queue_name
 from pipeline.services import Services
@@ -134,7 +136,7 @@ def build_overview(services: Services, dispatcher: Any = None, reach: Reach = Re
         if name in shown
     }
     with services.engine.connect() as conn:
-        for name, periods in period_counts(conn, now, settings.timezone, mine).items():
+        for name, periods in period_counts(conn, now, settings.timezone, reach).items():
             ch = channels.setdefault(name, ChannelOverview(name, "?", False))
             ch.today, ch.week, ch.year = periods["today"], periods["week"], periods["year"]
         for name, oldest in oldest_waiting(conn, now, list(channels), mine).items():
@@ -158,10 +160,44 @@ def _serving(services: Services, agencies: frozenset[str]) -> set[str]:
 
 
 def period_counts(
+    conn: Connection, now: datetime, timezone: str, reach: Reach = Reach.PLATFORM
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``{channel: {period: {state: n}}}`` for deliveries accepted in each period: the
+    settled states from the counters (a few rows per channel and day), the deliveries in
+    flight from their rows; all from the rows when the counters keep another zone's days."""
+    if timezone != counters.ZONE_NAME:
+        return period_counts_from_log(conn, now, timezone, reach.deliveries_where())
+    starts = period_starts(now, timezone)
+    days = {p: start.date() for p, start in starts.items()}
+    C = db.counters
+    sums = [func.sum(case((C.c.day >= day, C.c.n), else_=0)).label(p) for p, day in days.items()]
+    rows = list(
+        conn.execute(
+            select(C.c.name.label("channel"), C.c.detail.label("state"), *sums)
+            .where(C.c.measure == "state", C.c.day >= min(days.values()), reach.where(C.c.agency_code))
+            .group_by(C.c.name, C.c.detail)
+        ).all()
+    )
+    in_flight = or_(
+        D.c.state.in_(
+            [s for s in states.STATES if s not in counters.SETTLED and s != states.DeliveryState.SENDING]
+        ),
+        and_(D.c.state == states.DeliveryState.SENDING, D.c.delivered_at.is_(None)),
+    )
+    flying = [func.sum(case((D.c.created_at >= start, 1), else_=0)).label(p) for p, start in starts.items()]
+    rows += conn.execute(
+        select(D.c.channel, D.c.state, *flying)
+        .where(in_flight, D.c.created_at >= min(starts.values()), reach.deliveries_where())
+        .group_by(D.c.channel, D.c.state)
+    ).all()
+    return _by_channel(rows, list(starts))
+
+
+def period_counts_from_log(
     conn: Connection, now: datetime, timezone: str, mine: Any = EVERY
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """``{channel: {period: {state: n}}}`` for deliveries accepted in each period;
-    one range scan over the (created_at, channel, state) index."""
+    """:func:`period_counts` from the rows alone: one range scan over the (created_at,
+    channel, state) index."""
     starts = period_starts(now, timezone)
     earliest = min(starts.values())
     sums = [func.sum(case((D.c.created_at >= start, 1), else_=0)).label(p) for p, start in starts.items()]
@@ -172,12 +208,18 @@ def period_counts(
     rows = conn.execute(
         select(D.c.channel, state, *sums).where(D.c.created_at >= earliest, mine).group_by(D.c.channel, state)
     ).all()
+    return _by_channel(list(rows), list(starts))
+
+
+def _by_channel(rows: list[Any], periods: list[str]) -> dict[str, dict[str, dict[str, int]]]:
     out: dict[str, dict[str, dict[str, int]]] = {}
     for row in rows:
-        periods = out.setdefault(row.channel, {p: {} for p in starts})
-        for p in starts:
+        if not any(getattr(row, p) for p in periods):  # counters moved back to zero
+            continue
+        counted = out.setdefault(row.channel, {p: {} for p in periods})
+        for p in periods:
             if getattr(row, p):
-                periods[p][row.state] = int(getattr(row, p))
+                counted[p][row.state] = counted[p].get(row.state, 0) + int(getattr(row, p))
     return out
 
 

@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from pipeline import db, rows, serials
+from pipeline import counters, db, rows, serials
 from pipeline.checks.findings import Outcome
 from pipeline.errors import ValidationFailed
 from pipeline.model import ItemIn, content_hash
@@ -133,12 +133,12 @@ def _insert_returning(conn: Connection, table: Any, values: list[dict[str, Any]]
 
 
 D = db.deliveries
-INSERT_DELIVERIES = insert(D).returning(D.c.id, D.c.channel, D.c.state, sort_by_parameter_order=True)
+INSERT_DELIVERIES = insert(D).returning(*counters.COLUMNS, sort_by_parameter_order=True)
 
 
 def insert_deliveries(conn: Connection, values: list[dict[str, Any]]) -> list[Work]:
     """Insert delivery rows (one multi-row statement); the pending ones as queue work,
-    in the order of ``values``."""
-    return [
-        (row.id, row.channel) for row in conn.execute(INSERT_DELIVERIES, values) if row.state == "pending"
-    ]
+    in the order of ``values``. Rows born ``held`` or ``skipped`` move the counters."""
+    created = conn.execute(INSERT_DELIVERIES, values).all()
+    counters.record(conn, [counters.Change.new(row) for row in created])
+    return [(row.id, row.channel) for row in created if row.state == "pending"]

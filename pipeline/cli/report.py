@@ -228,3 +228,36 @@ def _print_summary(made: Any) -> None:
             row.code, row.name, *(str(row.items.get(k, 0)) for k in made.kinds), str(row.late), state
         )
     Console(width=200).print(table)
+
+
+@report.command("recount")
+@click.argument("year", type=YEARS, required=False)
+@click.option("--agency", default=None, help="One agency's code (default: every agency).")
+@click.option("--fix", is_flag=True, help="Rewrite the counters from the log.")
+def recount(year: int | None, agency: str | None, fix: bool) -> None:
+    """Count YEAR (default: every year) from the delivery log again and print where the
+    counters the report and the overview read differ; exit 1 if they do. --fix rewrites
+    them from the log (writers wait meanwhile)."""
+    from pipeline.db import make_engine
+    from pipeline.recount import Window, differences, rewrite
+
+    window = Window(year, agency)
+    engine = make_engine(settings_or_exit().database_url)
+    try:
+        with engine.begin() as conn:
+            found = differences(conn, window)
+            if fix and found:
+                rewritten = rewrite(conn, window)
+    finally:
+        engine.dispose()
+    what = f"{year if year is not None else 'every year'}" + (f" of {agency}" if agency else "")
+    for difference in found:
+        click.echo(str(difference))
+    if not found:
+        click.echo(f"counters of {what}: as the log says")
+        return
+    if fix:
+        click.echo(f"counters of {what}: {len(found)} differed; rewritten from the log ({rewritten} rows)")
+        return
+    click.echo(f"counters of {what}: {len(found)} differ from the log (--fix rewrites them)", err=True)
+    raise SystemExit(1)

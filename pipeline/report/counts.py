@@ -1,5 +1,10 @@
 """The year's counts, straight from the delivery log, each one SQL aggregation.
 
+The counts of the channels, the roles and the log's outcomes are read from the
+counters kept as deliveries change (:mod:`pipeline.counters`, a few hundred rows a
+year); the functions here that scan the log count the same thing and serve a report in
+another time zone than the counters' and the recount's cross-check in the tests.
+
 The counting rule (docs/report.md): an item counts once per channel, in the year of
 its *first* successful publish delivery to that channel (``MIN(delivered_at)`` of
 the ``publish`` deliveries in state ``delivered`` or ``unconfirmed``). Retried attempts are events of
@@ -16,19 +21,19 @@ counts that join them further.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, select, true
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline import db, registry, states
+from pipeline import counters, db, registry, states
 from pipeline.report.model import CategoryCount, ChannelCount, LogOutcome, Retraction, Retractions, RoleTotals
 from pipeline.report.scope import ROLES, ChannelRoles, Role, Scope, as_int
 from pipeline.report.scratch import PORTAL, analyze
 
-D, ITEMS, R, E = db.deliveries, db.items, db.revisions, db.delivery_events
+D, ITEMS, R, E, C = db.deliveries, db.items, db.revisions, db.delivery_events, db.counters
 LIST_LIMIT = 2000  # rows listed in a report (late items, retractions); the counts stay exact
 ChannelFilter = Callable[[Any], ColumnElement[bool]]
 
@@ -91,8 +96,52 @@ def collect_portal(conn: Connection, scope: Scope, roles: ChannelRoles) -> None:
     analyze(conn, PORTAL)
 
 
+def kept(scope: Scope) -> bool:
+    """The counters answer for this scope (they are kept by day in their time zone)."""
+    return scope.tz.key == counters.ZONE_NAME
+
+
+def in_counters(scope: Scope, measure: str) -> list[ColumnElement[bool]]:
+    """The counter rows of ``measure`` in the scope's year and agency."""
+    where = [C.c.measure == measure, C.c.day >= date(scope.year, 1, 1), C.c.day <= scope.last_day]
+    return where if scope.agency is None else [*where, C.c.agency_code == scope.agency]
+
+
 def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[ChannelCount]:
     """Per channel instance: items first delivered in the year, by local month."""
+    monthly = monthly_counted(conn, scope) if kept(scope) else monthly_from_log(conn, scope)
+    order = {role: i for i, role in enumerate(ROLES)}
+    counts = [
+        ChannelCount(
+            channel=name,
+            kind=kind,
+            label=registry.label(kind),
+            role=roles.role(kind),
+            items=sum(by_month),
+            monthly=by_month,
+        )
+        for (name, kind), by_month in monthly.items()
+        if any(by_month)
+    ]
+    return sorted(counts, key=lambda c: (order[c.role], c.channel))
+
+
+def monthly_counted(conn: Connection, scope: Scope) -> dict[tuple[str, str], list[int]]:
+    """{(channel, kind): items first delivered per local month}, from the counters."""
+    rows = conn.execute(
+        select(C.c.name, C.c.detail, C.c.day, func.sum(C.c.n))
+        .where(*in_counters(scope, "reached"))
+        .group_by(C.c.name, C.c.detail, C.c.day)
+    ).all()
+    monthly: dict[tuple[str, str], list[int]] = {}
+    for channel, kind, day, count in rows:
+        month = day.month if isinstance(day, date) else date.fromisoformat(str(day)).month
+        monthly.setdefault((channel, kind), [0] * 12)[month - 1] += int(count)
+    return monthly
+
+
+def monthly_from_log(conn: Connection, scope: Scope) -> dict[tuple[str, str], list[int]]:
+    """:func:`monthly_counted`, scanning the log."""
     firsts = first_deliveries(scope)
     months = select(
         firsts.c.channel, firsts.c.kind, scope.month_of(firsts.c.first_at).label("month")
@@ -105,23 +154,21 @@ def channel_counts(conn: Connection, scope: Scope, roles: ChannelRoles) -> list[
     monthly: dict[tuple[str, str], list[int]] = {}
     for channel, kind, month, count in rows:
         monthly.setdefault((channel, kind), [0] * 12)[int(month) - 1] = int(count)
-    order = {role: i for i, role in enumerate(ROLES)}
-    counts = [
-        ChannelCount(
-            channel=name,
-            kind=kind,
-            label=registry.label(kind),
-            role=roles.role(kind),
-            items=sum(by_month),
-            monthly=by_month,
-        )
-        for (name, kind), by_month in monthly.items()
-    ]
-    return sorted(counts, key=lambda c: (order[c.role], c.channel))
+    return monthly
 
 
 def role_totals(conn: Connection, scope: Scope, roles: ChannelRoles) -> RoleTotals:
-    """Distinct items per role (the portal's from :data:`PORTAL`)."""
+    """Distinct items per role: from the counters, else the log (the portal's from
+    :data:`PORTAL`, which must have been collected)."""
+    if kept(scope):
+        rows = conn.execute(
+            select(C.c.name, C.c.detail, func.sum(C.c.n))
+            .where(*in_counters(scope, "role"))
+            .group_by(C.c.name, C.c.detail)
+        ).all()
+        if all(seal == counters.roles_seal() for _, seal, n in rows if n):  # counted by today's roles
+            found = {name: as_int(n) for name, _, n in rows}
+            return RoleTotals(**{role.value: found.get(role.value, 0) for role in ROLES})
     totals = {Role.PORTAL.value: as_int(conn.execute(select(func.count()).select_from(PORTAL)).scalar_one())}
     for role in (Role.OTHER, Role.DEPOSIT):
         firsts = role_firsts(scope, roles, role)
@@ -210,6 +257,14 @@ def _aware(value: Any, scope: Scope) -> Any:
 
 def log_outcomes(conn: Connection, scope: Scope) -> list[LogOutcome]:
     """Attempts logged in the year, per channel and outcome (delivered, retry, dead …)."""
+    if kept(scope):
+        rows = conn.execute(
+            select(C.c.name, C.c.detail, func.sum(C.c.n))
+            .where(*in_counters(scope, "event"))
+            .group_by(C.c.name, C.c.detail)
+            .order_by(C.c.name, C.c.detail)
+        ).all()
+        return [LogOutcome(channel=c, outcome=o, events=int(n)) for c, o, n in rows if n]
     query = (
         select(D.c.channel, E.c.outcome, func.count())
         .select_from(E.join(D, D.c.id == E.c.delivery_id))

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, case, exists, func, select
 
 from pipeline import db, registry
 from pipeline.agencies import KINDS
-from pipeline.report.counts import ITEMS, D, collect_portal, delivered
+from pipeline.report.counts import ITEMS, C, D, collect_portal, delivered, in_counters, kept
 from pipeline.report.publication import Publication, publications
 from pipeline.report.scope import ROLES, ChannelRoles, Scope
 from pipeline.report.scratch import PORTAL, PUBLISHED, WORKDAYS, scratch
@@ -147,7 +147,19 @@ def build_summary(engine: Engine, settings: object, year: int) -> Summary:
 
 
 def kind_counts(conn: Connection, scope: Scope) -> dict[str, dict[str, int]]:
-    """agency → kind → items first delivered in the year to a channel of that kind."""
+    """agency → kind → items first delivered in the year to a channel of that kind (the
+    counters; the log when they do not answer for the scope)."""
+    if kept(scope):
+        counted = conn.execute(
+            select(C.c.agency_code, C.c.name, func.sum(C.c.n))
+            .where(*in_counters(scope, "kind"))
+            .group_by(C.c.agency_code, C.c.name)
+        ).all()
+        kinds: dict[str, dict[str, int]] = {}
+        for agency, kind, n in counted:
+            if n:
+                kinds.setdefault(agency, {})[kind] = int(n)
+        return kinds
     d, e = D.alias("d"), D.alias("e")
     earlier = exists().where(
         e.c.item_pk == d.c.item_pk, e.c.kind == d.c.kind, delivered(e), e.c.delivered_at < scope.start

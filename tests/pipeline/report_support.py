@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert
 
-from pipeline import db
+from pipeline import db, recount
 from pipeline.config import ChannelConfig
 from tests.helpers import register_agencies
 
@@ -33,8 +33,9 @@ def local(*args: int) -> datetime:
 
 
 class LogWriter:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, counters: bool = True) -> None:
         self.engine = engine
+        self.counters = counters  # fill the counters from what it wrote (as the migration does)
         self.rows: dict[str, list[dict[str, Any]]] = {
             "items": [],
             "revisions": [],
@@ -191,6 +192,8 @@ class LogWriter:
                 if self.rows[key]:
                     conn.execute(insert(table), self.rows[key])
                 self.rows[key] = []
+            if self.counters:
+                recount.rewrite(conn)
 
 
 def utc(*args: int) -> datetime:

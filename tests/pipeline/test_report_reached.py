@@ -21,6 +21,7 @@ from pipeline.config import ChannelConfig
 from pipeline.deliveries import Claim
 from pipeline.errors import InDoubt, PermanentError
 from pipeline.model import ItemIn
+from pipeline.recount import differences
 from pipeline.report import build_report
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
@@ -54,7 +55,10 @@ def claimed(services: Services, delivery: int, moment: datetime) -> Claim:
 
 
 def counted(services: Services, year: int) -> tuple[int, list[int]]:
-    """(items of another channel, the memory channel's monthly counts) of ``year``."""
+    """(items of another channel, the memory channel's monthly counts) of ``year``, as the
+    report reads them from the counters, which must equal a recount from the log."""
+    with services.engine.connect() as conn:
+        assert [str(d) for d in differences(conn)] == []
     counts = build_report(services.engine, services.settings, year).counts
     monthly = [c.monthly for c in counts.channels if c.channel == "memory"]
     return counts.totals.other, monthly[0] if monthly else [0] * 12
