@@ -198,7 +198,8 @@ def _count_firsts(conn: Connection, moved: Sequence[Change], deltas: Counter[Key
     items = sorted({c.item_pk for c in moved})
     # Serialise with any other transaction moving the same items' firsts: the next
     # statement, run once the lock is ours, sees what such a transaction committed.
-    conn.execute(select(db.items.c.pk).where(db.items.c.pk.in_(items)).with_for_update(key_share=True))
+    locked = select(db.items.c.pk).where(db.items.c.pk.in_(items)).order_by(db.items.c.pk)
+    conn.execute(locked.with_for_update(key_share=True))  # in key order: no deadlock between batches
     rows = conn.execute(
         select(D.c.id, D.c.item_pk, D.c.agency_code, D.c.channel, D.c.kind, D.c.delivered_at).where(
             D.c.item_pk.in_(items), reached(D)
