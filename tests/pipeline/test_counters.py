@@ -151,7 +151,12 @@ def test_recount_prints_a_difference_exits_1_and_fix_rewrites(
     assert "as the log says" in agreed.output
     C = db.counters
     with services.engine.begin() as conn:
-        in_2017 = [C.c.measure == "role", C.c.name == "portal", C.c.day >= date(2017, 1, 1), C.c.day <= date(2017, 12, 31)]
+        in_2017 = [
+            C.c.measure == "role",
+            C.c.name == "portal",
+            C.c.day >= date(2017, 1, 1),
+            C.c.day <= date(2017, 12, 31),
+        ]
         conn.execute(update(C).where(*in_2017).values(n=C.c.n + 1))
     differing = runner.invoke(main, ["report", "recount", "2017"])
     assert differing.exit_code == 1
