@@ -1,7 +1,7 @@
 """counters: per-day counts kept as deliveries change (issue 21), filled from the log
 
 Revision ID: 0016_counters
-Revises: 0015_checks
+Revises: 0020_freshness
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from pipeline import recount
 
 revision = "0016_counters"
-down_revision = "0015_checks"
+down_revision = "0020_freshness"
 branch_labels = None
 depends_on = None
 
