@@ -34,14 +34,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    """Until ``url`` answers at all (any status)."""
+def wait_http(url: str, timeout: float = 90.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Until ``url`` answers at all (any status); a ``proc`` that exits first fails at once.
+
+    The deadline is generous (a loaded 2-core machine starts ``serve`` in tens of seconds);
+    a server that died is not waited for.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
             httpx.get(url, timeout=2)
             return
         except httpx.HTTPError:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{url}: the server exited ({proc.returncode}) first") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
@@ -123,7 +129,10 @@ class LocalCluster:
         port = port or free_port()
         proc = self.start("serve", "--port", str(port))
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz")
+        try:
+            wait_http(f"{url}/healthz", proc=proc)
+        except Exception as exc:
+            raise RuntimeError(f"govpub serve did not answer; its log: {self.root}/serve-*.log") from exc
         return proc, url
 
     def worker(
