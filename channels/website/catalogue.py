@@ -47,10 +47,18 @@ class Entry:
     generated_on: date
     accepted_at: datetime
     agency_code: str = ""
+    validity: str | None = None  # 有效性 of this revision
+    created_at: datetime | None = None  # the item's first acceptance
 
     @property
     def key(self) -> str:
         return self.index_no.replace("/", "-")
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When this revision came, if it is not the item's first (its 更新日期)."""
+        revised = self.created_at is not None and self.accepted_at > self.created_at
+        return self.accepted_at if revised else None
 
     @property
     def sort_key(self) -> tuple[date, int]:
@@ -68,6 +76,8 @@ ENTRY_COLUMNS = (
     R.c.generated_on,
     R.c.accepted_at,
     R.c.agency_code,
+    R.c.validity,
+    ITEMS.c.created_at,
 )
 NEWEST_FIRST = (R.c.generated_on.desc(), R.c.item_pk.desc())
 
@@ -214,9 +224,11 @@ def _filter(spec: IndexSpec) -> list[ColumnElement[bool]]:
 
 # -- the item being rendered ----------------------------------------------------------
 def item_rows(engine: Engine, index_nos: list[str]) -> dict[str, Any]:
-    """Each item's primary key and retraction, by 索引号 (an item the pipeline never
+    """Each item's primary key, retraction and first acceptance, by 索引号 (an item the pipeline never
     stored is absent)."""
-    query = select(ITEMS.c.index_no, ITEMS.c.pk, ITEMS.c.retracted_at, ITEMS.c.retract_reason)
+    query = select(
+        ITEMS.c.index_no, ITEMS.c.pk, ITEMS.c.retracted_at, ITEMS.c.retract_reason, ITEMS.c.created_at
+    )
     with engine.connect() as conn:
         rows = conn.execute(query.where(ITEMS.c.index_no.in_(sorted(set(index_nos))))).all()
     return {row.index_no: row for row in rows}

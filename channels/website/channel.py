@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.kit.batches import each_run
+from channels.website import sections
 from channels.website.cms import CmsPush
 from channels.website.options import StaticOptions, check_options, parse_options
 from channels.website.static import StaticSite
@@ -75,6 +76,11 @@ class WebsiteChannel(Channel):
         column and the portal, one agency's column, or the portal alone."""
         if isinstance(self.adapter, StaticSite):
             self.adapter.rebuild(agency, portal_only, progress)
+
+    def review(self) -> list[sections.Review]:
+        """``govpub site check``: what each column still lacks (static adapter; a CMS
+        renders its own pages)."""
+        return self.adapter.review() if isinstance(self.adapter, StaticSite) else []
 
     def publish(self, item: Published, ctx: DeliveryContext) -> Ref:
         return self.adapter.publish(item, ctx)

@@ -24,10 +24,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from channels.kit.files import folder_lock, write_if_changed
-from channels.website import catalogue, layout, pages, paging
+from channels.website import catalogue, layout, pages, paging, sections
 from channels.website.catalogue import Catalogue, Entry
 from channels.website.files import remove
 from channels.website.layout import IndexSpec
+from pipeline.agencies import Agency
 
 ASSETS = Path(__file__).parent / "assets"
 # the changed item's sort key, and how many other listed items are newer than it
@@ -48,6 +49,9 @@ class Column:
     engine: Engine
     size: int
     lock_timeout: float
+    registered: Agency
+    guide: sections.Page
+    rules: sections.Page
     _skeleton_done: bool = False
 
     @property
@@ -73,6 +77,7 @@ class Column:
             if entry:
                 specs += [s for s in _indexes(entry) if s not in specs]
         specs.sort(key=_writing_order)  # a front page lists the listings written before it
+        self.write_reports()
         if not specs:
             return self._write_manifests()
         olds = [old if old and _in(spec, old) else None for spec in specs]
@@ -223,6 +228,9 @@ class Column:
         for asset in ("site.css", "site.js"):
             write_if_changed(self.folder / "assets" / asset, (ASSETS / asset).read_bytes())
         write_if_changed(self.folder / "search.html", self.render.search_page())
+        write_if_changed(self.folder / sections.GUIDE, self.render.section(sections.GUIDE, self.guide.body))
+        write_if_changed(self.folder / sections.RULES, self.render.section(sections.RULES, self.rules.body))
+        self.write_reports()
         for spec in self._navigation():  # an empty sub-category is looked at once, stays absent
             if not (self.folder / spec.page(None)).exists():
                 self.rebuild_listing(cat, spec)
@@ -237,6 +245,15 @@ class Column:
             specs += [_sub(category, s) for s in subs]
             specs.append(IndexSpec("category", category=category))
         return [*specs, IndexSpec("all")]
+
+    def write_reports(self) -> None:
+        """The 政府信息公开年报 section, from ``annual_reports`` (one indexed read; the
+        page is rewritten only when the list changed)."""
+        agency = self.registered
+        found = sections.annual_reports(
+            self.engine, agency.code, agency.name, self.folder, self.render.site.tz
+        )
+        write_if_changed(self.folder / sections.REPORTS, self.render.annual_reports(agency, found))
 
     def rebuild_listing(self, cat: Catalogue, spec: IndexSpec) -> None:
         """Every page of one listing from the database (a repair, and the first build)."""

@@ -77,7 +77,7 @@ class IndexSpec:
             return f"{self.category} · {self.subcategory}"
         if self.kind == "year":
             return f"{self.year}年"
-        return "全部信息"
+        return "法定主动公开内容"
 
 
 def indexes_of(category: str, subcategory: str | None, year: int) -> list[IndexSpec]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from channels.kit import secrets
 from channels.kit.secrets import check_secrets
@@ -45,6 +45,40 @@ class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+
+
+class Footer(_Options):
+    """What inspections require at the foot of every page of a government site. Set for
+    the platform in the instance's options; an agency's overlay may name its own
+    ``organiser`` (主办单位) for its column."""
+
+    organiser: str | None = Field(default=None, min_length=1, max_length=100)  # 主办单位
+    site_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{10,20}$")  # 网站标识码
+    icp: str | None = Field(default=None, min_length=1, max_length=60)  # ICP 备案号
+    police: str | None = Field(default=None, min_length=1, max_length=60)  # 公安机关备案号
+
+    def missing(self) -> list[str]:
+        labels = {
+            "organiser": "主办单位",
+            "site_code": "网站标识码",
+            "icp": "ICP 备案号",
+            "police": "公安机关备案号",
+        }
+        return [label for key, label in labels.items() if getattr(self, key) is None]
+
+
+class Contact(_Options):
+    """Where the agency takes applications (依申请公开): read by the default guide."""
+
+    office: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, pattern=r"^\d{6}$")
+    phone: str | None = Field(default=None, max_length=60)
+    hours: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=100)
+
+
 class StaticOptions(_Options):
     adapter: Literal["static"] = "static"
     output_dir: Path | None = None
@@ -54,6 +88,23 @@ class StaticOptions(_Options):
     latest_size: int = Field(default=50, ge=1, le=500)  # the portal's district-wide latest list
     # Deliveries rendered together (each listing page written once for all); 1: one by one.
     max_batch: int = Field(default=50, ge=1, le=500)
+    # the column's 政府信息公开指南 and 政府信息公开制度 (a Markdown or HTML file, set per
+    # agency in its overlay; None: a default from the registry, channels.website.sections)
+    guide: Path | None = None
+    rules: Path | None = None
+    footer: Footer = Field(default_factory=Footer)
+    contact: Contact = Field(default_factory=Contact)
+
+    @field_validator("guide", "rules")
+    @classmethod
+    def _readable_page(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if path.suffix.lower() not in PAGE_SUFFIXES:
+            raise ValueError(f"a Markdown or HTML file ({', '.join(PAGE_SUFFIXES)})")
+        if not path.is_file():
+            raise ValueError(f"no such file (relative paths start at {Path.cwd()})")
+        return path
 
     def folder(self, data_dir: Path) -> Path:
         return Path(self.output_dir) if self.output_dir else Path(data_dir) / "site"

@@ -20,13 +20,17 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from channels.website import sections
 from channels.website.catalogue import Entry
 from channels.website.layout import IndexSpec, href, item_page
+from channels.website.options import Contact, Footer
+from pipeline.agencies import Agency
 from pipeline.model import Published
 from pipeline.sanitize import sanitize_html
 
 Links = Sequence[tuple[str, str]]  # (title, address)
 INTERPRETATIONS_START, INTERPRETATIONS_END = "<!--govpub:interpretations-->", "<!--/govpub:interpretations-->"
+INVALID = ("废止", "失效")  # 有效性 values that mark an item no longer in force
 
 
 def clean_body(html: str) -> Markup:
@@ -65,6 +69,8 @@ class SiteInfo:
     portal: str | None = None
     latest: str | None = None  # the portal's district-wide latest list (portal only)
     search: str = "search.html"  # the search page (the portal's is govpub serve's /site/search)
+    footer: Footer = field(default_factory=Footer)  # 主办单位, 网站标识码, ICP/公安机关备案号
+    sections: bool = False  # an agency's column: the four sections of 国办公开办函〔2019〕61号
 
     def __post_init__(self) -> None:
         self.categories = [
@@ -73,6 +79,14 @@ class SiteInfo:
 
     def local(self, moment: datetime) -> str:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+
+    def day(self, moment: datetime) -> str:
+        return moment.astimezone(self.tz).date().isoformat()
+
+    @property
+    def police_code(self) -> str:
+        """The digits of the 公安机关备案号: its record's address at beian.mps.gov.cn."""
+        return "".join(c for c in self.footer.police or "" if c.isdigit())
 
 
 class Renderer:
@@ -100,9 +114,11 @@ class Renderer:
         files: list[FileLink],
         interprets: Links = (),
         interpretations: Links = (),
+        updated: datetime | None = None,
     ) -> bytes:
         """The item's page; ``interprets`` (解读的政策) and ``interpretations`` (相关解读):
-        (title, address) of the policies it interprets and of the items interpreting it."""
+        (title, address) of the policies it interprets and of the items interpreting it;
+        ``updated``: when this revision came, for a revised item (its 更新日期)."""
         sub = IndexSpec("subcategory", category=item.category, subcategory=item.subcategory)
         return self._render(
             "item.html",
@@ -111,6 +127,8 @@ class Renderer:
             item=item,
             url=url,
             published=self.site.local(published),
+            updated=self.site.local(updated) if updated else None,
+            invalid=item.validity in INVALID,
             body=clean_body(item.body_html),
             attachments=files,
             category_path=IndexSpec("category", category=item.category).page(None),
@@ -164,7 +182,7 @@ class Renderer:
             spec.page(number),
             page_title=heading,
             heading=heading,
-            entries=[_row(e) for e in entries],
+            entries=[self.row(e) for e in entries],
             pager=pager,
             total=total,
             span=span,
@@ -178,6 +196,41 @@ class Renderer:
             return []
         specs = [IndexSpec("subcategory", category=spec.category, subcategory=sub) for sub in subs]
         return [(str(s.subcategory), s.page(None)) for s in specs]
+
+    def row(self, entry: Entry) -> dict[str, Any]:
+        """One listed item: its catalogue values, its mark when no longer in force, and
+        its 更新日期 when revised."""
+        return {
+            "title": entry.title,
+            "index_no": entry.index_no,
+            "category": entry.category,
+            "subcategory": entry.subcategory,
+            "generated_on": entry.generated_on,
+            "path": item_page(entry.key),
+            "invalid": entry.validity if entry.validity in INVALID else None,
+            "updated": self.site.day(entry.updated_at) if entry.updated_at else None,
+        }
+
+    # -- the column's sections (channels.website.sections) ----------------------------
+    def section(self, page: str, body: Markup) -> bytes:
+        """The 政府信息公开指南 or 政府信息公开制度 page."""
+        title = sections.TITLES[page]
+        return self._render("section.html", page, page_title=title, heading=title, body=body)
+
+    def annual_reports(self, agency: Agency, reports: list[sections.Report]) -> bytes:
+        page = sections.REPORTS
+        title = sections.TITLES[page]
+        context = {"reports": reports, "deadline": _deadline(agency)}
+        return self._render("annual_reports.html", page, page_title=title, heading=title, **context)
+
+    def default_guide(self, agency: Agency, contact: Contact) -> Markup:
+        """A guide from what the registry and the options know of the agency."""
+        fragment = self.env.get_template("guide_default.html")
+        return Markup(fragment.render(agency=agency, contact=contact, taxonomy=self.site.taxonomy))
+
+    def default_rules(self, agency: Agency) -> Markup:
+        rules = self.env.get_template("rules_default.html")
+        return Markup(rules.render(agency=agency, deadline=_deadline(agency)))
 
     def search_page(self) -> bytes:
         return self._render("search.html", "search.html", page_title="信息检索")
@@ -209,15 +262,10 @@ class Renderer:
 SEARCH_LIMIT = 50
 
 
-def _row(entry: Entry) -> dict[str, Any]:
-    return {
-        "title": entry.title,
-        "index_no": entry.index_no,
-        "category": entry.category,
-        "subcategory": entry.subcategory,
-        "generated_on": entry.generated_on,
-        "path": item_page(entry.key),
-    }
+def _deadline(agency: Agency) -> str:
+    """When its annual report is due (Art. 49): a government's by 31 March, others' by
+    31 January."""
+    return "3月31日" if agency.kind == "government" else "1月31日"
 
 
 def _json(data: Any) -> bytes:

@@ -15,7 +15,17 @@ def _demo(setup: DemoSetup) -> DemoPart:
     # the portal is a public link (printed for any configuration); the demo's columns here
     portal = f"  portal       {setup.public_url}/site/  (every agency's column, the latest list, search)"
     columns = [f"  column       {setup.public_url}/site/{p}/  ({name})" for _, name, p in setup.agencies]
-    return DemoPart({"website": ChannelConfig(kind="website")}, (portal, *columns))
+    # the footer inspections ask for (sample numbers: all zeros); each department's column
+    # names itself as 主办单位, the portal the district's office
+    footer = {
+        "organiser": "淄博市张店区人民政府办公室",
+        "site_code": "3703030000",
+        "icp": "鲁ICP备00000000号",
+        "police": "鲁公网安备 37030302000000号",
+    }
+    website = ChannelConfig(kind="website", options={"footer": footer})
+    own = {code: {"website": {"footer": {"organiser": name}}} for code, name, _ in setup.agencies}
+    return DemoPart({"website": website}, (portal, *columns), overlays=own)
 
 
 plugin = ChannelPlugin(

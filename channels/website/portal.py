@@ -107,9 +107,7 @@ class Portal:
             path = self.column_path(e.agency_code)
             rows.append(
                 {
-                    "title": e.title,
-                    "index_no": e.index_no,
-                    "generated_on": e.generated_on,
+                    **self.render.row(e),
                     "agency": agency.name if agency else e.agency_code,
                     "path": f"{path}/{layout.item_page(e.key)}",
                     "column": f"{path}/index.html",

@@ -34,11 +34,11 @@ from zoneinfo import ZoneInfo
 
 from channels.kit.batches import Answers, answer_one
 from channels.kit.files import write_if_changed
-from channels.website import catalogue, layout, pages
+from channels.website import catalogue, layout, pages, sections
 from channels.website.catalogue import Entry
 from channels.website.column import Change, Column
 from channels.website.files import remove
-from channels.website.options import StaticOptions
+from channels.website.options import StaticOptions, parse_options
 from channels.website.portal import LEGACY_LISTINGS, RESERVED, Portal
 from pipeline import interpretations, registry
 from pipeline.agencies import Agency
@@ -70,6 +70,7 @@ class StaticSite:
         self._columns: dict[str, tuple[Agency, Column]] = {}
         self.column_name = options.column_name
         self.latest_size = options.latest_size
+        self.options = options
         self.folder.mkdir(parents=True, exist_ok=True)
 
     @cached_property
@@ -82,6 +83,7 @@ class StaticSite:
             tz=self.tz,
             latest="latest/index.html",
             search="search",
+            footer=self.options.footer,
         )
         return Portal(
             channel=self.name,
@@ -114,6 +116,7 @@ class StaticSite:
         folder = self.folder / agency.path
         if not folder.exists():
             self._move_former(agency, folder)
+        own = self.column_options(agency.code)
         site = pages.SiteInfo(
             name=self.settings.site_name,
             column=agency.column_title,
@@ -121,19 +124,51 @@ class StaticSite:
             taxonomy=agency.taxonomy_or(self.settings.taxonomy),
             tz=self.tz,
             portal="../index.html",
+            footer=own.footer,
+            sections=True,
         )
+        render = pages.Renderer(site)
         column = Column(
             channel=self.name,
             agency=agency.code,
             folder=folder,
             url=f"{pages_root(self.settings)}/{agency.path}",
-            render=pages.Renderer(site),
+            render=render,
             engine=self.env.engine,
             size=self.size,
             lock_timeout=self.lock_timeout,
+            registered=agency,
+            guide=sections.from_file(own.guide)
+            if own.guide
+            else sections.Page(render.default_guide(agency, own.contact), default=True),
+            rules=sections.from_file(own.rules)
+            if own.rules
+            else sections.Page(render.default_rules(agency), default=True),
         )
         self._columns[agency.code] = (agency, column)
         return column
+
+    def column_options(self, code: str) -> StaticOptions:
+        """The options of the agency's column: the instance's, with the agency's overlay
+        (``[agencies.CODE.channels.NAME]``: its guide, rules, contact, 主办单位) over them."""
+        resolved = self.env.options_for(self.name, code)
+        if resolved is None or resolved.owner is None:
+            return self.options
+        parsed = parse_options(self.name, resolved.options)
+        return parsed if isinstance(parsed, StaticOptions) else self.options
+
+    def review(self) -> list[sections.Review]:
+        """Each active agency's column: its pages of its own or govpub's defaults, its
+        footer's missing fields, its recorded annual reports (``govpub site check``)."""
+        found = []
+        for agency in self.env.agencies.all(include_retired=False):
+            own = self.column_options(agency.code)
+            years = sections.report_years(self.env.engine, agency.code)
+            missing = own.footer.missing()
+            found.append(
+                sections.Review(agency.code, agency.name, agency.path, own.guide, own.rules, missing, years)
+            )
+        return found
 
     def _move_former(self, agency: Agency, folder: Path) -> None:
         for former in reversed(agency.former_paths):
@@ -224,12 +259,9 @@ class StaticSite:
         url = item_url(self.settings, item, agencies=self.env.agencies)
         files = self._write_attachments(item, ctx, column.folder)
         remove(column.folder / layout.withdrawn_marker(item.key))
-        interprets = [(p.title, self._page_url(p.index_no)) for p in item.interprets]
         old = catalogue.last_delivered(self.env.engine, self.name, row.pk)
         with column.lock():  # the page's 相关解读 as its interpretations' pages see it
-            page = column.render.item(
-                item, url, published_at, files, interprets, self._interpretations(row.pk)
-            )
+            page = self._item_page(column, item, url, published_at, files, row.pk, row.created_at)
             write_if_changed(column.folder / layout.item_page(item.key), page)
         self._drop_legacy(item.key)
         ref = {
@@ -238,7 +270,7 @@ class StaticSite:
             "revision": item.revision,
             "published_at": published_at.isoformat(),
         }
-        return column, ref, (row.pk, old, _entry(row.pk, item))
+        return column, ref, (row.pk, old, _entry(row.pk, item, row.created_at))
 
     def _notice(
         self, item: Published, previous: Ref | None, reason: str, now: datetime, row: Any
@@ -313,6 +345,25 @@ class StaticSite:
         return Health(True, f"static site in {self.folder}")
 
     # -- 政策解读: a policy's page and its interpretations' link each other ------------
+    def _item_page(
+        self,
+        column: Column,
+        item: Published,
+        url: str,
+        published_at: datetime,
+        files: list[pages.FileLink],
+        item_pk: int,
+        created_at: datetime,
+    ) -> bytes:
+        """The item's page: its links to the policies it interprets and from the items
+        interpreting it, and its 更新日期 when this is not its first revision (the caller
+        holds the column's lock)."""
+        interprets = [(p.title, self._page_url(p.index_no)) for p in item.interprets]
+        updated = item.accepted_at if item.accepted_at > created_at else None
+        return column.render.item(
+            item, url, published_at, files, interprets, self._interpretations(item_pk), updated
+        )
+
     def _page_url(self, index_no: str) -> str:
         return page_url(self.settings, index_no, agencies=self.env.agencies)
 
@@ -422,7 +473,7 @@ class StaticSite:
             progress(f"moved {moved} pages of the single column of before into their agencies' columns")
 
 
-def _entry(item_pk: int, item: Published) -> Entry:
+def _entry(item_pk: int, item: Published, created_at: datetime) -> Entry:
     return Entry(
         item_pk=item_pk,
         index_no=item.index_no,
@@ -434,4 +485,6 @@ def _entry(item_pk: int, item: Published) -> Entry:
         generated_on=item.generated_on,
         accepted_at=item.accepted_at,
         agency_code=item.agency.code,
+        validity=item.validity,
+        created_at=created_at,
     )

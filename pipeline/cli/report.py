@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from pipeline.cli.context import settings_or_exit
+from pipeline.cli.context import settings_or_exit, token_option
 from pipeline.errors import GovpubError, IntakeError
 
 YEARS = click.IntRange(1990, 2999)
@@ -46,6 +46,27 @@ class _YearFirst(click.Group):
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the files here.")
 @click.option("--figures-template", is_flag=True, help="Print a blank figures file for the year and stop.")
+@click.option(
+    "--publish",
+    "publish_it",
+    is_flag=True,
+    help="Submit the agency's report as its item (to every channel) and record it as published.",
+)
+@click.option(
+    "--approval",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --publish: the report's approval record (TOML or JSON, the item's approval object).",
+)
+@click.option("--server", default=None, help="With --publish: the running instance (default: public_url).")
+@token_option
+@click.option(
+    "--id", "item_id", default=None, help="With --publish: the item's id (default: annual-report-YEAR)."
+)
+@click.option(
+    "--category", default=None, help="With --publish: its 主题分类 (default: a 年报 class, else 其他信息)."
+)
+@click.option("--subcategory", default=None, help="With --publish and --category: its sub-class.")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -55,16 +76,25 @@ def report(
     figures_path: Path | None,
     out: Path | None,
     figures_template: bool,
+    publish_it: bool,
+    approval: Path | None,
+    server: str | None,
+    token: str | None,
+    item_id: str | None,
+    category: str | None,
+    subcategory: str | None,
 ) -> None:
     """The annual report (政府信息公开工作年度报告) counted from the delivery log:
     ``govpub report 2017 [--agency CODE]``. With --agency only that agency's items
-    and deliveries count (each agency publishes its own)."""
+    and deliveries count (each agency publishes its own). With --publish the agency's
+    report is submitted as its item through the intake (a new revision when published
+    again) and recorded as published."""
     if ctx.invoked_subcommand is not None:
         return
     if year is None:
         raise click.UsageError("name the year: govpub report 2017 (or --year 2017), or a subcommand")
     from pipeline.report.command import figures_template as template
-    from pipeline.report.command import run_report
+    from pipeline.report.command import publish_report, run_report
 
     if figures_template:
         click.echo(template(year), nl=False)
@@ -73,7 +103,16 @@ def report(
     if agency is not None:
         _require_agency(settings, agency)
     try:
+        if publish_it:
+            if agency is None or approval is None:
+                raise click.UsageError("--publish needs --agency CODE and --approval FILE (一事一审查)")
+            filed = (category, subcategory) if category else None
+            server = server or settings.public_url
+            publish_report(settings, year, agency, figures_path, approval, server, token, item_id, filed)
+            return
         run_report(settings, year, agency, list(formats), figures_path, out)
+    except IntakeError as exc:
+        raise click.ClickException(f"{exc.message}{''.join(f'; {d}' for d in exc.details)}") from exc
     except GovpubError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from time import perf_counter
+from zoneinfo import ZoneInfo
 
 import click
+import httpx
 
 from pipeline.config import Settings
 from pipeline.report.build import build_report, figures_for
@@ -66,3 +68,61 @@ def run_report(
     for warning in report.warnings:
         say(f"warning: {warning}")
     say(f"done in {perf_counter() - started:.2f}s")
+
+
+def publish_report(
+    settings: Settings,
+    year: int,
+    agency: str,
+    figures_path: Path | None,
+    approval: Path,
+    server: str,
+    token: str | None,
+    item_id: str | None,
+    category: tuple[str, str | None] | None,
+) -> None:
+    """Build the agency's report, submit it as its item (pipeline.report.submission)
+    through the intake at ``server``, and record the publication."""
+    from pipeline.client import GovpubClient
+    from pipeline.report import submission
+    from pipeline.report.publication import record
+    from pipeline.services import build_services
+
+    def say(message: str) -> None:
+        click.echo(f"report {year}: {message}", err=True)
+
+    services = build_services(settings)
+    try:
+        registered = services.registry.require(agency)
+        figures, source = figures_for(settings, year, agency, figures_path)
+        say(f"figures from {source}" if source else "no figures file; tables 三 and 四 are zero")
+        report = build_report(
+            services.engine,
+            settings,
+            year,
+            agency=agency,
+            figures=figures,
+            figures_source=source,
+            progress=say,
+        )
+        chosen = submission.target(services.engine, agency, year, item_id)
+        now = services.clock()
+        today = now.astimezone(ZoneInfo(settings.timezone)).date()
+        taxonomy = registered.taxonomy_or(settings.taxonomy)
+        approved = submission.read_approval(approval)
+        item = submission.report_item(report, registered, taxonomy, approved, chosen, today, category)
+        say(f"submitting {chosen.item_id} revision {chosen.revision} to {server}")
+        try:
+            with GovpubClient(server, token, timeout=120) as client:
+                receipt = client.submit(item)
+        except httpx.TransportError as exc:
+            raise click.ClickException(f"cannot reach {server} ({exc}); is govpub serve running?") from exc
+        done = record(
+            services.engine, agency, year, by="cli", now=services.clock(), index_no=receipt["index_no"]
+        )
+    finally:
+        services.engine.dispose()
+    click.echo(
+        f"annual report {year} of {agency}: item {receipt['source']}/{receipt['id']} revision "
+        f"{receipt['revision']} {receipt['status']} ({done.index_no}); recorded as published"
+    )

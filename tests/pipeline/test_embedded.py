@@ -157,6 +157,36 @@ def test_the_commands_after_the_demo_see_its_channels(demo_run: DemoRun) -> None
     assert len(packages) == 14 and all(p["state"].startswith("delivered") for p in packages)
 
 
+def test_the_demo_columns_have_the_four_sections_and_the_footer(demo_run: DemoRun) -> None:
+    assert demo_run.done.returncode == 0, demo_run.done.stderr[-3000:]
+    site = demo_run.folder / "var" / "site"
+    for path, name in (("jyj", "张店区教育局"), ("wjj", "张店区卫生健康局")):
+        pages = {page: (site / path / page).read_text("utf-8") for page in SECTIONS}
+        for page, title in SECTIONS.items():  # each section's page, linked from every page
+            assert f"<h1>{title}</h1>" in pages[page], (path, page)
+            for html in pages.values():
+                assert f'<a href="{page}">{title}</a>' in html, (path, page)
+        assert f"{name}依照《条例》第十九条" in pages["guide.html"]  # the default guide
+        assert pages["index.html"].count("items/") >= 4  # the statutory content: its items
+        for html in [*pages.values(), (site / "index.html").read_text("utf-8")]:
+            assert "<li>网站标识码：3703030000</li>" in html and "鲁ICP备00000000号</a>" in html
+            assert "鲁公网安备 37030302000000号</a>" in html
+        assert f"<li>主办单位：{name}</li>" in pages["rules.html"]
+    assert "<li>主办单位：淄博市张店区人民政府办公室</li>" in (site / "index.html").read_text("utf-8")
+    check = demo_run.govpub("site", "check", "--json")
+    assert check.returncode == 1  # the guides and rules are the defaults: named, to configure
+    reviews = {row["path"]: row for row in json.loads(check.stdout)}
+    assert reviews["jyj"]["guide"] is None and reviews["jyj"]["footer_missing"] == []
+
+
+SECTIONS = {
+    "guide.html": "政府信息公开指南",
+    "rules.html": "政府信息公开制度",
+    "index.html": "法定主动公开内容",
+    "annual-reports.html": "政府信息公开年报",
+}
+
+
 def test_the_demo_leaves_a_configuration_of_the_users_own_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

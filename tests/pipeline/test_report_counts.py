@@ -201,3 +201,26 @@ def test_table_two_documents_follow_last_year(engine: Engine, settings: Settings
     assert report.counts.documents[1].last_year_source == "figures"
     (warning,) = report.warnings
     assert "行政规范性文件" in warning and "5" in warning and "= 5" in warning
+
+
+def test_a_repeal_counts_in_the_local_year_of_its_revision(engine: Engine, settings: Settings) -> None:
+    """有效性 changes by revision: the year is the local year in which the revision with
+    废止/失效 was accepted, never the year of the document or of its first delivery."""
+    writer = LogWriter(engine)
+    normative = {"genre": "规范性文件", "validity": "有效"}
+    at_new_year = writer.item(formed=date(2016, 3, 1), **normative)
+    in_2017 = writer.item(formed=date(2016, 4, 1), **normative)
+    for pk in (at_new_year, in_2017):
+        writer.deliver(pk, "site", local(2016, 4, 10))
+    writer.revise(in_2017, local(2017, 6, 1), validity="失效")
+    writer.revise(at_new_year, local(2018, 1, 1, 0, 30), validity="废止")  # 2017-12-31T16:30Z
+    writer.revise(in_2017, local(2018, 3, 1), title="失效文件的更正")  # still 失效: no second repeal
+    writer.write()
+
+    def normative_row(year: int) -> tuple[int, int, int]:
+        (row,) = [r for r in build_report(engine, settings, year).counts.documents if r.key == "normative"]
+        return row.issued, row.repealed, row.in_force
+
+    assert normative_row(2016) == (2, 0, 2)
+    assert normative_row(2017) == (0, 1, 1)  # 失效 in June; the new-year repeal not yet
+    assert normative_row(2018) == (0, 1, 0)  # repealed half an hour into 2018, Shanghai time
