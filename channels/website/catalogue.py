@@ -18,7 +18,7 @@ from the newest end; only counts walk a whole listing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -284,3 +284,46 @@ def being_sent(engine: Engine, channel: str, agency: str | None = None) -> list[
         query = query.where(D.c.agency_code == agency)
     with engine.connect() as conn:
         return [(int(r.item_pk), str(r.index_no)) for r in conn.execute(query)]
+
+
+def shown_pages(
+    engine: Engine, channel: str, agency: str, chunk: int = 200
+) -> Iterator[tuple[Any, Any, datetime]]:
+    """For each item the agency's column shows (not retracted): the document of its
+    revision on the site, that delivery's reference and the item's first acceptance
+    (what its page is rendered from again). The keys are read first, then the documents
+    a chunk at a time, each read short (SQLite takes its write lock at every begin)."""
+    newer = aliased(D)
+    superseded = exists(
+        select(newer.c.id).where(
+            newer.c.item_pk == D.c.item_pk,
+            newer.c.channel == channel,
+            newer.c.action == "publish",
+            newer.c.state == "delivered",
+            newer.c.revision > D.c.revision,
+        )
+    )
+    query = (
+        select(D.c.revision_pk, D.c.external_ref, ITEMS.c.created_at)
+        .select_from(D.join(ITEMS, ITEMS.c.pk == D.c.item_pk))
+        .where(
+            D.c.agency_code == agency,
+            D.c.channel == channel,
+            D.c.action == "publish",
+            D.c.state == "delivered",
+            ITEMS.c.retracted_at.is_(None),
+            ~superseded,
+        )
+        .order_by(D.c.item_pk)
+    )
+    with engine.connect() as conn:
+        shown = conn.execute(query).all()
+    for start in range(0, len(shown), chunk):
+        part = shown[start : start + chunk]
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(R.c.pk, R.c.document).where(R.c.pk.in_([r.revision_pk for r in part]))
+            )
+            documents = dict(found.tuples().all())
+        for row in part:
+            yield documents[row.revision_pk], row.external_ref, row.created_at

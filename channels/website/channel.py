@@ -70,12 +70,17 @@ class WebsiteChannel(Channel):
         return self.adapter.search(text, agency)
 
     def rebuild(
-        self, agency: str | None = None, portal_only: bool = False, progress: Callable[[str], None] = print
+        self,
+        agency: str | None = None,
+        portal_only: bool = False,
+        progress: Callable[[str], None] = print,
+        item_pages: bool = False,
     ) -> None:
         """``govpub site rebuild``: listings from the database (static adapter): every
-        column and the portal, one agency's column, or the portal alone."""
+        column and the portal, one agency's column, or the portal alone; with
+        ``item_pages`` the columns' item pages too."""
         if isinstance(self.adapter, StaticSite):
-            self.adapter.rebuild(agency, portal_only, progress)
+            self.adapter.rebuild(agency, portal_only, progress, item_pages)
 
     def review(self) -> list[sections.Review]:
         """``govpub site check``: what each column still lacks (static adapter; a CMS

@@ -35,17 +35,22 @@ def _static_channel(services: Services, name: str) -> WebsiteChannel:
 @click.option("--channel", "name", default="website", show_default=True, help="The website channel.")
 @click.option("--agency", "code", default=None, help="Only this agency's column (then the portal's indexes).")
 @click.option("--portal", "portal_only", is_flag=True, help="Only the portal's pages and indexes.")
+@click.option(
+    "--pages", "item_pages", is_flag=True, help="Item pages too (after the footer or a template changed)."
+)
 @pass_services
-def site_rebuild(services: Services, name: str, code: str | None, portal_only: bool) -> None:
+def site_rebuild(
+    services: Services, name: str, code: str | None, portal_only: bool, item_pages: bool
+) -> None:
     """Rebuild listings, search indexes and sitemaps from the database: every agency's
     column and the portal (moving the pages of before platform mode into their columns),
-    one agency's column, or the portal alone."""
+    one agency's column, or the portal alone; with --pages every shown item's page too."""
     if code is not None and portal_only:
         raise click.UsageError("--agency and --portal: one or the other")
     channel = _static_channel(services, name)
     if code is not None and services.registry.get(code) is None:
         raise click.ClickException(f"no agency {code} is registered (govpub agencies list)")
-    channel.rebuild(code, portal_only, progress=lambda line: click.echo(line, err=True))
+    channel.rebuild(code, portal_only, lambda line: click.echo(line, err=True), item_pages)
     click.echo(f"rebuilt the listings in {channel.files_dir}")
 
 

@@ -112,6 +112,7 @@ class Column:
             change = paging.change_many(self.size, others, old_ranks, new_ranks)
             placed = sorted(zip(new_ranks, now, strict=True), key=lambda pair: pair[0], reverse=True)
             self._write_pages(spec, change, partial(_merged, cat, spec, placed=placed, total=change.total))
+        self.write_reports()
         return self._write_manifests()
 
     def _sending_ok(self, items: Collection[int]) -> list[int]:

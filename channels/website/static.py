@@ -389,19 +389,14 @@ class StaticSite:
     # -- the item itself -------------------------------------------------------------
     def _write_attachments(self, item: Published, ctx: DeliveryContext, folder: Path) -> list[pages.FileLink]:
         """Copy each attachment next to the page under a safe name; drop stale ones."""
-        links = []
-        for position, att in enumerate(item.attachments, start=1):
-            file_name = attachment_name(position, att.name)
-            path = layout.attachment_path(item.key, file_name)
+        links = _file_links(item)
+        for att, link in zip(item.attachments, links, strict=True):
             try:
                 data = ctx.blob(att.sha256)
             except LookupError as exc:
                 missing = f"attachment {att.name!r} ({att.sha256}) is missing from the store"
                 raise PermanentError(missing) from exc
-            write_if_changed(folder / path, data)
-            links.append(
-                pages.FileLink(att.name, path, file_name, att.media_type, pages.human_size(att.size))
-            )
+            write_if_changed(folder / link.path, data)
         own = folder / "items" / item.key
         keep = {link.download for link in links}
         if own.is_dir():
@@ -419,12 +414,17 @@ class StaticSite:
 
     # -- rebuilding --------------------------------------------------------------------
     def rebuild(
-        self, agency: str | None = None, portal_only: bool = False, progress: Callable[[str], None] = print
+        self,
+        agency: str | None = None,
+        portal_only: bool = False,
+        progress: Callable[[str], None] = print,
+        item_pages: bool = False,
     ) -> None:
         """Listings, search indexes and sitemaps from the database (item pages stay as
-        they are): every column and the portal, one agency's column (then the portal's
-        manifests), or the portal alone. A full rebuild first moves the pages of before
-        platform mode into their columns."""
+        they are, unless ``item_pages``: then they are rendered again too, e.g. after
+        the footer changed): every column and the portal, one agency's column (then
+        the portal's manifests), or the portal alone. A full rebuild first moves the
+        pages of before platform mode into their columns."""
         if agency is not None:
             chosen = [self.env.agencies.require(agency)]
         elif portal_only:
@@ -439,8 +439,27 @@ class StaticSite:
         for n, each in enumerate(chosen, start=1):
             column = self.column(each)
             column.rebuild()
-            progress(f"[{n}/{len(chosen)}] {each.code} {each.name}: /{each.path}/ rebuilt")
+            done = f", {self.render_pages(each, column)} item pages" if item_pages else ""
+            progress(f"[{n}/{len(chosen)}] {each.code} {each.name}: /{each.path}/ rebuilt{done}")
         self.portal.rebuild(progress)
+
+    def render_pages(self, agency: Agency, column: Column) -> int:
+        """Every page the column shows, rendered again from the revision on the site and
+        its delivery's reference (the attachments are in place already). An item some
+        worker is sending now is left to that worker."""
+        busy = {index_no for _, index_no in catalogue.being_sent(self.env.engine, self.name, agency.code)}
+        count = 0
+        for document, ref, created_at in catalogue.shown_pages(self.env.engine, self.name, agency.code):
+            item = Published.model_validate(document)
+            if item.index_no in busy:
+                continue
+            first = (ref or {}).get("published_at")
+            published_at = datetime.fromisoformat(first) if first else item.accepted_at
+            url = item_url(self.settings, item, agencies=self.env.agencies)
+            updated = item.accepted_at if item.accepted_at > created_at else None
+            page = column.render.item(item, url, published_at, _file_links(item), updated)
+            count += write_if_changed(column.folder / layout.item_page(item.key), page)
+        return count
 
     def _adopt_legacy(self, progress: Callable[[str], None]) -> None:
         """The single column of before platform mode: item pages, attachments and
@@ -471,6 +490,16 @@ class StaticSite:
                 (self.folder / kind).rmdir()
         if moved:
             progress(f"moved {moved} pages of the single column of before into their agencies' columns")
+
+
+def _file_links(item: Published) -> list[pages.FileLink]:
+    """The item's attachments as its page links them (safe names, next to the page)."""
+    links = []
+    for position, att in enumerate(item.attachments, start=1):
+        file_name = attachment_name(position, att.name)
+        path = layout.attachment_path(item.key, file_name)
+        links.append(pages.FileLink(att.name, path, file_name, att.media_type, pages.human_size(att.size)))
+    return links
 
 
 def _entry(item_pk: int, item: Published, created_at: datetime) -> Entry:

@@ -19,7 +19,7 @@ from pipeline.report.publication import record
 from pipeline.schema import upgrade
 from pipeline.services import Services, build_services
 from tests.channels.test_website_static import markup_of
-from tests.channels.website_helpers import COLUMN, KEY_PREFIX, settled, website
+from tests.channels.website_helpers import COLUMN, KEY_PREFIX, attachment, settled, website
 from tests.helpers import make_item, register_agencies
 
 FOOTER = {
@@ -211,3 +211,32 @@ def test_the_annual_reports_section_lists_what_is_recorded(
     assert retracted.status_code == 202, retracted.text
     settled(api, auth, "t-r", action="retract")
     assert f"items/{key(1)}.html" not in text(site / COLUMN / "annual-reports.html")  # never a withdrawn page
+
+
+@SQLITE_ONLY
+def test_site_rebuild_pages_renders_every_shown_item_page_again(
+    api: TestClient, auth: dict[str, str], services: Services, site: Path
+) -> None:
+    """After the footer (or a template) changed, ``govpub site rebuild --pages`` brings the
+    pages already published up to date: the same bytes a render of today would write."""
+    shown = make_item("k", attachments=[attachment("方案.pdf")])
+    gone = make_item("g")
+    for item in (shown, gone):
+        assert api.post("/v1/items", json=item, headers=auth).status_code == 202
+        settled(api, auth, item["id"])
+    revised = {**shown, "revision": 2, "validity": "失效"}
+    assert api.post("/v1/items", json=revised, headers=auth).status_code == 202
+    settled(api, auth, "t-k")
+    assert (
+        api.request("DELETE", "/v1/items/test/t-g", json={"reason": "误发"}, headers=auth).status_code == 202
+    )
+    settled(api, auth, "t-g", action="retract")
+    page, notice = site / COLUMN / f"items/{key(1)}.html", site / COLUMN / f"items/{key(2)}.html"
+    rendered, withdrawn = page.read_bytes(), notice.read_bytes()
+    page.write_text("<p>a page of before the footer</p>", "utf-8")
+
+    done = CliRunner().invoke(main, ["site", "rebuild", "--pages"], obj=Installation(services=services))
+    assert done.exit_code == 0, done.output
+    assert f"{COLUMN} 张店区教育局: /{COLUMN.lower()}/ rebuilt, 1 item pages" in done.output
+    assert page.read_bytes() == rendered  # revision 2 as published: 更新日期, 失效, the file link
+    assert notice.read_bytes() == withdrawn  # a retracted item keeps its notice
