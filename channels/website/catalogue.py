@@ -288,9 +288,9 @@ def being_sent(engine: Engine, channel: str, agency: str | None = None) -> list[
 
 def shown_pages(
     engine: Engine, channel: str, agency: str, chunk: int = 200
-) -> Iterator[tuple[Any, Any, datetime]]:
-    """For each item the agency's column shows (not retracted): the document of its
-    revision on the site, that delivery's reference and the item's first acceptance
+) -> Iterator[tuple[int, Any, Any, datetime]]:
+    """For each item the agency's column shows (not retracted): its key, the document of
+    its revision on the site, that delivery's reference and the item's first acceptance
     (what its page is rendered from again). The keys are read first, then the documents
     a chunk at a time, each read short (SQLite takes its write lock at every begin)."""
     newer = aliased(D)
@@ -304,7 +304,7 @@ def shown_pages(
         )
     )
     query = (
-        select(D.c.revision_pk, D.c.external_ref, ITEMS.c.created_at)
+        select(D.c.item_pk, D.c.revision_pk, D.c.external_ref, ITEMS.c.created_at)
         .select_from(D.join(ITEMS, ITEMS.c.pk == D.c.item_pk))
         .where(
             D.c.agency_code == agency,
@@ -326,4 +326,4 @@ def shown_pages(
             )
             documents = dict(found.tuples().all())
         for row in part:
-            yield documents[row.revision_pk], row.external_ref, row.created_at
+            yield row.item_pk, documents[row.revision_pk], row.external_ref, row.created_at

@@ -449,16 +449,18 @@ class StaticSite:
         worker is sending now is left to that worker."""
         busy = {index_no for _, index_no in catalogue.being_sent(self.env.engine, self.name, agency.code)}
         count = 0
-        for document, ref, created_at in catalogue.shown_pages(self.env.engine, self.name, agency.code):
+        for item_pk, document, ref, created_at in catalogue.shown_pages(
+            self.env.engine, self.name, agency.code
+        ):
             item = Published.model_validate(document)
             if item.index_no in busy:
                 continue
             first = (ref or {}).get("published_at")
             published_at = datetime.fromisoformat(first) if first else item.accepted_at
             url = item_url(self.settings, item, agencies=self.env.agencies)
-            updated = item.accepted_at if item.accepted_at > created_at else None
-            page = column.render.item(item, url, published_at, _file_links(item), updated)
-            count += write_if_changed(column.folder / layout.item_page(item.key), page)
+            with column.lock():
+                page = self._page(column, item, url, published_at, _file_links(item), item_pk, created_at)
+                count += write_if_changed(column.folder / layout.item_page(item.key), page)
         return count
 
     def _adopt_legacy(self, progress: Callable[[str], None]) -> None:
