@@ -459,7 +459,9 @@ class StaticSite:
             published_at = datetime.fromisoformat(first) if first else item.accepted_at
             url = item_url(self.settings, item, agencies=self.env.agencies)
             with column.lock():
-                page = self._page(column, item, url, published_at, _file_links(item), item_pk, created_at)
+                page = self._item_page(
+                    column, item, url, published_at, _file_links(item), item_pk, created_at
+                )
                 count += write_if_changed(column.folder / layout.item_page(item.key), page)
         return count
 
