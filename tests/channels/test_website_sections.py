@@ -133,7 +133,7 @@ def test_the_default_guide_is_made_from_the_registry_and_contact(
     column = channel.adapter.column(channel.adapter.agency(COLUMN))
     assert column.guide.default and column.rules.default
     with column.lock():
-        column.ensure_skeleton(column.catalogue(0))
+        column.ensure_skeleton(column.catalogue([]))
     guide = text(site / COLUMN / "guide.html")
     assert "张店区教育局依照《条例》第十九条、第二十条" in guide
     assert '<th scope="row">通讯地址</th><td>张店区人民西路1号</td>' in guide
