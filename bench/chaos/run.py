@@ -144,7 +144,9 @@ class Chaos:
         self.token = self.cluster.services.store.add_source("chaos")
 
     def stop(self) -> None:
-        self.cluster.stop()
+        """Everything :meth:`start` started, also when it failed half-way."""
+        if "cluster" in vars(self):
+            self.cluster.stop()
         self.tripwire.close()
         self.redis.stop()
         self.postgres.stop(fast=True)
@@ -320,10 +322,10 @@ class Chaos:
         return out
 
     def run(self, settle_timeout: float = 1800.0) -> Tally:
-        self.start()
         stop = threading.Event()
         injector = threading.Thread(target=self.inject, args=(stop,), daemon=True)
         try:
+            self.start()  # inside: a start that fails stops what it started
             injector.start()
             self.submit()
             self.campaigns()
@@ -334,7 +336,8 @@ class Chaos:
             self.verify()
         finally:
             stop.set()
-            injector.join()
+            if injector.ident is not None:
+                injector.join()
             self.stop()
         return self.tally
 
