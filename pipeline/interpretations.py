@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, se
 
 from pipeline import db
 from pipeline.errors import ValidationFailed
-from pipeline.model import InterpretedItem, ItemIn
+from pipeline.model import ByIndexNo, InterpretedItem, ItemIn
 from pipeline.states import REACHED_STATES, DeliveryState
 from pipeline.tenancy import source_reach
 
@@ -85,20 +85,12 @@ def record(conn: Connection, item_pk: int, revision_pk: int, policies: list[int]
 
 
 @dataclass(frozen=True)
-class Interpretation:
+class Interpretation(ByIndexNo):
     """An interpretation as a policy's page lists it."""
 
     item_pk: int
     index_no: str
     title: str
-
-    @property
-    def key(self) -> str:
-        return self.index_no.replace("/", "-")
-
-    @property
-    def agency_code(self) -> str:
-        return self.index_no.partition("/")[0]
 
 
 ON_CHANNEL = (*REACHED_STATES, DeliveryState.SENDING)  # out there, or going out right now

@@ -312,14 +312,10 @@ def content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class InterpretedItem(Strict):
-    """A policy an item interprets, as its revision stored it: the page address follows
-    from ``index_no`` (its agency is the 索引号's prefix); ``title`` as it was then."""
+class ByIndexNo:
+    """What an item's 索引号 gives: its page key and its agency (the number's prefix)."""
 
-    source: str
-    id: str
     index_no: str
-    title: str
 
     @property
     def key(self) -> str:
@@ -328,6 +324,16 @@ class InterpretedItem(Strict):
     @property
     def agency_code(self) -> str:
         return self.index_no.partition("/")[0]
+
+
+class InterpretedItem(ByIndexNo, Strict):
+    """A policy an item interprets, as its revision stored it: the page address follows
+    from ``index_no`` (its agency is the 索引号's prefix); ``title`` as it was then."""
+
+    source: str
+    id: str
+    index_no: str
+    title: str
 
 
 class StoredAttachment(Strict):
