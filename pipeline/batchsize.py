@@ -8,8 +8,6 @@ batching), doubles while claims come back full (the queue is deep) and falls bac
 as soon as a claim finds the channel drained. It never grows past :data:`LARGEST`, nor
 past what the channel does in :data:`BUDGET_SECONDS` (a website render of a second
 gains nothing from sharing a commit, and would hold its batch's other items back). A
-channel that takes a batch in one call (``max_batch`` > 1) is not timed: its call for
-50 items costs far less than 50 calls, and timing it per item would keep N at 1. A
 channel with a ``rate_limit`` stays at 1: Celery's limit counts tasks, and one
 delivery per task keeps it counting items.
 """

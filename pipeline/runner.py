@@ -81,8 +81,7 @@ def work_through(services: Services, channel: Channel, claims: list[Claim]) -> d
     with LeaseKeeper(services, claims) as keeper:
         started = time.perf_counter()
         answers = _answers(channel, first, [_context(services, c) for c in first])
-        if channel.max_batch == 1:  # one call per delivery: the time budget caps N
-            services.batch_sizes.took(channel.name, time.perf_counter() - started, len(first))
+        services.batch_sizes.took(channel.name, time.perf_counter() - started, len(first))
         with keeper.writing:
             results |= _record(services, first, answers)
             keeper.forget([c.id for c in first])
